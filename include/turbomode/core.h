@@ -1,0 +1,209 @@
+/* TurboMode core: status codes and error details, allocation, a JSON/UBJSON
+ * document model, a CSV reader and a few time helpers. Every other module
+ * builds on this vocabulary; core knows nothing of trees or stocks. */
+#ifndef TURBOMODE_CORE_H
+#define TURBOMODE_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- status codes ------------------------------------------------------ */
+
+/* X(code, value, name, default text): the one table of status codes. */
+#define TM_STATUS_MAP(X)                                                      \
+    X(TM_OK, 0, "ok", "success")                                              \
+    X(TM_E_NOMEM, 1, "nomem", "out of memory")                                \
+    X(TM_E_IO, 2, "io", "input/output error")                                 \
+    X(TM_E_PARSE, 3, "parse", "malformed input")                              \
+    X(TM_E_FORMAT, 4, "format", "unsupported or unrecognised format")         \
+    X(TM_E_INVALID, 5, "invalid", "invalid argument or value")                \
+    X(TM_E_RANGE, 6, "range", "value out of range")                           \
+    X(TM_E_DB, 7, "db", "database error")                                     \
+    X(TM_E_BUSY, 8, "busy", "resource busy")                                  \
+    X(TM_E_INTERNAL, 9, "internal", "internal error")
+
+typedef enum tm_status {
+#define TM_STATUS_ENUM(code, value, name, text) code = value,
+    TM_STATUS_MAP(TM_STATUS_ENUM)
+#undef TM_STATUS_ENUM
+} tm_status;
+
+/* Short name of a status ("nomem"); a static string, never NULL. */
+const char *tm_status_name(tm_status st);
+/* Default one-line text of a status; a static string, never NULL. */
+const char *tm_status_text(tm_status st);
+
+/* Error details, owned by the caller, no heap (works out of memory).
+ * Functions taking a `tm_err *err` accept NULL. The first error wins: once
+ * err->status != TM_OK, later tm_err_set calls leave it unchanged. */
+typedef struct tm_err {
+    tm_status status;  /* TM_OK while no error was recorded */
+    char path[256];    /* input file (or "" when none) */
+    long line;         /* 1-based line, 0 if none */
+    char field[64];    /* column/field/key name, "" if none */
+    char reason[512];  /* one line, lower case, no final period */
+    const char *src_file; /* C file that raised it (debug aid) */
+    int src_line;         /* C line that raised it */
+} tm_err;
+
+/* Sets every field to "no error". */
+void tm_err_init(tm_err *err);
+
+/* Records an error if none is recorded yet; returns st so callers can
+ * `return TM_ERR(err, TM_E_PARSE, path, line, field, "fmt", ...)`.
+ * path and field may be NULL. The reason is printf-formatted. */
+tm_status tm__err_set(tm_err *err, tm_status st, const char *path, long line,
+                      const char *field, const char *src_file, int src_line,
+                      const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+#define TM_ERR(err, st, path, line, field, ...)                               \
+    tm__err_set((err), (st), (path), (line), (field), __FILE__, __LINE__, __VA_ARGS__)
+
+/* Formats err as the one-line message the CLI prints:
+ * "PATH:LINE: field 'F': REASON" (parts omitted when empty). Returns buf. */
+char *tm_err_format(const tm_err *err, char *buf, size_t len);
+
+/* ---- allocation -------------------------------------------------------- */
+
+/* All library allocation goes through these. Counts are overflow-checked:
+ * tm_malloc_n(n, size) returns NULL when n*size overflows. */
+void *tm_malloc(size_t size);
+void *tm_malloc_n(size_t n, size_t size);
+void *tm_calloc(size_t n, size_t size);
+/* On failure returns NULL and p stays valid; on success p is dead. */
+void *tm_realloc_n(void *p, size_t n, size_t size);
+/* 64-byte aligned block, size rounded up to a multiple of 64; free with
+ * tm_free. */
+void *tm_aligned_alloc(size_t size);
+void tm_free(void *p);
+char *tm_strdup(const char *s);
+char *tm_strndup(const char *s, size_t n);
+
+/* Test hook: the Nth allocation from now (1-based) and every later one fail
+ * while n > 0; 0 turns failure injection off. Not thread-safe. */
+void tm_alloc_fail_after(long n);
+/* Number of allocations made since the last tm_alloc_fail_after call. */
+long tm_alloc_count(void);
+
+/* ---- files ------------------------------------------------------------- */
+
+/* Reads a whole file into a NUL-terminated heap buffer (free with tm_free);
+ * *len gets the size without the NUL. */
+tm_status tm_file_read(const char *path, char **out, size_t *len, tm_err *err);
+
+/* An atomic output file: data goes to "PATH.tmp.XXXXXX" next to PATH and is
+ * fsync'd and renamed over PATH by tm_atomic_commit; tm_atomic_abort (or a
+ * failed commit) removes the temporary, leaving PATH as it was. */
+typedef struct tm_atomic {
+    void *fp;         /* FILE *, opened for writing */
+    char path[4096];  /* final path */
+    char tmp[4096];   /* temporary path */
+} tm_atomic;
+tm_status tm_atomic_open(tm_atomic *a, const char *path, tm_err *err);
+tm_status tm_atomic_commit(tm_atomic *a, tm_err *err);
+void tm_atomic_abort(tm_atomic *a);
+
+/* ---- numbers ----------------------------------------------------------- */
+
+/* Parses a decimal number (correctly rounded, via strtod), "nan"/"NaN"
+ * (any case), "inf", "-inf", "+inf", "Infinity", "-Infinity". The whole
+ * of s[0..len) must be consumed. Returns false on anything else. */
+bool tm_parse_double(const char *s, size_t len, double *out);
+/* Same for float32, correctly rounded from the decimal text (strtof). */
+bool tm_parse_float(const char *s, size_t len, float *out);
+
+/* Monotonic seconds, for timings and progress. */
+double tm_now_seconds(void);
+
+/* ---- JSON / UBJSON document ------------------------------------------- */
+
+typedef enum tm_json_type {
+    TM_JSON_NULL,
+    TM_JSON_BOOL,
+    TM_JSON_NUMBER,  /* num holds the double value; text the source token */
+    TM_JSON_STRING,
+    TM_JSON_ARRAY,
+    TM_JSON_OBJECT,
+} tm_json_type;
+
+/* A parsed document is a tree of tm_json values allocated in one arena,
+ * owned by the tm_json_doc and freed with tm_json_doc_free. */
+typedef struct tm_json tm_json;
+struct tm_json {
+    tm_json_type type;
+    bool boolean;        /* TM_JSON_BOOL */
+    bool is_int;         /* NUMBER that came as an integer token/marker */
+    bool is_f32;         /* NUMBER that came from a UBJSON float32 ('d') */
+    double num;          /* NUMBER (int64 values above 2^53 lose precision) */
+    int64_t inum;        /* NUMBER when is_int */
+    float f32;           /* NUMBER when is_f32, the exact float32 */
+    const char *str;     /* STRING: NUL-terminated; NUMBER (JSON): token text */
+    size_t len;          /* STRING/NUMBER text length; ARRAY/OBJECT count */
+    tm_json **items;     /* ARRAY elements / OBJECT values */
+    const char **keys;   /* OBJECT keys, NUL-terminated */
+    long line;           /* source line (JSON) or byte offset (UBJSON) */
+};
+
+typedef struct tm_json_doc tm_json_doc;
+
+/* Parses JSON text (RFC 8259 plus the bare tokens NaN, Infinity,
+ * -Infinity that XGBoost writes). path is used in messages only.
+ * On failure *out is NULL and err names the line and the reason. */
+tm_status tm_json_parse(const char *text, size_t len, const char *path,
+                        tm_json_doc **out, tm_err *err);
+/* Parses UBJSON (the subset XGBoost writes, optimised typed arrays
+ * included) into the same document model. */
+tm_status tm_ubjson_parse(const unsigned char *data, size_t len, const char *path,
+                          tm_json_doc **out, tm_err *err);
+const tm_json *tm_json_root(const tm_json_doc *doc);
+void tm_json_doc_free(tm_json_doc *doc);
+
+/* Object member by key, or NULL (also NULL when obj is not an object). */
+const tm_json *tm_json_get(const tm_json *obj, const char *key);
+/* Array element i, or NULL when out of range / not an array. */
+const tm_json *tm_json_at(const tm_json *arr, size_t i);
+/* Number value as float32, correctly rounded from the source text when the
+ * document came from JSON text, exact when it came from UBJSON float32. */
+float tm_json_f32(const tm_json *num);
+
+/* ---- CSV --------------------------------------------------------------- */
+
+/* A numeric table read from CSV: a header row of names, then rows of
+ * numbers. Missing (empty, nan, NaN) is NaN; inf/-inf parse. Quoted fields
+ * and CRLF are accepted. Values are row-major doubles. */
+typedef struct tm_csv {
+    size_t n_rows;
+    size_t n_cols;
+    char **names;   /* n_cols header names, owned */
+    double *values; /* n_rows * n_cols, row-major, owned */
+} tm_csv;
+
+/* Reads a CSV file. A row with a different field count than the header, or
+ * a field that is not a number, fails with the 1-based line and the column
+ * name in err. On failure *out is NULL. Free with tm_csv_free. */
+tm_status tm_csv_load(const char *path, tm_csv **out, tm_err *err);
+/* Same, from memory; path names the source in messages. */
+tm_status tm_csv_parse(const char *text, size_t len, const char *path, tm_csv **out,
+                       tm_err *err);
+void tm_csv_free(tm_csv *csv);
+/* Column index of name, or -1. */
+long tm_csv_col(const tm_csv *csv, const char *name);
+
+/* A raw CSV field iterator for text tables (strings allowed): calls
+ * row_cb once per record with the unquoted fields (NUL-terminated, valid
+ * during the callback only). line is the 1-based line the record starts
+ * on. A callback returning non-TM_OK stops the walk with that status. */
+typedef tm_status (*tm_csv_row_fn)(void *ctx, long line, size_t n_fields,
+                                   char *const *fields, tm_err *err);
+tm_status tm_csv_walk(const char *text, size_t len, const char *path, tm_csv_row_fn row_cb,
+                      void *ctx, tm_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TURBOMODE_CORE_H */

@@ -1,0 +1,132 @@
+/* TurboMode forest: load tree ensembles exported by XGBoost, LightGBM and
+ * CatBoost into one immutable representation, and evaluate them in batch.
+ * A loaded tm_forest is never modified, so threads may share it. */
+#ifndef TURBOMODE_FOREST_H
+#define TURBOMODE_FOREST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <turbomode/core.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tm_forest tm_forest;
+
+typedef enum tm_forest_format {
+    TM_FOREST_FORMAT_AUTO = 0,          /* recognise the file by its content */
+    TM_FOREST_FORMAT_XGBOOST_JSON,      /* save_model("x.json") */
+    TM_FOREST_FORMAT_XGBOOST_UBJSON,    /* save_model("x.ubj") */
+    TM_FOREST_FORMAT_XGBOOST_DUMP_JSON, /* get_dump(dump_format="json"), as a JSON array */
+    TM_FOREST_FORMAT_XGBOOST_DUMP_TEXT, /* dump_model() text */
+    TM_FOREST_FORMAT_LIGHTGBM,          /* model.txt */
+    TM_FOREST_FORMAT_CATBOOST_JSON,     /* save_model(format="json") */
+} tm_forest_format;
+
+typedef enum tm_forest_family {
+    TM_FOREST_XGBOOST,
+    TM_FOREST_LIGHTGBM,
+    TM_FOREST_CATBOOST,
+} tm_forest_family;
+
+/* Load options. Dumps carry neither objective nor base score nor class
+ * count: the caller supplies them here (ignored for complete models). */
+typedef struct tm_forest_load_opts {
+    tm_forest_format format; /* default TM_FOREST_FORMAT_AUTO */
+    const char *objective;   /* e.g. "binary:logistic"; NULL = model's own
+                                (dumps: "reg:squarederror") */
+    double base_score;       /* dumps only; used when has_base_score */
+    bool has_base_score;     /* default false (dumps: 0.5, as XGBoost 1.x) */
+    int num_class;           /* dumps only; 0 = single output */
+} tm_forest_load_opts;
+
+/* Sets every default. */
+void tm_forest_load_opts_init(tm_forest_load_opts *opts);
+
+/* Loads a model file. opts may be NULL (all defaults). On failure *out is
+ * NULL, err names the file, the line or field, and the reason: TM_E_IO
+ * (cannot read), TM_E_PARSE (malformed), TM_E_FORMAT (not a tree model of
+ * a known family, or one needing data the file lacks such as CatBoost CTR
+ * tables). The forest is freed with tm_forest_free. */
+tm_status tm_forest_load(const char *path, const tm_forest_load_opts *opts, tm_forest **out,
+                         tm_err *err);
+/* Same, from a buffer (borrowed for the call); path names it in messages. */
+tm_status tm_forest_load_mem(const void *data, size_t len, const char *path,
+                             const tm_forest_load_opts *opts, tm_forest **out, tm_err *err);
+/* Which format a buffer holds, by content; TM_FOREST_FORMAT_AUTO when
+ * unknown. */
+tm_forest_format tm_forest_detect(const void *data, size_t len);
+void tm_forest_free(tm_forest *f);
+
+/* What predict writes per row. */
+typedef enum tm_forest_output {
+    TM_FOREST_OUT_DEFAULT = 0, /* the family's own predict(): probabilities,
+                                  values, or class ids (multi:softmax) */
+    TM_FOREST_OUT_MARGIN,      /* raw scores before the link */
+    TM_FOREST_OUT_PROBABILITY, /* sigmoid / softmax of the margins */
+    TM_FOREST_OUT_CLASS,       /* argmax (first max wins), or p > 0.5 */
+    TM_FOREST_OUT_EXPONENT,    /* exp(margin) */
+    TM_FOREST_OUT_VALUE,       /* what DEFAULT resolves to for regressions */
+} tm_forest_output;
+
+/* What TM_FOREST_OUT_DEFAULT means for this model: PROBABILITY, CLASS,
+ * EXPONENT, VALUE (identity) or MARGIN (e.g. binary:logitraw). */
+tm_forest_output tm_forest_default_output(const tm_forest *f);
+/* Number of values per row predict writes for kind (1 for CLASS). */
+size_t tm_forest_output_len(const tm_forest *f, tm_forest_output kind);
+
+/* Evaluates rows X[r*stride + j] (j < n_features; NaN = missing) and writes
+ * n_rows * tm_forest_output_len(f, kind) doubles to out, row-major.
+ * stride >= tm_forest_n_features(f). n_threads <= 0 means OpenMP's default.
+ * Fails (TM_E_INVALID) only on bad arguments; the hot loop cannot fail. */
+tm_status tm_forest_predict(const tm_forest *f, const double *X, size_t n_rows, size_t stride,
+                            tm_forest_output kind, int n_threads, double *out, tm_err *err);
+/* The scalar reference predictor: one row, one tree at a time, written for
+ * clarity; the oracle tests compare every fast path against. */
+tm_status tm_forest_predict_reference(const tm_forest *f, const double *X, size_t n_rows,
+                                      size_t stride, tm_forest_output kind, double *out,
+                                      tm_err *err);
+
+/* Summary of a loaded model. */
+typedef struct tm_forest_info {
+    tm_forest_family family;
+    const char *format_name;  /* "xgboost-json", ... (static) */
+    const char *objective;    /* the model's objective name (lives with f) */
+    const char *link;         /* "identity", "sigmoid", "softmax", ... (static) */
+    int n_classes;            /* 0 for regression, 2 for binary, K */
+    int n_outputs;            /* margin columns */
+    int n_features;
+    long n_trees;
+    long n_nodes;             /* splits + leaves */
+    long n_leaves;
+    int max_depth;
+    long depth_hist[33];      /* trees by depth; the last bucket is >= 32 */
+    bool oblivious;           /* CatBoost symmetric trees */
+    bool has_categorical;
+    bool has_linear;
+    size_t memory_bytes;      /* the IR and the predictor layout */
+} tm_forest_info;
+void tm_forest_get_info(const tm_forest *f, tm_forest_info *info);
+
+tm_forest_family tm_forest_get_family(const tm_forest *f);
+int tm_forest_n_features(const tm_forest *f);
+int tm_forest_n_outputs(const tm_forest *f);
+/* Name of feature i, or NULL when the model stores none. Lives with f. */
+const char *tm_forest_feature_name(const tm_forest *f, int i);
+/* Label of class i for CLASS output (CatBoost class_names), else NULL. */
+const char *tm_forest_class_name(const tm_forest *f, int i);
+/* Static name of a family ("xgboost") / format ("lightgbm"). */
+const char *tm_forest_family_name(tm_forest_family family);
+const char *tm_forest_format_name(tm_forest_format format);
+/* Parses "auto", "xgboost", "xgboost-json", "xgboost-ubjson", "lightgbm",
+ * "catboost", ...; false when unknown. */
+bool tm_forest_format_parse(const char *s, tm_forest_format *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TURBOMODE_FOREST_H */

@@ -1,0 +1,90 @@
+/* The turbomode command: global options, the subcommand table and the
+ * helpers every subcommand shares (error reporting, progress policy). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+#define TM_VERSION "0.1.0"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"predict", tm_cli_predict, "score a CSV with a tree model (XGBoost, LightGBM, CatBoost)"},
+    {"model", tm_cli_model, "inspect a model file (model info PATH)"},
+};
+
+int tm_cli_report(const tm_err *err)
+{
+    char msg[1024];
+    fprintf(stderr, "turbomode: %s\n", tm_err_format(err, msg, sizeof msg));
+    switch (err->status) {
+    case TM_E_PARSE:
+    case TM_E_FORMAT:
+    case TM_E_INVALID:
+    case TM_E_RANGE:
+        return 2;
+    case TM_E_IO:
+        return 2;
+    default:
+        return 1;
+    }
+}
+
+int tm_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "turbomode %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'turbomode %s --help')\n", cmd);
+    return 2;
+}
+
+bool tm_cli_progress_enabled(void)
+{
+    return isatty(STDERR_FILENO) == 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: turbomode COMMAND [OPTIONS]\n\n"
+                 "TurboMode " TM_VERSION ": nightly stock signals from tree ensembles.\n\n"
+                 "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        fprintf(out, "  %-18s %s\n", commands[i].name, commands[i].summary);
+    }
+    fprintf(out, "\n'turbomode COMMAND --help' describes a command's options.\n"
+                 "exit status: 0 ok, 1 the work failed, 2 bad input or usage\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("turbomode " TM_VERSION "\n");
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "turbomode: unknown command '%s' (see 'turbomode --help')\n", argv[1]);
+    return 2;
+}

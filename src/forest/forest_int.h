@@ -1,0 +1,180 @@
+/* The forest IR shared by the loaders, the writers and the predictor.
+ * Loaders fill the struct-of-arrays below (through tm__forest_alloc_*),
+ * then call tm__forest_finish, which validates the graph and builds the
+ * predictor's own layout. After finish the forest is immutable.
+ * Only src/forest (and src/train, which builds forests) include this. */
+#ifndef TURBOMODE_FOREST_INT_H
+#define TURBOMODE_FOREST_INT_H
+
+#include <turbomode/forest.h>
+
+/* Node flags, one byte per node. */
+enum {
+    TM__NODE_LEAF = 1u << 0,        /* leaf: leaf_index[n] is valid */
+    TM__NODE_NAN_LEFT = 1u << 1,    /* NaN input goes left (after every
+                                       family rule, resolved at load) */
+    TM__NODE_CATEGORICAL = 1u << 2, /* bitset split, see cat_* */
+    TM__NODE_CAT_IN_LEFT = 1u << 3, /* category in the set goes left
+                                       (LightGBM); clear: goes right (XGBoost) */
+    TM__NODE_ZERO_MISSING = 1u << 4, /* LightGBM missing type Zero: an input
+                                        of exactly 0 goes to the default side */
+    TM__NODE_DEFAULT_LEFT = 1u << 5, /* default side for ZERO_MISSING */
+};
+
+/* How a numerical split compares (per forest). */
+typedef enum tm__cmp {
+    TM__CMP_LT_F32, /* XGBoost: float32(x) < float32(t) -> left */
+    TM__CMP_LE_F64, /* LightGBM: x <= t (double) -> left */
+    TM__CMP_LE_F32, /* CatBoost: float32(x) > float32(b) -> right */
+} tm__cmp;
+
+typedef enum tm__link {
+    TM__LINK_IDENTITY,
+    TM__LINK_SIGMOID,     /* 1 / (1 + exp(-sigmoid_scale * m)) */
+    TM__LINK_SOFTMAX,     /* over all outputs */
+    TM__LINK_OVA_SIGMOID, /* independent sigmoid per output */
+    TM__LINK_EXP,
+} tm__link;
+
+struct tm__compiled; /* the predictor's layout, predict.c */
+
+struct tm_forest {
+    tm_forest_family family;
+    tm_forest_format format;
+    char *objective;          /* source objective name, owned */
+    tm__link link;
+    double sigmoid_scale;     /* LightGBM "binary sigmoid:S"; 1 otherwise */
+    tm_forest_output default_output; /* what predict() of the family returns */
+    int n_classes;            /* 0 regression, 2 binary, K multiclass */
+    tm__cmp cmp;
+    bool sum_f32;             /* accumulate margins in float32 (XGBoost) */
+    bool zero_tiny_inputs;    /* LightGBM: |x| <= 1e-35f behaves as 0.0 */
+
+    int32_t n_features;
+    char **feature_names;     /* n_features names or NULL, owned */
+    char **class_names;       /* n_classes labels or NULL, owned */
+
+    int32_t n_outputs;        /* margin columns (>= 1) */
+    double *base_score;       /* n_outputs margins added first */
+    double scale;             /* CatBoost scale_and_bias scale; 1 otherwise */
+    int32_t leaf_dim;         /* 1: tree t adds to tree_output[t];
+                                 n_outputs: each leaf holds all outputs */
+    bool average;             /* LightGBM rf: margin /= n_iterations before
+                                 the link (not for MARGIN output) */
+    int32_t n_iterations;     /* trees per output, for averaging */
+
+    /* Trees. Nodes of tree t are [tree_first[t], tree_first[t] +
+     * tree_n_nodes[t]) and its root is tree_first[t]. */
+    int32_t n_trees;
+    int32_t *tree_first;
+    int32_t *tree_n_nodes;
+    int32_t *tree_output;     /* output column, when leaf_dim == 1 */
+    double *tree_weight;      /* DART weight, 1 otherwise */
+    bool has_tree_weight;     /* any weight != 1 */
+
+    /* Nodes (general trees). left/right are absolute node indices. */
+    int32_t n_nodes;
+    int32_t *feature;         /* split feature (unused at leaves) */
+    double *threshold;        /* split threshold in double */
+    float *threshold_f;       /* the same in float32 (F32 compares) */
+    int32_t *left;
+    int32_t *right;
+    uint8_t *flags;           /* TM__NODE_* */
+    int32_t *cat_first;       /* categorical: first word in cat_bits */
+    int32_t *cat_n_words;     /* categorical: number of 32-bit words */
+    int32_t *leaf_index;      /* leaves: index into leaf_values / leaf_dim */
+
+    int32_t n_leaves;
+    double *leaf_values;      /* n_leaves * leaf_dim */
+
+    int32_t n_cat_words;
+    uint32_t *cat_bits;       /* category c is in when bit c%32 of word c/32 */
+
+    /* LightGBM linear leaves (NULL when none): leaf l outputs
+     * lin_const[l] + sum coef * x[feat] over its slice, or leaf_values[l]
+     * when any of those x is NaN. */
+    double *lin_const;        /* n_leaves */
+    int32_t *lin_first;       /* n_leaves, into lin_feat/lin_coef */
+    int32_t *lin_n;           /* n_leaves */
+    int32_t *lin_feat;
+    double *lin_coef;
+    int32_t n_lin_terms;
+
+    /* CatBoost oblivious trees (oblivious == true: no general nodes).
+     * Tree t has obl_depth[t] splits starting at obl_first[t]; split i is
+     * bit i of the leaf index (outcome 1 when float32(x) > border, NaN gives
+     * obl_nan_one). Leaves start at leaf obl_leaf_first[t], 2^depth of them,
+     * each leaf_dim values in leaf_values. */
+    bool oblivious;
+    int32_t *obl_depth;
+    int32_t *obl_first;
+    int32_t *obl_leaf_first;
+    int32_t n_obl_splits;
+    int32_t *obl_feature;
+    float *obl_border;
+    uint8_t *obl_nan_one;
+
+    /* Filled by tm__forest_finish. */
+    int32_t max_depth;
+    bool has_categorical;
+    struct tm__compiled *compiled; /* predictor layout, owned */
+};
+
+/* A zeroed forest with scale 1, sigmoid_scale 1, leaf_dim 1. */
+tm_status tm__forest_new(tm_forest **out, tm_err *err);
+/* Allocate (zeroed) tree arrays; tree_weight set to 1. */
+tm_status tm__forest_alloc_trees(tm_forest *f, int32_t n_trees, tm_err *err);
+/* Allocate (zeroed) node arrays and n_leaves * leaf_dim leaf values
+ * (set f->leaf_dim first). cat_first/cat_n_words are allocated too. */
+tm_status tm__forest_alloc_nodes(tm_forest *f, int32_t n_nodes, int32_t n_leaves, tm_err *err);
+tm_status tm__forest_alloc_cats(tm_forest *f, int32_t n_words, tm_err *err);
+tm_status tm__forest_alloc_linear(tm_forest *f, int32_t n_terms, tm_err *err);
+tm_status tm__forest_alloc_oblivious(tm_forest *f, int32_t n_splits, int32_t n_leaves,
+                                     tm_err *err);
+/* Allocates n_outputs zeroed base scores (sets f->n_outputs). */
+tm_status tm__forest_alloc_outputs(tm_forest *f, int32_t n_outputs, tm_err *err);
+/* Validates the IR (indices in range, every tree a proper tree reachable
+ * from its root, features < n_features) and builds the predictor layout.
+ * path is for messages. On failure the forest stays unusable: free it. */
+tm_status tm__forest_finish(tm_forest *f, const char *path, tm_err *err);
+
+/* Per-family loaders, called by tm_forest_load_mem after detection. */
+tm_status tm__forest_load_xgboost_json(const char *text, size_t len, const char *path,
+                                       const tm_forest_load_opts *opts, tm_forest **out,
+                                       tm_err *err);
+tm_status tm__forest_load_xgboost_ubjson(const unsigned char *data, size_t len,
+                                         const char *path, const tm_forest_load_opts *opts,
+                                         tm_forest **out, tm_err *err);
+tm_status tm__forest_load_xgboost_dump_json(const char *text, size_t len, const char *path,
+                                            const tm_forest_load_opts *opts, tm_forest **out,
+                                            tm_err *err);
+tm_status tm__forest_load_xgboost_dump_text(const char *text, size_t len, const char *path,
+                                            const tm_forest_load_opts *opts, tm_forest **out,
+                                            tm_err *err);
+tm_status tm__forest_load_lightgbm(const char *text, size_t len, const char *path,
+                                   const tm_forest_load_opts *opts, tm_forest **out,
+                                   tm_err *err);
+tm_status tm__forest_load_catboost_json(const char *text, size_t len, const char *path,
+                                        const tm_forest_load_opts *opts, tm_forest **out,
+                                        tm_err *err);
+
+/* XGBoost objective name -> link, default output, n_classes, cmp and
+ * float32 sums, and base_score (n_b user-space values: 1, broadcast, or
+ * n_outputs) -> margins, for a forest whose outputs are allocated
+ * (load_xgboost.c; shared with the dump loader). */
+tm_status tm__forest_xgboost_objective(tm_forest *f, const char *objective, const float *b,
+                                       size_t n_b, const char *path, tm_err *err);
+
+/* Predictor layout (predict.c). */
+tm_status tm__forest_compile(tm_forest *f, tm_err *err);
+void tm__forest_compiled_free(struct tm__compiled *c);
+size_t tm__forest_compiled_bytes(const struct tm__compiled *c);
+
+/* Applies the link of kind to the margins m (n_outputs values) and writes
+ * tm_forest_output_len(f, kind) values to out. */
+void tm__forest_transform(const tm_forest *f, tm_forest_output kind, const double *m,
+                          double *out);
+/* Resolves DEFAULT to the concrete kind. */
+tm_forest_output tm__forest_resolve_output(const tm_forest *f, tm_forest_output kind);
+
+#endif /* TURBOMODE_FOREST_INT_H */

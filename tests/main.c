@@ -1,0 +1,128 @@
+/* The one test runner: every suite declared with TM_TEST_SUITE. Select
+ * with CK_RUN_SUITE / CK_RUN_CASE; CK_FORK=no for a debugger. */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tm_test.h"
+
+#define X(name) Suite *tm_test_suite_##name(void);
+#include "suites.inc"
+#undef X
+
+int tm_test_skips;
+static char tmpdir[256];
+
+const char *tm_test_shared_dir(void)
+{
+    const char *d = getenv("TM_SHARED");
+    return d && *d ? d : "../shared";
+}
+
+bool tm_test_shared_has(const char *rel, const char *why)
+{
+    char path[1024];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", tm_test_shared_dir(), rel);
+    if (stat(path, &st) == 0) {
+        return true;
+    }
+    tm_test_skips++;
+    fprintf(stderr, "SKIP: %s: %s is absent (set TM_SHARED to the shared directory)\n", why,
+            path);
+    return false;
+}
+
+const char *tm_test_bin(void)
+{
+    const char *b = getenv("TM_BIN");
+    return b && *b ? b : "bin/turbomode";
+}
+
+static void rm_tmpdir(void)
+{
+    if (tmpdir[0]) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "warning: could not remove %s\n", tmpdir);
+        }
+    }
+}
+
+const char *tm_test_tmpdir(void)
+{
+    if (!tmpdir[0]) {
+        snprintf(tmpdir, sizeof tmpdir, "/tmp/tm_tests.XXXXXX");
+        if (!mkdtemp(tmpdir)) {
+            perror("mkdtemp");
+            return "/tmp";
+        }
+        atexit(rm_tmpdir);
+    }
+    return tmpdir;
+}
+
+int tm_test_system(const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int rc = system(cmd);
+    if (rc == -1) {
+        return -1;
+    }
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
+}
+
+char *tm_test_slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        return NULL;
+    }
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(fp);
+    if (buf) {
+        buf[n] = 0;
+        if (len) {
+            *len = (size_t)n;
+        }
+    }
+    return buf;
+}
+
+int main(void)
+{
+    tm_test_tmpdir();
+    SRunner *sr = NULL;
+#define X(name)                                                               \
+    if (!sr) {                                                                \
+        sr = srunner_create(tm_test_suite_##name());                          \
+    } else {                                                                  \
+        srunner_add_suite(sr, tm_test_suite_##name());                        \
+    }
+#include "suites.inc"
+#undef X
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    if (tm_test_skips) {
+        fprintf(stderr, "note: %d fixture group(s) skipped, see SKIP lines above\n",
+                tm_test_skips);
+    }
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

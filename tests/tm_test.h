@@ -1,0 +1,30 @@
+/* Shared helpers for the Check suites: suite registration, the location of
+ * the shared fixtures, and loud skips when they are absent. */
+#ifndef TM_TEST_H
+#define TM_TEST_H
+
+#include <check.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Declares the suite constructor `Suite *tm_test_suite_NAME(void)`; the
+ * Makefile finds every TM_TEST_SUITE(NAME) and registers it in main.c. */
+#define TM_TEST_SUITE(name) Suite *tm_test_suite_##name(void)
+
+/* Directory of the shared fixtures: $TM_SHARED, else "../shared". */
+const char *tm_test_shared_dir(void);
+/* True when path (relative to the shared dir) exists; otherwise prints a
+ * loud SKIP line naming what is missing and returns false. */
+bool tm_test_shared_has(const char *rel, const char *why);
+/* Path of the CLI binary under test ($TM_BIN, else bin/turbomode). */
+const char *tm_test_bin(void);
+/* A fresh temporary directory (removed at exit); returns its path. */
+const char *tm_test_tmpdir(void);
+/* Runs a shell command, returns its exit status (or -1). */
+int tm_test_system(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reads a whole file into a static-lifetime heap buffer (NULL if absent). */
+char *tm_test_slurp(const char *path, size_t *len);
+/* Counts skips printed so the runner can report them. */
+extern int tm_test_skips;
+
+#endif
