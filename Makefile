@@ -8,7 +8,7 @@ ifeq ($(WERROR),1)
 WARN    += -Werror
 endif
 OPENMP  := -fopenmp
-INC     := -Iinclude -Isrc
+INC     := -Iinclude -Isrc -Itests
 LIBS    := -lsqlite3 -lm
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -pthread)
 VARIANT ?= release
@@ -109,12 +109,12 @@ static:
 
 FUZZ_SECONDS ?= 20
 fuzz:
-	$(MAKE) --no-print-directory VARIANT=sanitize $(B:build/%=build/sanitize)/fuzz_driver
-	build/sanitize/fuzz_driver --seconds $(FUZZ_SECONDS) tests/fuzz/corpus ../shared/fixtures
+	$(MAKE) --no-print-directory VARIANT=sanitize $(BUILD)/sanitize/fuzz_driver
+	$(BUILD)/sanitize/fuzz_driver --seconds $(FUZZ_SECONDS) tests/fuzz/corpus \
+	    $$(test -d ../shared/fixtures && echo ../shared/fixtures || echo "(no shared fixtures: corpus only)" >&2)
 
-build/sanitize/fuzz_driver: tests/fuzz/fuzz_forest.c build/sanitize/libturbomode.a
-	$(Q)$(CC) $(STD) $(WARN) $(OPENMP) $(INC) $(OPT_sanitize) -o $@ $< \
-	    build/sanitize/libturbomode.a $(LIBS) -fsanitize=address,undefined
+$(B)/fuzz_driver: tests/fuzz/fuzz_forest.c $(LIBA)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LIBS) $(LDFLAGS)
 
 lint:
 	@sh scripts/lint.sh
@@ -131,3 +131,6 @@ clean:
 	rm -rf build bin lib
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+$(B)/bench_predict: bench/predict/bench_predict.c $(LIBA)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LIBS)

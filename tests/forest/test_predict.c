@@ -1,0 +1,387 @@
+/* The predictors on forests built directly in the IR: edge values
+ * (exactly on thresholds, float32 neighbours, NaN, +-inf) per compare mode,
+ * and the property that the compiled block predictor equals the scalar
+ * reference bit for bit on random forests of every shape it handles
+ * (lockstep and walk layouts, categorical and zero-missing fallbacks,
+ * oblivious trees, float32 and double sums, vector leaves). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <turbomode/forest.h>
+
+#include "forest/forest_int.h"
+#include "tm_test.h"
+
+static uint64_t seed_state;
+static uint64_t rnd(void)
+{
+    seed_state ^= seed_state << 13;
+    seed_state ^= seed_state >> 7;
+    seed_state ^= seed_state << 17;
+    return seed_state;
+}
+static double unif(void)
+{
+    return (double)(rnd() >> 11) / 9007199254740992.0;
+}
+
+/* One stump on feature 0 at threshold t: left leaf -1, right leaf +1. */
+static tm_forest *stump(tm__cmp cmp, double t, bool nan_left)
+{
+    tm_forest *f = NULL;
+    ck_assert_int_eq(tm__forest_new(&f, NULL), TM_OK);
+    f->cmp = cmp;
+    f->n_features = 1;
+    f->sum_f32 = cmp == TM__CMP_LT_F32;
+    f->default_output = TM_FOREST_OUT_MARGIN;
+    ck_assert_int_eq(tm__forest_alloc_outputs(f, 1, NULL), TM_OK);
+    ck_assert_int_eq(tm__forest_alloc_trees(f, 1, NULL), TM_OK);
+    ck_assert_int_eq(tm__forest_alloc_nodes(f, 3, 2, NULL), TM_OK);
+    f->tree_n_nodes[0] = 3;
+    f->threshold[0] = t;
+    f->threshold_f[0] = (float)t;
+    f->left[0] = 1;
+    f->right[0] = 2;
+    f->flags[0] = nan_left ? TM__NODE_NAN_LEFT : 0;
+    f->flags[1] = f->flags[2] = TM__NODE_LEAF;
+    f->leaf_index[1] = 0;
+    f->leaf_index[2] = 1;
+    f->leaf_values[0] = -1.0;
+    f->leaf_values[1] = 1.0;
+    ck_assert_int_eq(tm__forest_finish(f, "stump", NULL), TM_OK);
+    return f;
+}
+
+static double margin1(const tm_forest *f, double x)
+{
+    double fast = 0.0, ref = 0.0;
+    ck_assert_int_eq(tm_forest_predict(f, &x, 1, 1, TM_FOREST_OUT_MARGIN, 1, &fast, NULL), TM_OK);
+    ck_assert_int_eq(tm_forest_predict_reference(f, &x, 1, 1, TM_FOREST_OUT_MARGIN, &ref, NULL),
+                     TM_OK);
+    ck_assert_double_eq(fast, ref);
+    return fast;
+}
+
+START_TEST(xgboost_rule_equal_goes_right_in_float32)
+{
+    double t = 0.1; /* float32(0.1) = 0.100000001490116... */
+    tm_forest *f = stump(TM__CMP_LT_F32, t, true);
+    float tf = (float)t;
+    ck_assert_double_eq(margin1(f, (double)tf), 1.0);                          /* equal: right */
+    ck_assert_double_eq(margin1(f, (double)nextafterf(tf, -1.0f)), -1.0);      /* below: left */
+    ck_assert_double_eq(margin1(f, 0.1), 1.0); /* 0.1 rounds to the threshold in float32 */
+    ck_assert_double_eq(margin1(f, INFINITY), 1.0);
+    ck_assert_double_eq(margin1(f, -INFINITY), -1.0);
+    ck_assert_double_eq(margin1(f, NAN), -1.0); /* default left */
+    tm_forest_free(f);
+    f = stump(TM__CMP_LT_F32, t, false);
+    ck_assert_double_eq(margin1(f, NAN), 1.0);
+    tm_forest_free(f);
+}
+END_TEST
+
+START_TEST(lightgbm_rule_equal_goes_left_in_double)
+{
+    double t = 0.1;
+    tm_forest *f = stump(TM__CMP_LE_F64, t, false);
+    ck_assert_double_eq(margin1(f, 0.1), -1.0);
+    ck_assert_double_eq(margin1(f, nextafter(0.1, 1.0)), 1.0);
+    /* double precision: float32(0.1) > 0.1 goes right although it rounds
+     * to the same float */
+    ck_assert_double_eq(margin1(f, (double)0.1f), 1.0);
+    ck_assert_double_eq(margin1(f, -INFINITY), -1.0);
+    ck_assert_double_eq(margin1(f, INFINITY), 1.0);
+    ck_assert_double_eq(margin1(f, NAN), 1.0);
+    tm_forest_free(f);
+}
+END_TEST
+
+START_TEST(catboost_rule_border_is_not_above)
+{
+    tm_forest *f = stump(TM__CMP_LE_F32, 0.5, true);
+    ck_assert_double_eq(margin1(f, 0.5), -1.0);
+    ck_assert_double_eq(margin1(f, (double)nextafterf(0.5f, 1.0f)), 1.0);
+    /* 0.5 + 1e-12 rounds to 0.5 in float32: not above the border */
+    ck_assert_double_eq(margin1(f, 0.5 + 1e-12), -1.0);
+    tm_forest_free(f);
+}
+END_TEST
+
+START_TEST(lt_threshold_of_minus_inf_sends_everything_right)
+{
+    tm_forest *f = stump(TM__CMP_LT_F32, -INFINITY, true);
+    ck_assert_double_eq(margin1(f, -INFINITY), 1.0);
+    ck_assert_double_eq(margin1(f, -1e30), 1.0);
+    ck_assert_double_eq(margin1(f, NAN), -1.0);
+    tm_forest_free(f);
+}
+END_TEST
+
+START_TEST(predict_rejects_short_stride_and_accepts_zero_rows)
+{
+    tm_forest *f = stump(TM__CMP_LE_F64, 0.0, true);
+    double x = 0.0, out = 0.0;
+    tm_err err;
+    tm_err_init(&err);
+    ck_assert_int_eq(tm_forest_predict(f, &x, 1, 0, TM_FOREST_OUT_MARGIN, 1, &out, &err),
+                     TM_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(err.reason, "stride"));
+    ck_assert_int_eq(tm_forest_predict(f, NULL, 0, 1, TM_FOREST_OUT_MARGIN, 1, NULL, NULL),
+                     TM_OK);
+    tm_forest_free(f);
+}
+END_TEST
+
+/* Builds a random general tree of at most max_depth in f's arrays from
+ * node *next; returns the root index. */
+static int32_t grow(tm_forest *f, int32_t *next, int32_t *leaf_next, int depth, int max_depth,
+                    bool cats)
+{
+    int32_t nd = (*next)++;
+    bool leaf = depth >= max_depth || (depth > 0 && rnd() % 5 == 0);
+    if (leaf) {
+        f->flags[nd] = TM__NODE_LEAF;
+        f->leaf_index[nd] = *leaf_next;
+        for (int32_t k = 0; k < f->leaf_dim; k++) {
+            f->leaf_values[(size_t)*leaf_next * (size_t)f->leaf_dim + (size_t)k] =
+                (double)(float)(unif() * 2.0 - 1.0);
+        }
+        (*leaf_next)++;
+        return nd;
+    }
+    f->feature[nd] = (int32_t)(rnd() % (uint64_t)f->n_features);
+    double t = rnd() % 4 == 0 ? (double)(rnd() % 5) : unif() * 4.0 - 2.0;
+    f->threshold[nd] = t;
+    f->threshold_f[nd] = (float)t;
+    uint8_t fl = rnd() % 2 ? TM__NODE_NAN_LEFT : 0;
+    if (cats && rnd() % 6 == 0) {
+        fl |= TM__NODE_CATEGORICAL | (rnd() % 2 ? TM__NODE_CAT_IN_LEFT : 0);
+        f->cat_first[nd] = (int32_t)(rnd() % 3);
+        f->cat_n_words[nd] = 1;
+    } else if (f->cmp == TM__CMP_LE_F64 && rnd() % 8 == 0) {
+        fl |= TM__NODE_ZERO_MISSING | (rnd() % 2 ? TM__NODE_DEFAULT_LEFT : 0);
+    }
+    f->flags[nd] = fl;
+    f->left[nd] = grow(f, next, leaf_next, depth + 1, max_depth, cats);
+    f->right[nd] = grow(f, next, leaf_next, depth + 1, max_depth, cats);
+    return nd;
+}
+
+static tm_forest *random_forest(tm__cmp cmp, int n_trees, int max_depth, int n_out, int leaf_dim,
+                                bool cats)
+{
+    tm_forest *f = NULL;
+    ck_assert_int_eq(tm__forest_new(&f, NULL), TM_OK);
+    f->cmp = cmp;
+    f->family = cmp == TM__CMP_LT_F32   ? TM_FOREST_XGBOOST
+                : cmp == TM__CMP_LE_F64 ? TM_FOREST_LIGHTGBM
+                                        : TM_FOREST_CATBOOST;
+    f->sum_f32 = cmp == TM__CMP_LT_F32;
+    f->zero_tiny_inputs = cmp == TM__CMP_LE_F64;
+    f->n_features = 7;
+    f->leaf_dim = leaf_dim;
+    f->link = n_out > 1 ? TM__LINK_SOFTMAX : TM__LINK_SIGMOID;
+    f->default_output = TM_FOREST_OUT_PROBABILITY;
+    f->scale = cmp == TM__CMP_LE_F32 ? 0.75 : 1.0;
+    ck_assert_int_eq(tm__forest_alloc_outputs(f, n_out, NULL), TM_OK);
+    for (int k = 0; k < n_out; k++) {
+        f->base_score[k] = (double)(float)(unif() - 0.5);
+    }
+    int32_t per_tree = (1 << (max_depth + 1)) - 1;
+    ck_assert_int_eq(tm__forest_alloc_trees(f, n_trees, NULL), TM_OK);
+    ck_assert_int_eq(tm__forest_alloc_nodes(f, per_tree * n_trees, per_tree * n_trees, NULL),
+                     TM_OK);
+    ck_assert_int_eq(tm__forest_alloc_cats(f, 4, NULL), TM_OK);
+    for (int i = 0; i < 4; i++) {
+        f->cat_bits[i] = (uint32_t)rnd();
+    }
+    int32_t next = 0, leaf_next = 0;
+    for (int t = 0; t < n_trees; t++) {
+        f->tree_first[t] = next;
+        /* Some trees lopsided (walk layout), some bushy (lockstep). */
+        int depth = (t % 3 == 0) ? max_depth : 1 + (int)(rnd() % (uint64_t)max_depth);
+        grow(f, &next, &leaf_next, 0, depth, cats);
+        f->tree_n_nodes[t] = next - f->tree_first[t];
+        f->tree_output[t] = leaf_dim == 1 ? t % n_out : 0;
+        f->tree_weight[t] = cmp == TM__CMP_LT_F32 && t % 4 == 1 ? 0.625 : 1.0;
+    }
+    ck_assert_int_eq(tm__forest_finish(f, "random", NULL), TM_OK);
+    return f;
+}
+
+static void random_rows(double *X, size_t n, int nf)
+{
+    static const double specials[] = {NAN, INFINITY, -INFINITY, 0.0, -0.0, 1e-36, 1.0, 2.0};
+    for (size_t i = 0; i < n * (size_t)nf; i++) {
+        uint64_t r = rnd() % 10;
+        X[i] = r < 2 ? specials[rnd() % 8] : r < 4 ? (double)(int)(rnd() % 5) : unif() * 4.0 - 2.0;
+    }
+}
+
+static void check_same(const tm_forest *f, size_t n, tm_forest_output kind)
+{
+    int nf = tm_forest_n_features(f);
+    double *X = malloc(n * (size_t)nf * sizeof *X);
+    random_rows(X, n, nf);
+    size_t w = tm_forest_output_len(f, kind);
+    double *a = malloc((n * w + 1) * sizeof *a), *b = malloc((n * w + 1) * sizeof *b);
+    ck_assert_int_eq(tm_forest_predict(f, X, n, (size_t)nf, kind, 2, a, NULL), TM_OK);
+    ck_assert_int_eq(tm_forest_predict_reference(f, X, n, (size_t)nf, kind, b, NULL), TM_OK);
+    for (size_t i = 0; i < n * w; i++) {
+        ck_assert_msg(memcmp(&a[i], &b[i], sizeof a[i]) == 0 || (isnan(a[i]) && isnan(b[i])),
+                      "value %zu: fast %.17g reference %.17g", i, a[i], b[i]);
+    }
+    if (kind == TM_FOREST_OUT_PROBABILITY && w > 1) {
+        for (size_t r = 0; r < n; r++) {
+            double s = 0.0;
+            for (size_t k = 0; k < w; k++) {
+                s += a[r * w + k];
+            }
+            ck_assert_double_eq_tol(s, 1.0, 1e-12);
+        }
+    }
+    free(X);
+    free(a);
+    free(b);
+}
+
+START_TEST(fast_predictor_equals_reference_on_random_forests)
+{
+    static const tm__cmp cmps[] = {TM__CMP_LT_F32, TM__CMP_LE_F64, TM__CMP_LE_F32};
+    seed_state = 0x1234567887654321ull + (uint64_t)_i;
+    tm__cmp cmp = cmps[_i % 3];
+    bool cats = cmp != TM__CMP_LE_F32 && _i % 2 == 0;
+    int n_out = _i % 4 == 3 ? 3 : 1;
+    int leaf_dim = cmp == TM__CMP_LE_F32 && n_out == 3 ? 3 : 1;
+    int depth = 3 + _i % 8;
+    tm_forest *f = random_forest(cmp, 24, depth, n_out, leaf_dim, cats);
+    size_t sizes[] = {1, 63, 64, 65, 300};
+    for (size_t s = 0; s < 5; s++) {
+        check_same(f, sizes[s], TM_FOREST_OUT_MARGIN);
+    }
+    check_same(f, 200, TM_FOREST_OUT_PROBABILITY);
+    check_same(f, 200, TM_FOREST_OUT_CLASS);
+    tm_forest_free(f);
+}
+END_TEST
+
+/* An oblivious forest with per-feature NaN treatment. */
+START_TEST(oblivious_fast_path_equals_reference)
+{
+    seed_state = 99 + (uint64_t)_i;
+    tm_forest *f = NULL;
+    ck_assert_int_eq(tm__forest_new(&f, NULL), TM_OK);
+    f->family = TM_FOREST_CATBOOST;
+    f->cmp = TM__CMP_LE_F32;
+    f->n_features = 6;
+    int n_out = _i % 2 ? 3 : 1;
+    f->leaf_dim = n_out;
+    f->link = n_out > 1 ? TM__LINK_SOFTMAX : TM__LINK_SIGMOID;
+    f->default_output = TM_FOREST_OUT_PROBABILITY;
+    f->scale = 1.5;
+    ck_assert_int_eq(tm__forest_alloc_outputs(f, n_out, NULL), TM_OK);
+    int n_trees = 40, depth = 6;
+    ck_assert_int_eq(tm__forest_alloc_trees(f, n_trees, NULL), TM_OK);
+    ck_assert_int_eq(tm__forest_alloc_oblivious(f, n_trees * depth, n_trees << depth, NULL), TM_OK);
+    uint8_t nan_one[6];
+    for (int j = 0; j < 6; j++) {
+        nan_one[j] = (uint8_t)(rnd() % 2);
+    }
+    for (int t = 0; t < n_trees; t++) {
+        int d = t % (depth + 1); /* includes depth-0 trees */
+        f->obl_depth[t] = d;
+        f->obl_first[t] = t * depth;
+        f->obl_leaf_first[t] = t << depth;
+        for (int i = 0; i < d; i++) {
+            int j = (int)(rnd() % 6);
+            f->obl_feature[t * depth + i] = j;
+            f->obl_border[t * depth + i] = (float)(rnd() % 3 ? unif() * 4 - 2 : (double)(rnd() % 5));
+            f->obl_nan_one[t * depth + i] = nan_one[j];
+        }
+    }
+    for (int32_t l = 0; l < f->n_leaves * n_out; l++) {
+        f->leaf_values[l] = unif() - 0.5;
+    }
+    ck_assert_int_eq(tm__forest_finish(f, "oblivious", NULL), TM_OK);
+    check_same(f, 257, TM_FOREST_OUT_MARGIN);
+    check_same(f, 100, TM_FOREST_OUT_PROBABILITY);
+    tm_forest_free(f);
+}
+END_TEST
+
+START_TEST(finish_rejects_cycles_and_bad_indices)
+{
+    tm_forest *f = stump(TM__CMP_LE_F64, 0.0, true);
+    tm_err err;
+    tm_err_init(&err);
+    f->right[0] = 0; /* the root is its own child */
+    ck_assert_int_eq(tm__forest_finish(f, "bad.txt", &err), TM_E_PARSE);
+    ck_assert_ptr_nonnull(strstr(err.reason, "reached twice"));
+    f->right[0] = 7;
+    tm_err_init(&err);
+    ck_assert_int_eq(tm__forest_finish(f, "bad.txt", &err), TM_E_PARSE);
+    ck_assert_ptr_nonnull(strstr(err.reason, "outside the tree"));
+    f->right[0] = 2;
+    f->feature[0] = 5;
+    tm_err_init(&err);
+    ck_assert_int_eq(tm__forest_finish(f, "bad.txt", &err), TM_E_PARSE);
+    ck_assert_ptr_nonnull(strstr(err.reason, "split feature 5"));
+    tm_forest_free(f);
+}
+END_TEST
+
+START_TEST(deep_lopsided_tree_walks)
+{
+    /* A 2000-deep chain: the walk layout (not lockstep) takes it. */
+    tm_forest *f = NULL;
+    ck_assert_int_eq(tm__forest_new(&f, NULL), TM_OK);
+    f->cmp = TM__CMP_LE_F64;
+    f->family = TM_FOREST_LIGHTGBM;
+    f->n_features = 1;
+    int32_t depth = 2000, n = 2 * depth + 1;
+    ck_assert_int_eq(tm__forest_alloc_outputs(f, 1, NULL), TM_OK);
+    ck_assert_int_eq(tm__forest_alloc_trees(f, 1, NULL), TM_OK);
+    ck_assert_int_eq(tm__forest_alloc_nodes(f, n, depth + 1, NULL), TM_OK);
+    f->tree_n_nodes[0] = n;
+    for (int32_t i = 0; i < depth; i++) {
+        int32_t nd = 2 * i;
+        f->threshold[nd] = (double)i;
+        f->left[nd] = nd + 1;
+        f->right[nd] = nd + 2;
+        f->flags[nd + 1] = TM__NODE_LEAF;
+        f->leaf_index[nd + 1] = i;
+        f->leaf_values[i] = (double)i;
+    }
+    f->flags[n - 1] = TM__NODE_LEAF;
+    f->leaf_index[n - 1] = depth;
+    f->leaf_values[depth] = -1.0;
+    ck_assert_int_eq(tm__forest_finish(f, "chain", NULL), TM_OK);
+    double x[3] = {0.5, 1500.0, 1e9}, out[3];
+    ck_assert_int_eq(tm_forest_predict(f, x, 3, 1, TM_FOREST_OUT_MARGIN, 1, out, NULL), TM_OK);
+    ck_assert_double_eq(out[0], 1.0);
+    ck_assert_double_eq(out[1], 1500.0);
+    ck_assert_double_eq(out[2], -1.0);
+    tm_forest_free(f);
+}
+END_TEST
+
+TM_TEST_SUITE(forest_predict)
+{
+    Suite *s = suite_create("forest_predict");
+    TCase *tc = tcase_create("rules");
+    tcase_add_test(tc, xgboost_rule_equal_goes_right_in_float32);
+    tcase_add_test(tc, lightgbm_rule_equal_goes_left_in_double);
+    tcase_add_test(tc, catboost_rule_border_is_not_above);
+    tcase_add_test(tc, lt_threshold_of_minus_inf_sends_everything_right);
+    tcase_add_test(tc, predict_rejects_short_stride_and_accepts_zero_rows);
+    tcase_add_test(tc, finish_rejects_cycles_and_bad_indices);
+    tcase_add_test(tc, deep_lopsided_tree_walks);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("fast_vs_reference");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, fast_predictor_equals_reference_on_random_forests, 0, 24);
+    tcase_add_loop_test(tc, oblivious_fast_path_equals_reference, 0, 4);
+    suite_add_tcase(s, tc);
+    return s;
+}
