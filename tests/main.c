@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tm_test.h"
@@ -16,6 +17,7 @@
 
 int tm_test_skips;
 static char tmpdir[256];
+static pid_t tmpdir_owner; /* forked test children must not remove it */
 
 const char *tm_test_shared_dir(void)
 {
@@ -45,7 +47,7 @@ const char *tm_test_bin(void)
 
 static void rm_tmpdir(void)
 {
-    if (tmpdir[0]) {
+    if (tmpdir[0] && getpid() == tmpdir_owner) {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
         if (system(cmd) != 0) {
@@ -62,6 +64,7 @@ const char *tm_test_tmpdir(void)
             perror("mkdtemp");
             return "/tmp";
         }
+        tmpdir_owner = getpid();
         atexit(rm_tmpdir);
     }
     return tmpdir;
