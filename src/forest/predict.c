@@ -28,6 +28,13 @@ void tm__forest_compiled_free(struct tm__compiled *c)
     tm_free(c->root);
     tm_free(c->steps);
     tm_free(c->nan_fill);
+    tm_free(c->heap_first);
+    tm_free(c->heap_leaf);
+    tm_free(c->hf);
+    tm_free(c->hd);
+    tm_free(c->hleaf_f);
+    tm_free(c->hleaf_d);
+    tm_free(c->hleaf_of);
     tm_free(c);
 }
 
@@ -38,7 +45,9 @@ size_t tm__forest_compiled_bytes(const struct tm__compiled *c)
     }
     size_t per_node = (c->f32 ? sizeof(cnode_f) : sizeof(cnode_d)) + sizeof(float) +
                       sizeof(double) + sizeof(int32_t);
-    return sizeof *c + (size_t)c->n_nodes * per_node;
+    size_t heap = (size_t)c->n_heap_nodes * (c->f32 ? sizeof(hnode_f) : sizeof(hnode_d)) +
+                  (size_t)c->n_heap_leaves * (sizeof(float) + sizeof(double) + sizeof(int32_t));
+    return sizeof *c + (size_t)c->n_nodes * per_node + heap;
 }
 
 /* A tree the fast path can take: plain numerical splits only. */
@@ -169,6 +178,107 @@ done:
     return st;
 }
 
+/* Fills heap slot i (depth d of a tree padded to depth D) from IR node nd.
+ * A leaf above depth D becomes a node that always goes right, with the
+ * leaf copied into every slot below it. */
+static void fill_heap(const tm_forest *f, struct tm__compiled *c, int32_t t, int32_t nd,
+                      int64_t i, int32_t d, int32_t D)
+{
+    int64_t hn = c->heap_first[t], hl = c->heap_leaf[t];
+    int64_t n_internal = ((int64_t)1 << D) - 1;
+    if (d == D) {
+        int32_t leaf = f->leaf_index[nd];
+        double v = f->leaf_values[(size_t)leaf * (size_t)f->leaf_dim] * f->tree_weight[t];
+        c->hleaf_f[hl + i - n_internal] = (float)v;
+        c->hleaf_d[hl + i - n_internal] = v;
+        c->hleaf_of[hl + i - n_internal] = leaf;
+        return;
+    }
+    /* NaN reads as +inf from region 0 (goes right) and as -inf from
+     * region 1 (goes left); pass-through nodes may go either way. */
+    bool leaf = f->flags[nd] & TM__NODE_LEAF;
+    int32_t region = !leaf && (f->flags[nd] & TM__NODE_NAN_LEFT) ? f->n_features : 0;
+    int32_t fe = leaf ? 0 : (f->feature[nd] + region) * TM__BLOCK; /* block offset */
+    double thr = leaf ? 0.0 : le_threshold(f, nd);
+    if (c->f32) {
+        c->hf[hn + i] = (hnode_f){fe, (float)thr};
+    } else {
+        c->hd[hn + i] = (hnode_d){fe, 0, thr};
+    }
+    fill_heap(f, c, t, leaf ? nd : f->left[nd], 2 * i + 1, d + 1, D);
+    fill_heap(f, c, t, leaf ? nd : f->right[nd], 2 * i + 2, d + 1, D);
+}
+
+/* Heap nodes compare without a NaN test, so thresholds must be finite. */
+static bool finite_thresholds(const tm_forest *f, int32_t t)
+{
+    int32_t first = f->tree_first[t], n = f->tree_n_nodes[t];
+    for (int32_t i = first; i < first + n; i++) {
+        if (!(f->flags[i] & TM__NODE_LEAF) && !isfinite(le_threshold(f, i))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Re-lays lockstep trees shallow enough as complete heap trees. */
+static tm_status compile_heap(tm_forest *f, struct tm__compiled *c, tm_err *err)
+{
+    c->heap_first = tm_malloc_n((size_t)f->n_trees + 1, sizeof *c->heap_first);
+    c->heap_leaf = tm_malloc_n((size_t)f->n_trees + 1, sizeof *c->heap_leaf);
+    if (!c->heap_first || !c->heap_leaf) {
+        return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory compiling the forest");
+    }
+    int64_t n_nodes = 0, n_leaves = 0;
+    bool narrow = (int64_t)f->n_features * 3 * TM__BLOCK > FE_MASK; /* offsets must fit */
+    for (int32_t t = 0; t < f->n_trees; t++) {
+        int32_t D = c->steps[t];
+        c->heap_first[t] = -1;
+        if (narrow || c->root[t] < 0 || D <= 0 || D > TM__HEAP_MAX_DEPTH || n_leaves > INT32_MAX / 2 ||
+            !finite_thresholds(f, t)) {
+            continue;
+        }
+        c->heap_first[t] = (int32_t)n_nodes;
+        c->heap_leaf[t] = (int32_t)n_leaves;
+        n_nodes += ((int64_t)1 << D) - 1;
+        n_leaves += (int64_t)1 << D;
+    }
+    c->n_heap_nodes = n_nodes;
+    c->n_heap_leaves = n_leaves;
+    if (c->f32) {
+        c->hf = tm_aligned_alloc((size_t)(n_nodes + 1) * sizeof *c->hf);
+    } else {
+        c->hd = tm_aligned_alloc((size_t)(n_nodes + 1) * sizeof *c->hd);
+    }
+    c->hleaf_f = tm_malloc_n((size_t)n_leaves + 1, sizeof *c->hleaf_f);
+    c->hleaf_d = tm_malloc_n((size_t)n_leaves + 1, sizeof *c->hleaf_d);
+    c->hleaf_of = tm_malloc_n((size_t)n_leaves + 1, sizeof *c->hleaf_of);
+    if ((c->f32 ? !c->hf : !c->hd) || !c->hleaf_f || !c->hleaf_d || !c->hleaf_of) {
+        return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory compiling the forest");
+    }
+    bool pointer_trees = false;
+    for (int32_t t = 0; t < f->n_trees; t++) {
+        if (c->heap_first[t] >= 0) {
+            fill_heap(f, c, t, f->tree_first[t], 0, 0, c->steps[t]);
+        } else if (c->root[t] >= 0) {
+            pointer_trees = true;
+        }
+    }
+    if (n_nodes == 0) {
+        return TM_OK;
+    }
+    /* Pointer-layout nodes read the plain copy, the third region. */
+    c->x_regions = pointer_trees ? 3 : 2;
+    for (int32_t i = 0; pointer_trees && i < c->n_nodes; i++) {
+        if (c->f32) {
+            c->nf[i].fe += 2 * f->n_features;
+        } else {
+            c->nd[i].fe += 2 * f->n_features;
+        }
+    }
+    return TM_OK;
+}
+
 /* Oblivious trees: NaN handling folds into the input when every split on
  * a feature treats NaN the same way (always so for CatBoost exports). */
 static tm_status compile_oblivious(tm_forest *f, struct tm__compiled *c, tm_err *err)
@@ -205,6 +315,7 @@ tm_status tm__forest_compile(tm_forest *f, tm_err *err)
         return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory compiling the forest");
     }
     c->f32 = f->cmp != TM__CMP_LE_F64;
+    c->x_regions = 1;
     c->root = tm_malloc_n((size_t)f->n_trees + 1, sizeof *c->root);
     c->steps = tm_calloc((size_t)f->n_trees + 1, sizeof *c->steps);
     tm_status st = TM_OK;
@@ -214,6 +325,9 @@ tm_status tm__forest_compile(tm_forest *f, tm_err *err)
         st = compile_oblivious(f, c, err);
     } else {
         st = compile_general(f, c, err);
+        if (st == TM_OK) {
+            st = compile_heap(f, c, err);
+        }
     }
     if (st != TM_OK) {
         tm__forest_compiled_free(c);

@@ -20,7 +20,7 @@ typedef struct scratch {
 
 /* Walks the rows of a block through compiled tree t; leaves idx[r]. */
 static void walk_f32(const struct tm__compiled *c, int32_t t, const float *restrict xb,
-                     int32_t nfeat, int nb, int32_t *restrict idx)
+                     int nb, int32_t *restrict idx)
 {
     const cnode_f *restrict nodes = c->nf;
     int32_t root = c->root[t], steps = c->steps[t];
@@ -31,7 +31,7 @@ static void walk_f32(const struct tm__compiled *c, int32_t t, const float *restr
         for (int32_t d = 0; d < steps; d++) {
             for (int r = 0; r < nb; r++) {
                 const cnode_f *n = &nodes[idx[r]];
-                float x = xb[(size_t)r * (size_t)nfeat + (size_t)(n->fe & FE_MASK)];
+                float x = xb[(size_t)(n->fe & FE_MASK) * TM__BLOCK + (size_t)r];
                 int right_nl = x > n->thr;
                 int right = !(x <= n->thr);
                 idx[r] = n->left + ((n->fe & FE_NAN_LEFT) ? right_nl : right);
@@ -40,11 +40,11 @@ static void walk_f32(const struct tm__compiled *c, int32_t t, const float *restr
         return;
     }
     for (int r = 0; r < nb; r++) {
-        const float *row = xb + (size_t)r * (size_t)nfeat;
+        const float *col = xb + r;
         int32_t i = root;
         while (c->leaf_of[i] < 0) {
             const cnode_f *n = &nodes[i];
-            float x = row[n->fe & FE_MASK];
+            float x = col[(size_t)(n->fe & FE_MASK) * TM__BLOCK];
             int right = (n->fe & FE_NAN_LEFT) ? x > n->thr : !(x <= n->thr);
             i = n->left + right;
         }
@@ -53,7 +53,7 @@ static void walk_f32(const struct tm__compiled *c, int32_t t, const float *restr
 }
 
 static void walk_f64(const struct tm__compiled *c, int32_t t, const double *restrict xb,
-                     int32_t nfeat, int nb, int32_t *restrict idx)
+                     int nb, int32_t *restrict idx)
 {
     const cnode_d *restrict nodes = c->nd;
     int32_t root = c->root[t], steps = c->steps[t];
@@ -64,7 +64,7 @@ static void walk_f64(const struct tm__compiled *c, int32_t t, const double *rest
         for (int32_t d = 0; d < steps; d++) {
             for (int r = 0; r < nb; r++) {
                 const cnode_d *n = &nodes[idx[r]];
-                double x = xb[(size_t)r * (size_t)nfeat + (size_t)(n->fe & FE_MASK)];
+                double x = xb[(size_t)(n->fe & FE_MASK) * TM__BLOCK + (size_t)r];
                 int right_nl = x > n->thr;
                 int right = !(x <= n->thr);
                 idx[r] = n->left + ((n->fe & FE_NAN_LEFT) ? right_nl : right);
@@ -73,11 +73,11 @@ static void walk_f64(const struct tm__compiled *c, int32_t t, const double *rest
         return;
     }
     for (int r = 0; r < nb; r++) {
-        const double *row = xb + (size_t)r * (size_t)nfeat;
+        const double *col = xb + r;
         int32_t i = root;
         while (c->leaf_of[i] < 0) {
             const cnode_d *n = &nodes[i];
-            double x = row[n->fe & FE_MASK];
+            double x = col[(size_t)(n->fe & FE_MASK) * TM__BLOCK];
             int right = (n->fe & FE_NAN_LEFT) ? x > n->thr : !(x <= n->thr);
             i = n->left + right;
         }
@@ -85,9 +85,85 @@ static void walk_f64(const struct tm__compiled *c, int32_t t, const double *rest
     }
 }
 
+/* Complete (heap) tree t: exactly depth steps for every row, eight rows
+ * at a time held in registers (eight independent load chains). Node
+ * feature offsets are premultiplied by TM__BLOCK (see load_block). */
+#define HEAP_WALK(NAME, NODE, VAL)                                            \
+    static void NAME(const struct tm__compiled *c, int32_t t, const VAL *restrict xb,    \
+                     int nb, int32_t *restrict idx)                           \
+    {                                                                         \
+        const NODE *restrict nodes = (const NODE *)c->NODES_##NODE + c->heap_first[t];   \
+        int32_t depth = c->steps[t];                                          \
+        int32_t base = c->heap_leaf[t] - ((1 << depth) - 1);                  \
+        int r = 0;                                                            \
+        for (; r + 8 <= nb; r += 8) {                                         \
+            const VAL *x0 = xb + r;                                           \
+            intptr_t i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0; \
+            for (int32_t d = 0; d < depth; d++) {                             \
+                STEP(i0, 0);                                                  \
+                STEP(i1, 1);                                                  \
+                STEP(i2, 2);                                                  \
+                STEP(i3, 3);                                                  \
+                STEP(i4, 4);                                                  \
+                STEP(i5, 5);                                                  \
+                STEP(i6, 6);                                                  \
+                STEP(i7, 7);                                                  \
+            }                                                                 \
+            idx[r] = (int32_t)i0 + base;                                      \
+            idx[r + 1] = (int32_t)i1 + base;                                  \
+            idx[r + 2] = (int32_t)i2 + base;                                  \
+            idx[r + 3] = (int32_t)i3 + base;                                  \
+            idx[r + 4] = (int32_t)i4 + base;                                  \
+            idx[r + 5] = (int32_t)i5 + base;                                  \
+            idx[r + 6] = (int32_t)i6 + base;                                  \
+            idx[r + 7] = (int32_t)i7 + base;                                  \
+        }                                                                     \
+        for (; r < nb; r++) {                                                 \
+            const VAL *x0 = xb + r;                                           \
+            intptr_t i0 = 0;                                                  \
+            for (int32_t d = 0; d < depth; d++) {                             \
+                STEP(i0, 0);                                                  \
+            }                                                                 \
+            idx[r] = (int32_t)i0 + base;                                      \
+        }                                                                     \
+    }
+/* One step of row k: go right when x > threshold (NaN was made +-inf). */
+#define STEP(i, k)                                                            \
+    do {                                                                      \
+        NODE_T n_ = nodes[i];                                                 \
+        i = 2 * i + 1 + ((x0 + (k))[(uint32_t)n_.fe] > n_.thr);               \
+    } while (0)
+#define NODES_hnode_f hf
+#define NODES_hnode_d hd
+#define NODE_T hnode_f
+HEAP_WALK(walk_heap_f32, hnode_f, float)
+#undef NODE_T
+#define NODE_T hnode_d
+HEAP_WALK(walk_heap_f64, hnode_d, double)
+#undef NODE_T
+#undef STEP
+#undef HEAP_WALK
+
+/* Adds heap leaves idx[] of tree t (leaf_dim 1) to the accumulators. */
+static void add_heap_leaves(const tm_forest *f, int32_t t, const int32_t *idx, int nb,
+                            scratch *s)
+{
+    const struct tm__compiled *c = f->compiled;
+    int32_t nout = f->n_outputs, k = f->tree_output[t];
+    if (f->sum_f32) {
+        for (int r = 0; r < nb; r++) {
+            s->acc_f[r * nout + k] += c->hleaf_f[idx[r]];
+        }
+    } else {
+        for (int r = 0; r < nb; r++) {
+            s->acc_d[r * nout + k] += c->hleaf_d[idx[r]];
+        }
+    }
+}
+
 /* Oblivious tree t for a block whose NaNs were already filled. */
 static void walk_oblivious(const tm_forest *f, int32_t t, const float *restrict xb,
-                           int32_t nfeat, int nb, int32_t *restrict idx)
+                           int nb, int32_t *restrict idx)
 {
     int32_t first = f->obl_first[t], depth = f->obl_depth[t];
     for (int r = 0; r < nb; r++) {
@@ -97,7 +173,7 @@ static void walk_oblivious(const tm_forest *f, int32_t t, const float *restrict 
         int32_t j = f->obl_feature[first + i];
         float b = f->obl_border[first + i];
         for (int r = 0; r < nb; r++) {
-            idx[r] |= (int32_t)(xb[(size_t)r * (size_t)nfeat + (size_t)j] > b) << i;
+            idx[r] |= (int32_t)(xb[(size_t)j * TM__BLOCK + (size_t)r] > b) << i;
         }
     }
     for (int r = 0; r < nb; r++) {
@@ -146,27 +222,42 @@ static void add_leaves(const tm_forest *f, int32_t t, const int32_t *idx, bool i
 }
 
 /* Converts the block's rows to the compare precision. */
+/* Block layout: feature-major, input j of row r at x[j * TM__BLOCK + r],
+ * regions of n_features inputs one after the other (predict_compiled.h). */
 static void load_block(const tm_forest *f, const double *X, size_t stride, size_t r0, int nb,
                        scratch *s)
 {
     const struct tm__compiled *c = f->compiled;
-    int32_t nfeat = f->n_features;
+    size_t nf = (size_t)f->n_features, B = TM__BLOCK;
+    size_t plain = c->x_regions == 3 ? 2 * nf : 0; /* where the plain copy goes */
     for (int r = 0; r < nb; r++) {
         const double *row = X + (r0 + (size_t)r) * stride;
         if (c->f32) {
-            float *xb = (float *)s->x + (size_t)r * (size_t)nfeat;
-            for (int32_t j = 0; j < nfeat; j++) {
-                xb[j] = (float)row[j];
-            }
-            if (f->oblivious && c->obl_fast) {
-                for (int32_t j = 0; j < nfeat; j++) {
-                    xb[j] = isnan(xb[j]) ? c->nan_fill[j] : xb[j];
+            float *xb = (float *)s->x + r;
+            for (size_t j = 0; j < nf; j++) {
+                float v = (float)row[j];
+                if (f->oblivious && c->obl_fast && isnan(v)) {
+                    v = c->nan_fill[j];
+                }
+                if (c->x_regions > 1) {
+                    xb[j * B] = isnan(v) ? INFINITY : v;
+                    xb[(nf + j) * B] = isnan(v) ? -INFINITY : v;
+                }
+                if (c->x_regions != 2) {
+                    xb[(plain + j) * B] = v;
                 }
             }
         } else {
-            double *xb = (double *)s->x + (size_t)r * (size_t)nfeat;
-            for (int32_t j = 0; j < nfeat; j++) {
-                xb[j] = tm__forest_input(f, row[j]);
+            double *xb = (double *)s->x + r;
+            for (size_t j = 0; j < nf; j++) {
+                double v = tm__forest_input(f, row[j]);
+                if (c->x_regions > 1) {
+                    xb[j * B] = isnan(v) ? (double)INFINITY : v;
+                    xb[(nf + j) * B] = isnan(v) ? (double)-INFINITY : v;
+                }
+                if (c->x_regions != 2) {
+                    xb[(plain + j) * B] = v;
+                }
             }
         }
     }
@@ -176,7 +267,7 @@ static void predict_block(const tm_forest *f, const double *X, size_t stride, si
                           int nb, tm_forest_output kind, double *out, scratch *s)
 {
     const struct tm__compiled *c = f->compiled;
-    int32_t nout = f->n_outputs, nfeat = f->n_features;
+    int32_t nout = f->n_outputs;
     bool bias_last = f->family == TM_FOREST_CATBOOST;
     load_block(f, X, stride, r0, nb, s);
     for (int r = 0; r < nb; r++) {
@@ -187,8 +278,22 @@ static void predict_block(const tm_forest *f, const double *X, size_t stride, si
     }
     for (int32_t t = 0; t < f->n_trees; t++) {
         bool ir_leaf = false;
-        if (f->oblivious && c->obl_fast) {
-            walk_oblivious(f, t, s->x, nfeat, nb, s->idx);
+        if (!f->oblivious && c->heap_first[t] >= 0) {
+            if (c->f32) {
+                walk_heap_f32(c, t, s->x, nb, s->idx);
+            } else {
+                walk_heap_f64(c, t, s->x, nb, s->idx);
+            }
+            if (f->leaf_dim == 1) {
+                add_heap_leaves(f, t, s->idx, nb, s);
+                continue;
+            }
+            for (int r = 0; r < nb; r++) {
+                s->idx[r] = c->hleaf_of[s->idx[r]];
+            }
+            ir_leaf = true;
+        } else if (f->oblivious && c->obl_fast) {
+            walk_oblivious(f, t, s->x, nb, s->idx);
             ir_leaf = true;
         } else if (f->oblivious || c->root[t] < 0) {
             for (int r = 0; r < nb; r++) {
@@ -198,9 +303,9 @@ static void predict_block(const tm_forest *f, const double *X, size_t stride, si
             }
             ir_leaf = true;
         } else if (c->f32) {
-            walk_f32(c, t, s->x, nfeat, nb, s->idx);
+            walk_f32(c, t, s->x, nb, s->idx);
         } else {
-            walk_f64(c, t, s->x, nfeat, nb, s->idx);
+            walk_f64(c, t, s->x, nb, s->idx);
         }
         add_leaves(f, t, s->idx, ir_leaf, X, stride, r0, nb, s);
     }
@@ -239,7 +344,7 @@ tm_status tm_forest_predict(const tm_forest *f, const double *X, size_t n_rows, 
         nt = (int)n_blocks;
     }
     size_t nfeat = (size_t)f->n_features + 1, nout = (size_t)f->n_outputs;
-    size_t x_bytes = TM__BLOCK * nfeat * sizeof(double);
+    size_t x_bytes = TM__BLOCK * nfeat * 3 * sizeof(double);
     size_t per = x_bytes + TM__BLOCK * sizeof(int32_t) + TM__BLOCK * nout * sizeof(float) +
                  TM__BLOCK * nout * sizeof(double) + nout * sizeof(double);
     per = (per + 63) / 64 * 64 + 64;

@@ -16,6 +16,22 @@ typedef struct cnode_f {
     int32_t left; /* right child is left + 1; leaves: own index - 1 */
 } cnode_f;
 
+/* Heap-ordered node of a complete tree: children of i are 2i+1, 2i+2. */
+typedef struct hnode_f {
+    int32_t fe;
+    float thr;
+} hnode_f;
+
+typedef struct hnode_d {
+    int32_t fe;
+    int32_t pad;
+    double thr;
+} hnode_d;
+
+/* Trees up to this depth whose paths are about equally long are padded to
+ * complete trees: a step is then one 8-byte load and no child pointer. */
+#define TM__HEAP_MAX_DEPTH 10
+
 typedef struct cnode_d {
     int32_t fe;
     int32_t left;
@@ -32,6 +48,17 @@ struct tm__compiled {
     int32_t *leaf_of;     /* per compiled node: IR leaf index */
     int32_t *root;        /* per tree: compiled root, -1 = reference walk */
     int32_t *steps;       /* per tree: lockstep steps, 0 = walk until leaf */
+    int32_t *heap_first;  /* per tree: first heap node, -1 = not a heap tree */
+    int32_t *heap_leaf;   /* per tree: first heap leaf */
+    int64_t n_heap_nodes, n_heap_leaves;
+    hnode_f *hf;          /* f32 heap nodes */
+    hnode_d *hd;          /* f64 heap nodes */
+    float *hleaf_f;       /* heap leaves: value x weight */
+    double *hleaf_d;
+    int32_t *hleaf_of;    /* heap leaves: IR leaf index */
+    int32_t x_regions;    /* block rows hold 1 copy of the inputs, or 2-3 when
+                             heap trees exist: [NaN as +inf | NaN as -inf |
+                             plain]; heap nodes index the first two */
     float *nan_fill;      /* oblivious: per feature, what NaN becomes */
     bool obl_fast;        /* oblivious trees use the fast path */
 };
