@@ -165,6 +165,25 @@ tm_status tm__forest_load_catboost_json(const char *text, size_t len, const char
 tm_status tm__forest_xgboost_objective(tm_forest *f, const char *objective, const float *b,
                                        size_t n_b, const char *path, tm_err *err);
 
+/* LightGBM model.txt, split over load_lightgbm.c (header, objective) and
+ * load_lightgbm_tree.c (text primitives, Tree= blocks). */
+typedef struct tm__forest_lgb_text {
+    const char *p, *end; /* unread text */
+    long line;           /* lines consumed so far */
+} tm__forest_lgb_text;
+/* Next line [*s, *s + *n), without its newline or final '\r'; false at the end. */
+bool tm__forest_lgb_line(tm__forest_lgb_text *c, const char **s, size_t *n);
+/* Next token separated by spaces or tabs; false when none is left. */
+bool tm__forest_lgb_tok(tm__forest_lgb_text *t, const char **s, size_t *n);
+size_t tm__forest_lgb_count(const char *s, size_t n); /* number of tokens */
+/* Parses an integer in lo..hi; errors name path, line and field. */
+tm_status tm__forest_lgb_int(const char *s, size_t n, int64_t lo, int64_t hi, int64_t *out,
+                             const char *path, long line, const char *field, tm_err *err);
+/* Parses the Tree= blocks up to "end of trees" into f (n_features and
+ * n_outputs set); version < 3 selects the 2.x categorical NaN rule. */
+tm_status tm__forest_lgb_trees(tm_forest *f, tm__forest_lgb_text *c, int version,
+                               const char *path, tm_err *err);
+
 /* Predictor layout (predict.c). */
 tm_status tm__forest_compile(tm_forest *f, tm_err *err);
 void tm__forest_compiled_free(struct tm__compiled *c);
@@ -176,5 +195,31 @@ void tm__forest_transform(const tm_forest *f, tm_forest_output kind, const doubl
                           double *out);
 /* Resolves DEFAULT to the concrete kind. */
 tm_forest_output tm__forest_resolve_output(const tm_forest *f, tm_forest_output kind);
+
+/* Writers (write_*.c, for tm_forest_save in write_lightgbm.c). A tree
+ * flattened for writing: nodes in breadth-first order (siblings adjacent,
+ * right == left + 1, as XGBoost requires), x goes left exactly when
+ * float32(x) < t, NaN by nan_left. */
+typedef struct tm__forest_wnode {
+    int32_t feature;  /* -1 at leaves */
+    float t;          /* float32(x) < t goes left (when exact32) */
+    bool exact32;     /* the split has that float32 form */
+    double t64;       /* x <= t64 goes left (LightGBM's form, always exact) */
+    bool nan_left;
+    int32_t left;     /* flat index of the left child (right = left + 1) */
+    double value;     /* leaves: value of output k, plus the folded base */
+} tm__forest_wnode;
+/* Flattens tree t for output k into buf (room for tm__forest_flat_max
+ * nodes), adding add to every leaf. */
+tm_status tm__forest_flatten(const tm_forest *f, int32_t t, int32_t k, double add,
+                             tm__forest_wnode *buf, int32_t *n, const char *path, tm_err *err);
+/* Largest flattened size of any tree of f. */
+int32_t tm__forest_flat_max(const tm_forest *f);
+/* Checks what every writer needs (fmt names the format in messages). */
+tm_status tm__forest_check_writable(const tm_forest *f, const char *fmt, const char *path,
+                                    tm_err *err);
+tm_status tm__forest_write_lightgbm(const tm_forest *f, tm_atomic *a, tm_err *err);
+tm_status tm__forest_write_xgboost(const tm_forest *f, tm_atomic *a, tm_err *err);
+tm_status tm__forest_write_catboost(const tm_forest *f, tm_atomic *a, tm_err *err);
 
 #endif /* TURBOMODE_FOREST_INT_H */
