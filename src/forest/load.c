@@ -32,6 +32,13 @@ static bool contains(const char *data, size_t len, const char *needle, size_t wi
     return false;
 }
 
+/* True when [p, end) starts with lit. */
+static bool starts(const char *p, const char *end, const char *lit)
+{
+    size_t n = strlen(lit);
+    return (size_t)(end - p) >= n && memcmp(p, lit, n) == 0;
+}
+
 tm_forest_format tm_forest_detect(const void *data, size_t len)
 {
     const char *s = data, *end = s + len;
@@ -51,13 +58,17 @@ tm_forest_format tm_forest_detect(const void *data, size_t len)
         }
         return TM_FOREST_FORMAT_AUTO;
     }
-    if (*p == '[' && contains(s, len, "\"nodeid\"", 1u << 16)) {
+    /* get_dump(dump_format="json"): an array of tree objects, or of the
+     * per-tree JSON strings themselves (quotes escaped). */
+    if (*p == '[' && (contains(s, len, "\"nodeid\"", 1u << 16) ||
+                      contains(s, len, "\\\"nodeid\\\"", 1u << 16))) {
         return TM_FOREST_FORMAT_XGBOOST_DUMP_JSON;
     }
     if ((size_t)(end - p) >= 5 && memcmp(p, "tree", 4) == 0 && (p[4] == '\n' || p[4] == '\r')) {
         return TM_FOREST_FORMAT_LIGHTGBM;
     }
-    if ((size_t)(end - p) >= 8 && memcmp(p, "booster[", 8) == 0) {
+    /* dump_model() text, or get_dump() strings written without headers. */
+    if (starts(p, end, "booster[") || starts(p, end, "0:[") || starts(p, end, "0:leaf=")) {
         return TM_FOREST_FORMAT_XGBOOST_DUMP_TEXT;
     }
     return TM_FOREST_FORMAT_AUTO;
