@@ -79,40 +79,38 @@ static bool plain_decimal(const char *s, size_t len)
     return i == len;
 }
 
-bool tm_parse_double(const char *s, size_t len, double *out)
+/* Checks s and copies it NUL-terminated into buf; 0 when it is a plain
+ * decimal, else the special value code (or -2 when it is not a number). */
+static int prepare(const char *s, size_t len, char *buf, size_t cap)
 {
     int sp = special(s, len);
     if (sp) {
-        *out = sp == 2 ? NAN : sp > 0 ? INFINITY : -INFINITY;
-        return true;
+        return sp;
     }
-    if (!plain_decimal(s, len)) {
-        return false;
+    if (!plain_decimal(s, len) || !terminated(s, len, buf, cap)) {
+        return -2;
     }
+    return 0;
+}
+
+bool tm_parse_double(const char *s, size_t len, double *out)
+{
     char buf[512];
-    const char *t = terminated(s, len, buf, sizeof buf);
-    if (!t) {
+    int sp = prepare(s, len, buf, sizeof buf);
+    if (sp == -2) {
         return false;
     }
-    *out = strtod(t, NULL);
+    *out = sp == 2 ? (double)NAN : sp == 1 ? (double)INFINITY : sp == -1 ? -(double)INFINITY : strtod(buf, NULL);
     return true;
 }
 
 bool tm_parse_float(const char *s, size_t len, float *out)
 {
-    int sp = special(s, len);
-    if (sp) {
-        *out = sp == 2 ? NAN : sp > 0 ? INFINITY : -INFINITY;
-        return true;
-    }
-    if (!plain_decimal(s, len)) {
-        return false;
-    }
     char buf[512];
-    const char *t = terminated(s, len, buf, sizeof buf);
-    if (!t) {
+    int sp = prepare(s, len, buf, sizeof buf);
+    if (sp == -2) {
         return false;
     }
-    *out = strtof(t, NULL);
+    *out = sp == 2 ? NAN : sp == 1 ? INFINITY : sp == -1 ? -INFINITY : strtof(buf, NULL);
     return true;
 }

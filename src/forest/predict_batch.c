@@ -18,72 +18,28 @@ typedef struct scratch {
     double *m;      /* n_outputs */
 } scratch;
 
-/* Walks the rows of a block through compiled tree t; leaves idx[r]. */
-static void walk_f32(const struct tm__compiled *c, int32_t t, const float *restrict xb,
-                     int nb, int32_t *restrict idx)
-{
-    const cnode_f *restrict nodes = c->nf;
-    int32_t root = c->root[t], steps = c->steps[t];
-    for (int r = 0; r < nb; r++) {
-        idx[r] = root;
+/* Walks the rows of a block through compiled pointer-layout tree t (in
+ * lockstep for `steps` steps, or each row to its leaf); leaves idx[r]. */
+#define POINTER_WALK(NAME, NODE, FIELD, VAL)                                   \
+    static void NAME(const struct tm__compiled *c, int32_t t, const VAL *restrict xb, int nb, \
+                     int32_t *restrict idx)                                   \
+    {                                                                         \
+        const NODE *restrict nodes = c->FIELD;                                \
+        int32_t root = c->root[t], steps = c->steps[t];                       \
+        for (int r = 0; r < nb; r++) {                                        \
+            int32_t i = root;                                                 \
+            for (int32_t d = 0; steps > 0 ? d < steps : c->leaf_of[i] < 0; d++) { \
+                const NODE *n = &nodes[i];                                    \
+                VAL x = xb[(size_t)(n->fe & FE_MASK) * TM__BLOCK + (size_t)r]; \
+                int right = (n->fe & FE_NAN_LEFT) ? x > n->thr : !(x <= n->thr); \
+                i = n->left + right;                                          \
+            }                                                                 \
+            idx[r] = i;                                                       \
+        }                                                                     \
     }
-    if (steps > 0) {
-        for (int32_t d = 0; d < steps; d++) {
-            for (int r = 0; r < nb; r++) {
-                const cnode_f *n = &nodes[idx[r]];
-                float x = xb[(size_t)(n->fe & FE_MASK) * TM__BLOCK + (size_t)r];
-                int right_nl = x > n->thr;
-                int right = !(x <= n->thr);
-                idx[r] = n->left + ((n->fe & FE_NAN_LEFT) ? right_nl : right);
-            }
-        }
-        return;
-    }
-    for (int r = 0; r < nb; r++) {
-        const float *col = xb + r;
-        int32_t i = root;
-        while (c->leaf_of[i] < 0) {
-            const cnode_f *n = &nodes[i];
-            float x = col[(size_t)(n->fe & FE_MASK) * TM__BLOCK];
-            int right = (n->fe & FE_NAN_LEFT) ? x > n->thr : !(x <= n->thr);
-            i = n->left + right;
-        }
-        idx[r] = i;
-    }
-}
-
-static void walk_f64(const struct tm__compiled *c, int32_t t, const double *restrict xb,
-                     int nb, int32_t *restrict idx)
-{
-    const cnode_d *restrict nodes = c->nd;
-    int32_t root = c->root[t], steps = c->steps[t];
-    for (int r = 0; r < nb; r++) {
-        idx[r] = root;
-    }
-    if (steps > 0) {
-        for (int32_t d = 0; d < steps; d++) {
-            for (int r = 0; r < nb; r++) {
-                const cnode_d *n = &nodes[idx[r]];
-                double x = xb[(size_t)(n->fe & FE_MASK) * TM__BLOCK + (size_t)r];
-                int right_nl = x > n->thr;
-                int right = !(x <= n->thr);
-                idx[r] = n->left + ((n->fe & FE_NAN_LEFT) ? right_nl : right);
-            }
-        }
-        return;
-    }
-    for (int r = 0; r < nb; r++) {
-        const double *col = xb + r;
-        int32_t i = root;
-        while (c->leaf_of[i] < 0) {
-            const cnode_d *n = &nodes[i];
-            double x = col[(size_t)(n->fe & FE_MASK) * TM__BLOCK];
-            int right = (n->fe & FE_NAN_LEFT) ? x > n->thr : !(x <= n->thr);
-            i = n->left + right;
-        }
-        idx[r] = i;
-    }
-}
+POINTER_WALK(walk_f32, cnode_f, nf, float)
+POINTER_WALK(walk_f64, cnode_d, nd, double)
+#undef POINTER_WALK
 
 /* Complete (heap) tree t: exactly depth steps for every row, eight rows
  * at a time held in registers (eight independent load chains). Node
