@@ -41,6 +41,14 @@ tm_status tm_file_read(const char *path, char **out, size_t *len, tm_err *err)
         goto done;
     }
     for (;;) {
+        if (n + 1 >= cap && S_ISREG(sb.st_mode) && n == (size_t)sb.st_size) {
+            /* The whole file is in: grow only if it grew since the stat. */
+            char probe;
+            if (fread(&probe, 1, 1, fp) == 0) {
+                break;
+            }
+            ungetc((unsigned char)probe, fp);
+        }
         if (n + 1 >= cap) {
             char *nb = tm_realloc_n(buf, cap, 2);
             if (!nb) {
