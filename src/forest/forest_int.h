@@ -34,6 +34,8 @@ typedef enum tm__link {
     TM__LINK_SOFTMAX,     /* over all outputs */
     TM__LINK_OVA_SIGMOID, /* independent sigmoid per output */
     TM__LINK_EXP,
+    TM__LINK_SIGNED_SQUARE, /* LightGBM regression "sqrt": sign(m) * m^2 */
+    TM__LINK_LOG1P_EXP,     /* LightGBM cross_entropy_lambda: log(1 + exp(m)) */
 } tm__link;
 
 struct tm__compiled; /* the predictor's layout, predict.c */

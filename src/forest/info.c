@@ -47,6 +47,10 @@ static const char *link_name(tm__link link)
         return "sigmoid per class (one-vs-all)";
     case TM__LINK_EXP:
         return "exp";
+    case TM__LINK_SIGNED_SQUARE:
+        return "signed square (sqrt-trained regression)";
+    case TM__LINK_LOG1P_EXP:
+        return "log1p(exp)";
     }
     return "unknown";
 }

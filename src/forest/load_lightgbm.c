@@ -138,14 +138,14 @@ static tm_status apply_objective(tm_forest *f, const header *h, const char *path
     tm__forest_lgb_text tk = {o->p, o->p + o->n, 0};
     const char *name = "none", *tok;
     size_t name_n = 4, n;
+    bool sqrt_output = false;
     if (o->set && tm__forest_lgb_tok(&tk, &tok, &n)) {
         name = tok;
         name_n = n;
     }
     while (tm__forest_lgb_tok(&tk, &tok, &n)) {
         if (equals(tok, n, "sqrt")) {
-            return TM_ERR(err, TM_E_FORMAT, path, o->line, "objective",
-                          "the sqrt option (output squared back) is not supported");
+            sqrt_output = true; /* trained on sqrt(label): predict squares back */
         }
         if (starts_with(tok, n, "sigmoid:") &&
             (!tm_parse_double(tok + 8, n - 8, &f->sigmoid_scale) || !(f->sigmoid_scale > 0))) {
@@ -185,8 +185,7 @@ static tm_status apply_objective(tm_forest *f, const header *h, const char *path
         f->link = TM__LINK_EXP;
         f->default_output = TM_FOREST_OUT_EXPONENT;
     } else if (!strcmp(obj, "cross_entropy_lambda") || !strcmp(obj, "xentlambda")) {
-        return TM_ERR(err, TM_E_FORMAT, path, o->line, "objective",
-                      "objective %s (log1p(exp) link) is not supported", obj);
+        f->link = TM__LINK_LOG1P_EXP;
     } else {
         static const char *const identity[] = {
                 "none", "custom",   "regression", "regression_l2", "regression_l1", "huber",
@@ -199,6 +198,9 @@ static tm_status apply_objective(tm_forest *f, const header *h, const char *path
             return TM_ERR(err, TM_E_FORMAT, path, o->line, "objective",
                           "unknown objective \"%.40s\"", obj);
         }
+    }
+    if (sqrt_output && f->link == TM__LINK_IDENTITY) {
+        f->link = TM__LINK_SIGNED_SQUARE;
     }
     if (f->link != TM__LINK_SOFTMAX && f->link != TM__LINK_OVA_SIGMOID && h->n_per_iter != 1) {
         return TM_ERR(err, TM_E_PARSE, path, h->key[H_NUM_TREE_PER_ITER].line,

@@ -58,6 +58,16 @@ static void apply_link(const tm_forest *f, const double *m, double *out)
             out[k] = exp(m[k]);
         }
         break;
+    case TM__LINK_SIGNED_SQUARE:
+        for (int k = 0; k < n; k++) {
+            out[k] = (m[k] > 0.0 ? 1.0 : m[k] < 0.0 ? -1.0 : 0.0) * m[k] * m[k];
+        }
+        break;
+    case TM__LINK_LOG1P_EXP:
+        for (int k = 0; k < n; k++) {
+            out[k] = log1p(exp(m[k]));
+        }
+        break;
     case TM__LINK_SOFTMAX: {
         double mx = m[0], sum = 0.0;
         for (int k = 1; k < n; k++) {

@@ -290,6 +290,18 @@ START_TEST(links_follow_the_objective_line)
     predict_row(f, 0, 0, 0, TM_FOREST_OUT_DEFAULT, &p);
     ck_assert_double_eq(p, 3);
     tm_forest_free(f);
+    /* regression trained on sqrt(label): LightGBM squares back, keeping
+     * the sign (RegressionL2loss::ConvertOutput) */
+    f = load_text(model("v4", 1, "regression sqrt", "", const_trees(2, 1)));
+    predict_row(f, 0, 0, 0, TM_FOREST_OUT_DEFAULT, &p);
+    ck_assert_double_eq(p, 9);
+    predict_row(f, 0, 0, 0, TM_FOREST_OUT_MARGIN, &p);
+    ck_assert_double_eq(p, 3);
+    tm_forest_free(f);
+    f = load_text(model("v4", 1, "cross_entropy_lambda", "", const_trees(2, 1)));
+    predict_row(f, 0, 0, 0, TM_FOREST_OUT_DEFAULT, &p);
+    ck_assert_double_eq_tol(p, log1p(exp(3.0)), 1e-15);
+    tm_forest_free(f);
 }
 END_TEST
 
@@ -385,10 +397,6 @@ START_TEST(errors_name_line_field_and_token)
                  "m.txt:%ld: expected Tree=0, found \"Tree=5\"");
     expect_error(edit(ok, "objective=regression", "objective=foo bar:1"), TM_E_FORMAT,
                  "objective=", "m.txt:%ld: field 'objective': unknown objective \"foo\"");
-    expect_error(edit(ok, "objective=regression", "objective=regression sqrt"), TM_E_FORMAT,
-                 "objective=",
-                 "m.txt:%ld: field 'objective': the sqrt option (output squared back) is not "
-                 "supported");
     expect_error(edit(ok, "feature_names=a b c", "feature_names=a b"), TM_E_PARSE, "feature_names=",
                  "m.txt:%ld: field 'feature_names': expected 3 names (max_feature_idx + 1), "
                  "found 2");
