@@ -14,7 +14,7 @@
 #include "tm_test.h"
 
 typedef struct fixture {
-    char dir[1024];
+    char dir[1400];
     char family[32];
     double tol;
     bool requires_categorical;
@@ -24,7 +24,7 @@ typedef struct fixture {
 
 static bool load_meta(fixture *fx)
 {
-    char path[1200];
+    char path[1600];
     snprintf(path, sizeof path, "%s/meta.json", fx->dir);
     size_t len = 0;
     char *text = tm_test_slurp(path, &len);
@@ -50,7 +50,7 @@ static bool load_meta(fixture *fx)
 
 static tm_csv *read_csv(const char *dir, const char *name)
 {
-    char path[1200];
+    char path[1600];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *fp = fopen(path, "r");
     if (!fp) {
@@ -163,7 +163,7 @@ static const char *kind_flag(tm_forest_output kind)
 static int check_cli(const fixture *fx, const char *model, tm_forest_output kind,
                      const char *expected, size_t n_rows, size_t width)
 {
-    char out[1200], what[1400];
+    char out[1200], what[2000];
     snprintf(out, sizeof out, "%s/cli_out.csv", tm_test_tmpdir());
     remove(out);
     int rc = tm_test_system("%s predict --model '%s/%s' --input '%s/input.csv' --output '%s' %s "
@@ -187,7 +187,7 @@ static int check_cli(const fixture *fx, const char *model, tm_forest_output kind
 static int check_model(const fixture *fx, const char *model, const char *expected,
                        const char *expected_margin)
 {
-    char path[1200], what[1400];
+    char path[1600], what[2000];
     snprintf(path, sizeof path, "%s/%s", fx->dir, model);
     tm_forest *f = NULL;
     tm_err err;
@@ -240,7 +240,7 @@ static int check_model(const fixture *fx, const char *model, const char *expecte
 
 static bool has_file(const char *dir, const char *name)
 {
-    char path[1200];
+    char path[1600];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *fp = fopen(path, "r");
     if (fp) {
