@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             static const double probes[] = {0.0, NAN, INFINITY, -INFINITY, 1e-36, -1.5, 3.0, 1e9};
             size_t n_rows = sizeof probes / sizeof probes[0];
             double *X = malloc((n_rows * nf + 1) * sizeof *X);
-            size_t w = tm_forest_output_len(f, TM_FOREST_OUT_DEFAULT);
+            /* room for the widest output: margins (or probabilities) */
+            size_t w = (size_t)tm_forest_n_outputs(f);
             double *out = malloc((n_rows * (w + 1) + 1) * sizeof *out);
             for (size_t r = 0; r < n_rows; r++) {
                 for (size_t j = 0; j < nf; j++) {
@@ -36,6 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
             }
             tm_forest_predict(f, X, n_rows, nf, TM_FOREST_OUT_DEFAULT, 1, out, NULL);
+            tm_forest_predict(f, X, n_rows, nf, TM_FOREST_OUT_PROBABILITY, 2, out, NULL);
             tm_forest_predict_reference(f, X, n_rows, nf, TM_FOREST_OUT_MARGIN, out, NULL);
             free(X);
             free(out);
