@@ -2,7 +2,7 @@
 # Checks the Debian packages the build and the tests need; installs the
 # missing ones when run as root, otherwise names them and fails.
 set -u
-need="gcc make pkg-config check libsqlite3-dev sqlite3"
+need="gcc make pkg-config check libsqlite3-dev sqlite3 tzdata"
 missing=""
 for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

@@ -21,4 +21,13 @@ bool tm_cli_progress_enabled(void);
 int tm_cli_predict(int argc, char **argv);
 int tm_cli_model(int argc, char **argv);
 
+/* Scheduler commands (cmd_daemon.c, cmd_schedule.c). */
+int tm_cli_daemon(int argc, char **argv);
+int tm_cli_schedule(int argc, char **argv);
+/* Loads the scheduler config (NULL path: built-in jobs), applies --db and
+ * this binary's path; on error prints it and returns the exit status. */
+struct tm_sched_config;
+int tm_cli_sched_config(const char *cmd, const char *path, const char *db,
+                        struct tm_sched_config **out);
+
 #endif
