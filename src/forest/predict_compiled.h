@@ -6,7 +6,7 @@
 #include "forest/forest_int.h"
 #include "forest/predict_int.h"
 
-#define TM__BLOCK 64
+#define TM__BLOCK 32
 #define FE_MASK 0x3fffffff  /* feature index bits of a compiled node */
 #define FE_NAN_LEFT (1 << 30)
 
