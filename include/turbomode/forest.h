@@ -125,6 +125,18 @@ const char *tm_forest_format_name(tm_forest_format format);
  * "catboost", ...; false when unknown. */
 bool tm_forest_format_parse(const char *s, tm_forest_format *out);
 
+/* Writes f to path in format: TM_FOREST_FORMAT_XGBOOST_JSON (loads in
+ * XGBoost 1.7+), TM_FOREST_FORMAT_LIGHTGBM (model.txt) or
+ * TM_FOREST_FORMAT_CATBOOST_JSON (oblivious trees only), so that the
+ * family's own library and tm_forest_load predict what f predicts (XGBoost
+ * sums float32 leaves, so there within float32 rounding). Atomic: on
+ * failure nothing is left at path. TM_E_FORMAT when f holds what the
+ * format cannot express exactly (categorical splits, linear leaves, DART
+ * weights, averaging, non-oblivious trees for CatBoost, float64
+ * thresholds for the float32 families); TM_E_IO when writing fails. */
+tm_status tm_forest_save(const tm_forest *f, tm_forest_format format, const char *path,
+                         tm_err *err);
+
 #ifdef __cplusplus
 }
 #endif

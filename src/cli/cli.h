@@ -20,6 +20,7 @@ bool tm_cli_progress_enabled(void);
 
 int tm_cli_predict(int argc, char **argv);
 int tm_cli_model(int argc, char **argv);
+int tm_cli_train(int argc, char **argv);
 
 /* Scheduler commands (cmd_daemon.c, cmd_schedule.c). */
 int tm_cli_daemon(int argc, char **argv);

@@ -18,6 +18,7 @@ typedef struct command {
 static const command commands[] = {
     {"predict", tm_cli_predict, "score a CSV with a tree model (XGBoost, LightGBM, CatBoost)"},
     {"model", tm_cli_model, "inspect a model file (model info PATH)"},
+    {"train", tm_cli_train, "train gradient-boosted trees on a CSV (LightGBM/XGBoost/CatBoost out)"},
     {"daemon", tm_cli_daemon, "run the scheduled jobs (single instance per database)"},
     {"schedule", tm_cli_schedule, "schedule list|history|check|eval: the job schedule"},
 };

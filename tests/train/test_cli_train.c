@@ -1,0 +1,158 @@
+/* `turbomode train` (src/cli/cmd_train.c): a time-ordered validation split
+ * with class weights writes a model and the metrics JSON; bad input exits
+ * 2 with a one-line message and leaves --out as it was. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <turbomode/forest.h>
+
+#include "synth.h"
+#include "tm_test.h"
+
+/* dir/name: date_index, symbol, label, f0..f4 from a synthetic set;
+ * bad_line (> 1) gets an empty label. */
+static void write_input(const char *path, int bad_line)
+{
+    synth s;
+    synth_make(&s, 1200, 5, 0, 77);
+    FILE *fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("date_index,symbol,label,f0,f1,f2,f3,f4\n", fp);
+    for (size_t r = 0; r < s.n; r++) {
+        int line = (int)r + 2;
+        fprintf(fp, "%zu,%zu,", r / 12, r % 12);
+        if (line != bad_line) {
+            fprintf(fp, "%d", (int)s.y[r]);
+        }
+        for (size_t j = 0; j < 5; j++) {
+            double v = s.x[r * 5 + j];
+            fputc(',', fp);
+            if (!isnan(v)) {
+                fprintf(fp, "%.9g", v);
+            }
+        }
+        fputc('\n', fp);
+    }
+    fclose(fp);
+    synth_free(&s);
+}
+
+static char *run(const char *args, int *rc)
+{
+    const char *dir = tm_test_tmpdir();
+    char bin[4096];
+    if (!realpath(tm_test_bin(), bin)) {
+        snprintf(bin, sizeof bin, "%s", tm_test_bin());
+    }
+    *rc = tm_test_system("cd %s && %s train %s >out.txt 2>err.txt", dir, bin, args);
+    char path[512];
+    snprintf(path, sizeof path, "%s/err.txt", dir);
+    return tm_test_slurp(path, NULL);
+}
+
+START_TEST(cli_train_writes_model_and_metrics)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/in.csv", tm_test_tmpdir());
+    write_input(path, 0);
+    int rc;
+    char *err = run("--input in.csv --label label --valid-fraction 0.25 --split time "
+                    "--time-column date_index --ignore symbol --class-weight balanced "
+                    "--max-rounds 15 --learning-rate 0.2 --threads 2 --out model.txt "
+                    "--metrics-json metrics.json",
+                    &rc);
+    ck_assert_msg(rc == 0, "rc %d: %s", rc, err);
+    free(err);
+    snprintf(path, sizeof path, "%s/model.txt", tm_test_tmpdir());
+    tm_forest *f = NULL;
+    ck_assert_int_eq(tm_forest_load(path, NULL, &f, NULL), TM_OK);
+    ck_assert_int_eq(tm_forest_n_features(f), 5); /* label, time, ignored: not features */
+    ck_assert_str_eq(tm_forest_feature_name(f, 0), "f0");
+    ck_assert_int_eq(tm_forest_n_outputs(f), 3);
+    tm_forest_free(f);
+    snprintf(path, sizeof path, "%s/metrics.json", tm_test_tmpdir());
+    char *text = tm_test_slurp(path, NULL);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(strstr(text, "\"n_valid\": 300"));
+    ck_assert_ptr_nonnull(strstr(text, "\"valid_multi_logloss\": "));
+    ck_assert_ptr_nonnull(strstr(text, "\"confusion_matrix\": [["));
+    free(text);
+    err = run("--input in.csv --label label --valid-fraction 0.25 --growth oblivious "
+              "--max-rounds 5 --out model.cbm.json --out-format catboost",
+              &rc);
+    ck_assert_msg(rc == 0, "rc %d: %s", rc, err);
+    free(err);
+    err = run("--input in.csv --label label --valid in.csv --weight-column symbol --max-rounds 5 "
+              "--out model.json --out-format xgboost --objective multiclass --growth depthwise "
+              "--max-depth 3 --subsample 0.8 --colsample 0.6 --seed 9",
+              &rc);
+    ck_assert_msg(rc == 0, "rc %d: %s", rc, err);
+    free(err);
+    snprintf(path, sizeof path, "%s/model.json", tm_test_tmpdir());
+    ck_assert_int_eq(tm_forest_load(path, NULL, &f, NULL), TM_OK);
+    ck_assert_int_eq(tm_forest_get_family(f), TM_FOREST_XGBOOST);
+    ck_assert_int_eq(tm_forest_n_features(f), 6); /* date_index stays a feature here */
+    tm_forest_free(f);
+}
+END_TEST
+
+/* Runs a failing command; checks the exit status, the message and that
+ * the sentinel at keep.txt is untouched. */
+static void expect_failure(const char *args, int want_rc, const char *want_msg)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/keep.txt", tm_test_tmpdir());
+    FILE *fp = fopen(path, "w");
+    fputs("old model\n", fp);
+    fclose(fp);
+    int rc;
+    char *err = run(args, &rc);
+    ck_assert_int_eq(rc, want_rc);
+    ck_assert_str_eq(err, want_msg);
+    free(err);
+    char *kept = tm_test_slurp(path, NULL);
+    ck_assert_str_eq(kept, "old model\n");
+    free(kept);
+}
+
+START_TEST(cli_train_bad_input_exits_2_and_keeps_out)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/in.csv", tm_test_tmpdir());
+    write_input(path, 0);
+    snprintf(path, sizeof path, "%s/bad.csv", tm_test_tmpdir());
+    write_input(path, 7);
+    expect_failure("--input in.csv --label target --out keep.txt", 2,
+                   "turbomode: in.csv:1: field 'target': expected a label column named "
+                   "'target' in the header, found none\n");
+    expect_failure("--input bad.csv --label label --out keep.txt", 2,
+                   "turbomode: bad.csv:7: field 'label': expected a class id (an integer "
+                   "0..31), found nan\n");
+    expect_failure("--input in.csv --label label --num-class 4 --out keep.txt", 2,
+                   "turbomode: in.csv: field 'label': expected training rows of every class "
+                   "0..3, found none of class 3\n");
+    expect_failure("--input in.csv --label label --out keep.txt --out-format catboost", 2,
+                   "turbomode train: --out-format catboost needs --growth oblivious (see "
+                   "'turbomode train --help')\n");
+    expect_failure("--input in.csv --label label --out keep.txt --max-bin 300", 2,
+                   "turbomode train: --max-bin: expected a valid value (see --help), found "
+                   "'300' (see 'turbomode train --help')\n");
+    expect_failure("--input missing.csv --label label --out keep.txt", 2,
+                   "turbomode: missing.csv: cannot open: No such file or directory\n");
+}
+END_TEST
+
+TM_TEST_SUITE(train_cli)
+{
+    Suite *s = suite_create("train_cli");
+    TCase *tc = tcase_create("cli_train");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, cli_train_writes_model_and_metrics);
+    tcase_add_test(tc, cli_train_bad_input_exits_2_and_keeps_out);
+    suite_add_tcase(s, tc);
+    return s;
+}
