@@ -22,6 +22,29 @@ int tm_cli_predict(int argc, char **argv);
 int tm_cli_model(int argc, char **argv);
 int tm_cli_train(int argc, char **argv);
 
+/* Pipeline commands (cmd_import_prices.c, cmd_backfill.c, cmd_jobs.c). */
+int tm_cli_import_prices(int argc, char **argv);
+int tm_cli_backfill(int argc, char **argv);
+int tm_cli_scan(int argc, char **argv);
+int tm_cli_track_outcomes(int argc, char **argv);
+int tm_cli_generate_samples(int argc, char **argv);
+int tm_cli_meta_retrain(int argc, char **argv);
+int tm_cli_model_retrain(int argc, char **argv);
+int tm_cli_replay(int argc, char **argv);
+int tm_cli_signals(int argc, char **argv);
+int tm_cli_models(int argc, char **argv);
+/* `model rollback`: for the `model` dispatcher in cmd_model.c. */
+int tm_cli_model_rollback(int argc, char **argv);
+struct tm_pipeline_opts;
+struct tm_pipeline_report;
+/* The shared option parser of the pipeline commands (cmd_jobs.c): -1 when
+ * the command should go on, else the exit status. */
+int tm_cli_pipeline_args(const char *cmd, const char *what, int argc, char **argv,
+                         struct tm_pipeline_opts *o, int32_t *as_of, bool *timings,
+                         const char **pos, int *n_pos);
+/* Prints a job's summary (and its step times on stderr with timings). */
+void tm_cli_print_report(const struct tm_pipeline_report *rep, bool timings);
+
 /* Scheduler commands (cmd_daemon.c, cmd_schedule.c). */
 int tm_cli_daemon(int argc, char **argv);
 int tm_cli_schedule(int argc, char **argv);

@@ -1,6 +1,7 @@
 /* turbomode model: `model info PATH` summarises a model file: family,
  * objective, classes, features, trees, leaves, depth histogram and the
- * memory the loaded forest takes. */
+ * memory the loaded forest takes; `model rollback` (cmd_jobs.c) restores
+ * the previous meta-learner. */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,9 +11,12 @@
 
 static void model_help(void)
 {
-    printf("usage: turbomode model info PATH [--format F]\n\n"
+    printf("usage: turbomode model info PATH [--format F]\n"
+           "       turbomode model rollback --db DB [options]\n\n"
            "  info PATH     family, objective, classes, features, trees, leaves, depth\n"
-           "                histogram and memory of a model file\n");
+           "                histogram and memory of a model file\n"
+           "  rollback      make the previous meta-learner (and the base models it was\n"
+           "                trained with) active again; see 'model rollback --help'\n");
 }
 
 static int model_info(int argc, char **argv)
@@ -75,6 +79,9 @@ int tm_cli_model(int argc, char **argv)
     }
     if (strcmp(argv[1], "info") == 0) {
         return model_info(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "rollback") == 0) {
+        return tm_cli_model_rollback(argc - 1, argv + 1);
     }
     return tm_cli_usage_error("model", "unknown subcommand '%s'", argv[1]);
 }

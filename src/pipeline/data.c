@@ -1,0 +1,262 @@
+/* The data jobs: the feature panel of one as_of day, backfill of training
+ * samples from the price history, outcome tracking and sample generation.
+ * Each reads only bars dated <= as_of (the features are causal, see
+ * src/features) and writes in one transaction with its job result row. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pipeline_int.h"
+
+void tm__pipeline_panel_free(tm__pipeline_panel *panel)
+{
+    tm_store_prices_free(panel->px);
+    tm_store_prices_free(panel->vix);
+    tm_free(panel->X);
+    memset(panel, 0, sizeof *panel);
+}
+
+tm_status tm__pipeline_panel_load(tm_pipeline *p, int32_t as_of, tm__pipeline_panel *panel,
+                                  tm_err *err)
+{
+    memset(panel, 0, sizeof *panel);
+    tm_status st = tm_store_prices_load(p->store, NULL, as_of, &panel->px, err);
+    if (st == TM_OK) {
+        st = tm_store_prices_load(p->store, "^VIX", as_of, &panel->vix, err);
+    }
+    if (st != TM_OK) {
+        goto done;
+    }
+    tm_store_prices *px = panel->px;
+    panel->n_features = tm_features_count();
+    panel->X = tm_malloc_n(px->n_rows ? px->n_rows : 1, panel->n_features * sizeof(float));
+    if (!panel->X) {
+        st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory for %zu feature rows",
+                    px->n_rows);
+        goto done;
+    }
+    tm_features_bars b = {px->n_symbols, px->start, px->date,  px->open,
+                          px->high,      px->low,   px->close, px->volume};
+    tm_features_series vix = {panel->vix->n_rows, panel->vix->date, panel->vix->close};
+    st = tm_features_table(&b, &vix, panel->X, err);
+    for (size_t r = 0; r < px->n_rows; r++) {
+        panel->last_date = px->date[r] > panel->last_date ? px->date[r] : panel->last_date;
+    }
+done:
+    if (st != TM_OK) {
+        tm__pipeline_panel_free(panel);
+    }
+    return st;
+}
+
+size_t tm__pipeline_panel_row(const tm__pipeline_panel *panel, const char *symbol, int32_t date)
+{
+    const tm_store_prices *px = panel->px;
+    for (size_t k = 0; k < px->n_symbols; k++) {
+        if (strcmp(px->symbols[k], symbol) != 0) {
+            continue;
+        }
+        size_t lo = px->start[k], hi = px->start[k + 1];
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (px->date[mid] < date) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo < px->start[k + 1] && px->date[lo] == date ? lo : (size_t)-1;
+    }
+    return (size_t)-1;
+}
+
+static void label_opts(const tm_pipeline *p, tm_features_label_opts *lo)
+{
+    tm_features_label_opts_init(lo);
+    lo->horizon = (size_t)p->o.horizon;
+    lo->up = p->o.up;
+    lo->down = p->o.down;
+}
+
+/* Commits the job's writes with its result row, or rolls everything back. */
+static tm_status finish(tm_pipeline *p, tm_status st, tm_pipeline_report *rep, double t0,
+                        tm_err *err)
+{
+    if (st == TM_OK) {
+        rep->seconds = tm_now_seconds() - t0;
+        st = tm__pipeline_record(p, rep, rep->status, NULL, err);
+    }
+    if (st == TM_OK) {
+        st = tm_store_commit(p->store, err);
+    }
+    if (st != TM_OK) {
+        tm_store_rollback(p->store);
+    }
+    return st;
+}
+
+tm_status tm_pipeline_backfill(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep, tm_err *err)
+{
+    double t0 = tm_now_seconds();
+    tm__pipeline_report_init(rep, "backfill", as_of);
+    tm__pipeline_panel panel;
+    tm_store_sample_row *rows = NULL;
+    tm_features_label_opts lo;
+    label_opts(p, &lo);
+    tm_status st = tm__pipeline_panel_load(p, as_of, &panel, err);
+    if (st != TM_OK) {
+        return st;
+    }
+    tm__pipeline_step(rep, "features", tm_now_seconds() - t0);
+    const tm_store_prices *px = panel.px;
+    size_t warm = tm_features_warmup(), n = 0, counts[3] = {0, 0, 0}, added = 0;
+    rows = tm_malloc_n(px->n_rows ? px->n_rows : 1, sizeof *rows);
+    if (!rows) {
+        st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < px->n_symbols; k++) {
+        size_t r0 = px->start[k], len = px->start[k + 1] - r0;
+        for (size_t t = warm; t + lo.horizon < len; t++) {
+            double fwd = tm_features_forward_return(px->close + r0, len, t, lo.horizon);
+            tm_store_sample_row *s = &rows[n++];
+            memset(s, 0, sizeof *s);
+            memcpy(s->symbol, px->symbols[k], sizeof s->symbol);
+            s->date = px->date[r0 + t];
+            s->label = tm_features_label(fwd, &lo);
+            s->fwd_return = fwd;
+            s->features = panel.X + (r0 + t) * panel.n_features;
+            s->source = TM_STORE_SAMPLE_BACKFILL;
+            counts[s->label]++;
+        }
+    }
+    double t1 = tm_now_seconds();
+    if ((st = tm_store_begin(p->store, err)) != TM_OK) {
+        goto done;
+    }
+    st = tm_store_samples_insert(p->store, rows, n, panel.n_features, &added, err);
+    tm__pipeline_say(rep,
+                     "backfill: %zu samples from %zu stocks up to " TM__YMD_FMT " (%zu new), "
+                     "labels SELL %.1f%% HOLD %.1f%% BUY %.1f%%\n",
+                     n, px->n_symbols, TM__YMD(panel.last_date), added,
+                     n ? 100.0 * (double)counts[0] / (double)n : 0.0,
+                     n ? 100.0 * (double)counts[1] / (double)n : 0.0,
+                     n ? 100.0 * (double)counts[2] / (double)n : 0.0);
+    st = finish(p, st, rep, t0, err);
+    tm__pipeline_step(rep, "write", tm_now_seconds() - t1);
+done:
+    tm_free(rows);
+    tm__pipeline_panel_free(&panel);
+    return st;
+}
+
+tm_status tm_pipeline_track_outcomes(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
+                                     tm_err *err)
+{
+    double t0 = tm_now_seconds();
+    tm__pipeline_report_init(rep, "outcome_tracker", as_of);
+    tm_store_signal *sig = NULL;
+    tm_store_prices *px = NULL;
+    size_t n = 0, done_n = 0, correct = 0;
+    tm_features_label_opts lo;
+    label_opts(p, &lo);
+    tm_status st = tm_store_prices_load(p->store, NULL, as_of, &px, err);
+    if (st == TM_OK) {
+        st = tm_store_signals_untracked(p->store, as_of, &sig, &n, err);
+    }
+    if (st == TM_OK) {
+        st = tm_store_begin(p->store, err);
+    }
+    if (st != TM_OK) {
+        goto done;
+    }
+    tm__pipeline_panel view = {.px = px};
+    for (size_t i = 0; i < n && st == TM_OK; i++) {
+        size_t r = tm__pipeline_panel_row(&view, sig[i].symbol, sig[i].date);
+        if (r == (size_t)-1) {
+            continue;
+        }
+        size_t k = 0;
+        while (px->start[k + 1] <= r) {
+            k++;
+        }
+        if (r + lo.horizon >= px->start[k + 1]) {
+            continue; /* horizon not over by as_of */
+        }
+        tm_store_outcome o = {.signal_id = sig[i].id};
+        o.exit_date = px->date[r + lo.horizon];
+        o.exit_price = px->close[r + lo.horizon];
+        o.ret = o.exit_price / px->close[r] - 1;
+        o.actual = tm_features_label(o.ret, &lo);
+        o.correct = o.actual == sig[i].label;
+        st = tm_store_outcome_insert(p->store, &o, err);
+        done_n++;
+        correct += o.correct;
+    }
+    tm__pipeline_say(rep, "outcome_tracker: %zu of %zu open signals tracked, %zu correct\n", done_n,
+                     n, correct);
+    st = finish(p, st, rep, t0, err);
+done:
+    tm_free(sig);
+    tm_store_prices_free(px);
+    return st;
+}
+
+tm_status tm_pipeline_generate_samples(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
+                                       tm_err *err)
+{
+    double t0 = tm_now_seconds();
+    tm__pipeline_report_init(rep, "sample_generator", as_of);
+    tm_store_signal *sig = NULL;
+    tm_store_outcome *oc = NULL;
+    tm_store_sample_row *rows = NULL;
+    size_t n = 0, m = 0, added = 0;
+    tm__pipeline_panel panel;
+    memset(&panel, 0, sizeof panel);
+    tm_status st = tm_store_outcomes_unsampled(p->store, as_of, &sig, &oc, &n, err);
+    if (st == TM_OK && n > 0) {
+        st = tm__pipeline_panel_load(p, as_of, &panel, err);
+    }
+    if (st == TM_OK && !(rows = tm_malloc_n(n ? n : 1, sizeof *rows))) {
+        st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
+    }
+    if (st != TM_OK) {
+        goto done;
+    }
+    size_t warm = tm_features_warmup();
+    for (size_t i = 0; i < n; i++) {
+        size_t r = tm__pipeline_panel_row(&panel, sig[i].symbol, sig[i].date);
+        if (r == (size_t)-1) {
+            continue;
+        }
+        size_t k = 0;
+        while (panel.px->start[k + 1] <= r) {
+            k++;
+        }
+        if (r - panel.px->start[k] < warm) {
+            continue; /* features not defined yet */
+        }
+        tm_store_sample_row *s = &rows[m++];
+        memset(s, 0, sizeof *s);
+        memcpy(s->symbol, sig[i].symbol, sizeof s->symbol);
+        s->date = sig[i].date;
+        s->label = oc[i].actual;
+        s->fwd_return = oc[i].ret;
+        s->features = panel.X + r * panel.n_features;
+        s->source = TM_STORE_SAMPLE_OUTCOME;
+        s->signal_id = sig[i].id;
+    }
+    if ((st = tm_store_begin(p->store, err)) != TM_OK) {
+        goto done;
+    }
+    st = tm_store_samples_insert(p->store, rows, m, panel.n_features, &added, err);
+    tm__pipeline_say(rep, "sample_generator: %zu tracked outcomes -> %zu new training samples\n", n,
+                     added);
+    st = finish(p, st, rep, t0, err);
+done:
+    tm_free(sig);
+    tm_free(oc);
+    tm_free(rows);
+    tm__pipeline_panel_free(&panel);
+    return st;
+}

@@ -1,0 +1,386 @@
+/* The scoring and training jobs as transactions: overnight scan, meta
+ * retrain (with the 42-day gate), model retrain, rollback of the
+ * meta-learner, the registry and signal reports, and the job dispatch. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pipeline_int.h"
+
+/* Ends a job: records its result row and commits, or rolls back. */
+static tm_status finish(tm_pipeline *p, tm_status st, tm_pipeline_report *rep, double t0,
+                        tm_err *err)
+{
+    if (st == TM_OK) {
+        rep->seconds = tm_now_seconds() - t0;
+        st = tm__pipeline_record(p, rep, rep->status, NULL, err);
+    }
+    if (st == TM_OK) {
+        st = tm_store_commit(p->store, err);
+    }
+    if (st != TM_OK) {
+        tm_store_rollback(p->store);
+    }
+    return st;
+}
+
+static int argmax3(const double *q)
+{
+    int a = 0;
+    if (q[1] > q[a]) {
+        a = 1;
+    }
+    if (q[2] > q[a]) {
+        a = 2;
+    }
+    return a;
+}
+
+tm_status tm_pipeline_scan(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep, tm_err *err)
+{
+    static const char *const cls[3] = {"SELL", "HOLD", "BUY"};
+    double t0 = tm_now_seconds();
+    tm__pipeline_report_init(rep, "overnight_scan", as_of);
+    tm__pipeline_panel panel;
+    tm__pipeline_models m;
+    tm_forest *meta = NULL;
+    tm_store_model meta_row;
+    tm_store_signal *old = NULL;
+    size_t *rows = NULL, n_old = 0, n = 0, counts[3] = {0, 0, 0};
+    double *P = NULL, *Z = NULL, *Q = NULL, *Xd = NULL;
+    float *X = NULL;
+    memset(&panel, 0, sizeof panel);
+    memset(&m, 0, sizeof m);
+    int32_t day = 0;
+    tm_status st = tm_store_prices_last_date(p->store, as_of, &day, err);
+    if (st == TM_OK) {
+        st = tm_store_signals_on(p->store, day, &old, &n_old, err);
+    }
+    if (st == TM_OK && n_old > 0 && !p->o.force) {
+        /* Weekends and holidays: the latest trading day is already scored. */
+        if ((st = tm_store_begin(p->store, err)) != TM_OK) {
+            goto done;
+        }
+        snprintf(rep->status, sizeof rep->status, "skipped");
+        tm__pipeline_say(rep,
+                         "overnight_scan as of " TM__YMD_FMT ": signals for " TM__YMD_FMT
+                         " exist (%zu); nothing to "
+                         "do\n",
+                         TM__YMD(as_of), TM__YMD(day), n_old);
+        st = finish(p, TM_OK, rep, t0, err);
+        goto done;
+    }
+    if (st == TM_OK) {
+        st = tm__pipeline_models_load(p, &m, err);
+    }
+    if (st == TM_OK) {
+        st = tm__pipeline_meta_load(p, &meta, &meta_row, err);
+    }
+    if (st == TM_OK) {
+        st = tm__pipeline_panel_load(p, as_of, &panel, err);
+    }
+    if (st != TM_OK || (st = tm_store_begin(p->store, err)) != TM_OK) {
+        goto done;
+    }
+    tm__pipeline_step(rep, "features", tm_now_seconds() - t0);
+    const tm_store_prices *px = panel.px;
+    size_t M = m.n_base, W = tm_features_meta_count(M), F = panel.n_features;
+    rows = tm_malloc_n(px->n_symbols + 1, sizeof *rows);
+    X = tm_malloc_n(px->n_symbols + 1, F * sizeof(float));
+    P = tm_malloc_n(px->n_symbols + 1, 3 * M * sizeof(double));
+    Z = tm_malloc_n(px->n_symbols + 1, W * sizeof(double));
+    Q = tm_malloc_n(px->n_symbols + 1, 3 * sizeof(double));
+    Xd = tm_malloc_n(px->n_symbols + 1, F * sizeof(double));
+    if (!rows || !X || !P || !Z || !Q || !Xd) {
+        st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < px->n_symbols; k++) {
+        size_t last = px->start[k + 1];
+        if (last > px->start[k] && px->date[last - 1] == day &&
+            last - 1 - px->start[k] >= tm_features_warmup()) {
+            memcpy(X + n * F, panel.X + (last - 1) * F, F * sizeof(float));
+            rows[n++] = last - 1;
+        }
+    }
+    for (size_t i = 0; i < n * F; i++) {
+        Xd[i] = (double)X[i];
+    }
+    if ((st = tm__pipeline_base_probs(p, &m, Xd, n, F, P, err)) != TM_OK) {
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        tm_features_meta(P + i * 3 * M, M, Z + i * W);
+    }
+    if ((st = tm_forest_predict(meta, Z, n, W, TM_FOREST_OUT_PROBABILITY, p->o.n_threads, Q,
+                                err)) != TM_OK) {
+        goto done;
+    }
+    for (size_t i = 0; i < n && st == TM_OK; i++) {
+        tm_store_signal s;
+        memset(&s, 0, sizeof s);
+        size_t k = 0;
+        while (px->start[k + 1] <= rows[i]) {
+            k++;
+        }
+        memcpy(s.symbol, px->symbols[k], sizeof s.symbol);
+        s.date = day;
+        memcpy(s.prob, Q + 3 * i, sizeof s.prob);
+        s.label = argmax3(s.prob);
+        s.price = px->close[rows[i]];
+        s.model_id = meta_row.id;
+        st = tm_store_signal_insert(p->store, &s, err);
+        counts[s.label]++;
+        if (i == n / 2) {
+            tm__pipeline_pause_point("scan");
+        }
+    }
+    tm__pipeline_say(rep,
+                     "overnight_scan as of " TM__YMD_FMT ": %zu stocks scored for " TM__YMD_FMT
+                     ": %s %zu, %s %zu, "
+                     "%s %zu (meta model %lld)\n",
+                     TM__YMD(as_of), n, TM__YMD(day), cls[2], counts[2], cls[1], counts[1], cls[0],
+                     counts[0], (long long)meta_row.id);
+    st = finish(p, st, rep, t0, err);
+done:
+    if (st != TM_OK) {
+        tm_store_rollback(p->store);
+    }
+    tm__pipeline_models_free(&m);
+    tm__pipeline_panel_free(&panel);
+    tm_forest_free(meta);
+    tm_free(old);
+    tm_free(rows);
+    tm_free(X);
+    tm_free(P);
+    tm_free(Z);
+    tm_free(Q);
+    tm_free(Xd);
+    return st;
+}
+
+/* The gate: days since the last successful meta or model retrain. */
+static tm_status gate_days(tm_pipeline *p, int32_t as_of, int64_t *days, int32_t *last, tm_err *err)
+{
+    tm_store_job_result a, b;
+    bool fa = false, fb = false;
+    tm_status st = tm_store_job_result_last(p->store, "meta_retrain", "ok", &a, &fa, err);
+    if (st == TM_OK) {
+        st = tm_store_job_result_last(p->store, "model_retrain", "ok", &b, &fb, err);
+    }
+    *last = 0;
+    if (fa) {
+        *last = a.as_of;
+    }
+    if (fb && b.as_of > *last) {
+        *last = b.as_of;
+    }
+    *days = *last ? tm__pipeline_days(as_of) - tm__pipeline_days(*last) : INT64_MAX;
+    return st;
+}
+
+tm_status tm_pipeline_meta_retrain(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
+                                   tm_err *err)
+{
+    double t0 = tm_now_seconds();
+    tm__pipeline_report_init(rep, "meta_retrain", as_of);
+    int64_t days = 0;
+    int32_t last = 0;
+    tm_status st = gate_days(p, as_of, &days, &last, err);
+    if (st == TM_OK) {
+        st = tm_store_begin(p->store, err);
+    }
+    if (st != TM_OK) {
+        return st;
+    }
+    if (days < p->o.gate_days && !p->o.force) {
+        snprintf(rep->status, sizeof rep->status, "skipped");
+        tm__pipeline_say(rep,
+                         "meta_retrain as of " TM__YMD_FMT
+                         ": skipped, the last retrain (" TM__YMD_FMT ") is %lld days "
+                         "old, the gate is %d days (--force bypasses it)\n",
+                         TM__YMD(as_of), TM__YMD(last), (long long)days, p->o.gate_days);
+        return finish(p, TM_OK, rep, t0, err);
+    }
+    st = tm__pipeline_meta_core(p, as_of, rep, err);
+    return finish(p, st, rep, t0, err);
+}
+
+tm_status tm_pipeline_model_retrain(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
+                                    tm_err *err)
+{
+    double t0 = tm_now_seconds();
+    tm__pipeline_report_init(rep, "model_retrain", as_of);
+    tm_status st = tm_store_begin(p->store, err);
+    if (st != TM_OK) {
+        return st;
+    }
+    st = tm__pipeline_base_core(p, as_of, rep, err);
+    if (st == TM_OK) {
+        double t1 = tm_now_seconds();
+        st = tm__pipeline_meta_core(p, as_of, rep, err);
+        tm__pipeline_step(rep, "meta_retrain", tm_now_seconds() - t1);
+    }
+    return finish(p, st, rep, t0, err);
+}
+
+tm_status tm_pipeline_rollback(tm_pipeline *p, tm_pipeline_report *rep, tm_err *err)
+{
+    double t0 = tm_now_seconds();
+    tm__pipeline_report_init(rep, "model_rollback", 0);
+    tm_store_model *h = NULL;
+    size_t n = 0;
+    tm_status st = tm_store_models_history(p->store, "meta", 0, &h, &n, err);
+    if (st == TM_OK) {
+        st = tm_store_begin(p->store, err);
+    }
+    if (st != TM_OK) {
+        tm_free(h);
+        return st;
+    }
+    size_t cur = n;
+    for (size_t i = 0; i < n; i++) {
+        if (h[i].active) {
+            cur = i;
+            break;
+        }
+    }
+    size_t prev = n;
+    for (size_t i = cur == n ? 0 : cur + 1; i < n; i++) {
+        char path[1200];
+        if (access(tm__pipeline_model_path(p, h[i].file, path, sizeof path), R_OK) == 0) {
+            prev = i;
+            break;
+        }
+    }
+    if (prev == n) {
+        st = TM_ERR(err, TM_E_INVALID, p->db_path, 0, "models",
+                    "expected an older meta-learner to roll back to, found none");
+    } else {
+        rep->as_of = h[prev].as_of;
+        st = tm_store_model_activate(p->store, h[prev].id, err);
+        /* The meta-learner reads its own generation's base models. */
+        tm_store_model *base = NULL;
+        size_t nb = 0;
+        if (st == TM_OK) {
+            st = tm_store_models_generation(p->store, "base", h[prev].generation, &base, &nb, err);
+        }
+        for (size_t i = 0; i < nb && st == TM_OK; i++) {
+            if (!base[i].active) {
+                st = tm_store_model_activate(p->store, base[i].id, err);
+            }
+        }
+        tm_free(base);
+        tm__pipeline_say(rep,
+                         "model rollback: meta-learner %lld (%s, as of " TM__YMD_FMT
+                         ") is active again"
+                         "%s%lld\n",
+                         (long long)h[prev].id, h[prev].file, TM__YMD(h[prev].as_of),
+                         cur < n ? "; was " : "", cur < n ? (long long)h[cur].id : 0LL);
+    }
+    tm_free(h);
+    return finish(p, st, rep, t0, err);
+}
+
+tm_status tm_pipeline_models_report(tm_pipeline *p, tm_pipeline_report *rep, tm_err *err)
+{
+    tm__pipeline_report_init(rep, "models", 0);
+    static const char *const kinds[2] = {"base", "meta"};
+    for (int k = 0; k < 2; k++) {
+        tm_store_model *m = NULL;
+        size_t n = 0;
+        tm_status st = tm_store_models_active(p->store, kinds[k], &m, &n, err);
+        if (st != TM_OK) {
+            return st;
+        }
+        for (size_t i = 0; i < n; i++) {
+            tm__pipeline_say(rep, "%-4s %2d %-16s %-9s as of " TM__YMD_FMT "  %s\n     %s\n",
+                             kinds[k], m[i].slot, m[i].name, m[i].family, TM__YMD(m[i].as_of),
+                             m[i].file, m[i].metrics);
+        }
+        tm_free(m);
+    }
+    return TM_OK;
+}
+
+tm_status tm_pipeline_signals_report(tm_pipeline *p, int32_t date, tm_pipeline_report *rep,
+                                     tm_err *err)
+{
+    static const char *const cls[3] = {"SELL", "HOLD", "BUY"};
+    tm__pipeline_report_init(rep, "signals", date);
+    tm_store_signal *s = NULL;
+    size_t n = 0;
+    tm_status st = TM_OK;
+    if (date == 0) {
+        st = tm_store_signals_last_date(p->store, &date, err);
+    }
+    if (st == TM_OK) {
+        st = tm_store_signals_on(p->store, date, &s, &n, err);
+    }
+    if (st != TM_OK) {
+        return st;
+    }
+    if (date == 0) {
+        tm__pipeline_say(rep, "no signals yet (run scan)\n");
+    } else {
+        tm__pipeline_say(rep, "signals for " TM__YMD_FMT " (%zu stocks), BUY and SELL first:\n",
+                         TM__YMD(date), n);
+    }
+    static const int order[3] = {2, 0, 1}; /* BUY, SELL, then HOLD */
+    for (int o = 0; o < 3; o++) {
+        int want = order[o];
+        size_t shown = 0, total = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (s[i].label != want) {
+                continue;
+            }
+            if (shown++ < 10) {
+                tm__pipeline_say(rep,
+                                 "  %-6s %-4s  p(sell) %.3f  p(hold) %.3f  p(buy) %.3f  "
+                                 "close %.2f\n",
+                                 s[i].symbol, cls[want], s[i].prob[0], s[i].prob[1], s[i].prob[2],
+                                 s[i].price);
+            }
+            total++;
+        }
+        if (total > 10) {
+            tm__pipeline_say(rep, "  ... and %zu more %s\n", total - 10, cls[want]);
+        }
+    }
+    tm_free(s);
+    tm_store_job_result a, b;
+    bool fa = false, fb = false;
+    st = tm_store_job_result_last(p->store, "meta_retrain", "ok", &a, &fa, err);
+    if (st == TM_OK) {
+        st = tm_store_job_result_last(p->store, "model_retrain", "ok", &b, &fb, err);
+    }
+    if (st == TM_OK && (fa || fb)) {
+        const tm_store_job_result *r = fa && (!fb || a.id > b.id) ? &a : &b;
+        tm__pipeline_say(rep, "\nlast retrain (%s, as of " TM__YMD_FMT "):\n%s", r->job,
+                         TM__YMD(r->as_of), r->summary);
+    }
+    return st;
+}
+
+tm_status tm_pipeline_run_job(tm_pipeline *p, const char *job, int32_t as_of,
+                              tm_pipeline_report *rep, tm_err *err)
+{
+    static const struct {
+        const char *job, *cmd;
+        tm_status (*fn)(tm_pipeline *, int32_t, tm_pipeline_report *, tm_err *);
+    } jobs[] = {
+            {"overnight_scan", "scan", tm_pipeline_scan},
+            {"outcome_tracker", "track-outcomes", tm_pipeline_track_outcomes},
+            {"sample_generator", "generate-samples", tm_pipeline_generate_samples},
+            {"meta_retrain", "meta-retrain", tm_pipeline_meta_retrain},
+            {"model_retrain", "model-retrain", tm_pipeline_model_retrain},
+    };
+    for (size_t i = 0; i < sizeof jobs / sizeof jobs[0]; i++) {
+        if (strcmp(job, jobs[i].job) == 0 || strcmp(job, jobs[i].cmd) == 0) {
+            return jobs[i].fn(p, as_of, rep, err);
+        }
+    }
+    return TM_ERR(err, TM_E_INVALID, NULL, 0, "job", "expected a pipeline job name, found \"%s\"",
+                  job);
+}

@@ -1,0 +1,130 @@
+/* Pipeline internals shared by the files of src/pipeline: the handle, the
+ * base-model registry entries, the feature panel of one as_of day, model
+ * sets loaded from the registry, and report helpers. Only src/pipeline
+ * includes this header. */
+#ifndef TM_PIPELINE_INT_H
+#define TM_PIPELINE_INT_H
+
+#include <turbomode/features.h>
+#include <turbomode/forest.h>
+#include <turbomode/pipeline.h>
+#include <turbomode/store.h>
+#include <turbomode/train.h>
+
+#define TM__PIPELINE_MAX_MODELS 16
+/* A YYYYMMDD date printed as YYYY-MM-DD: printf(TM__YMD_FMT, TM__YMD(d)). */
+#define TM__YMD_FMT            "%04d-%02d-%02d"
+#define TM__YMD(d)             (int)((d) / 10000), (int)((d) / 100 % 100), (int)((d) % 100)
+#define TM__PIPELINE_MAX_FOLDS 8
+
+/* One base model of the registry: trained by us with these settings, or
+ * read from a file exported by the real library (file set). */
+typedef struct tm__pipeline_entry {
+    char name[64];
+    char family[16]; /* "xgboost", "lightgbm", "catboost" */
+    tm_train_growth growth;
+    int max_depth;
+    int num_leaves;
+    double learning_rate;
+    int max_rounds;
+    double col_subsample;
+    double row_subsample;
+    char file[1024]; /* external model file, "" when we train it */
+} tm__pipeline_entry;
+
+struct tm_pipeline {
+    tm_pipeline_opts o; /* copy; the strings below replace o's */
+    char *db_path;
+    char *models_dir;
+    tm_store *store;
+    tm__pipeline_entry reg[TM__PIPELINE_MAX_MODELS];
+    size_t n_reg;
+};
+
+/* Features of every (stock, day) with date <= as_of. */
+typedef struct tm__pipeline_panel {
+    tm_store_prices *px;  /* universe bars */
+    tm_store_prices *vix; /* "^VIX" bars (may have no rows) */
+    float *X;             /* px->n_rows * n_features */
+    size_t n_features;
+    int32_t last_date; /* latest bar date, 0 when none */
+} tm__pipeline_panel;
+
+tm_status tm__pipeline_panel_load(tm_pipeline *p, int32_t as_of, tm__pipeline_panel *panel,
+                                  tm_err *err);
+void tm__pipeline_panel_free(tm__pipeline_panel *panel);
+/* Row of (symbol, date) in the panel, or (size_t)-1. */
+size_t tm__pipeline_panel_row(const tm__pipeline_panel *panel, const char *symbol, int32_t date);
+
+/* The active base models (full and fold models of the active generation)
+ * with the registry rows they came from. */
+typedef struct tm__pipeline_models {
+    size_t n_base;
+    tm_forest *base[TM__PIPELINE_MAX_MODELS];
+    tm_store_model base_row[TM__PIPELINE_MAX_MODELS];
+    size_t n_folds;
+    tm_forest *fold[TM__PIPELINE_MAX_MODELS][TM__PIPELINE_MAX_FOLDS];
+    int32_t fold_from[TM__PIPELINE_MAX_FOLDS];
+    int32_t fold_to[TM__PIPELINE_MAX_FOLDS];
+    int32_t train_until; /* latest sample date the full models trained on */
+} tm__pipeline_models;
+
+/* Loads the active base generation; TM_E_INVALID when there is none. */
+tm_status tm__pipeline_models_load(tm_pipeline *p, tm__pipeline_models *m, tm_err *err);
+void tm__pipeline_models_free(tm__pipeline_models *m);
+/* Class probabilities of the full base models for rows X (doubles,
+ * n_rows * n_features): probs[r * 3M + 3k + c]. */
+tm_status tm__pipeline_base_probs(tm_pipeline *p, const tm__pipeline_models *m, const double *X,
+                                  size_t n_rows, size_t n_features, double *probs, tm_err *err);
+/* Out-of-fold values: rows dated inside fold k's held-out block get fold
+ * k's probabilities in place of the full model's (other rows unchanged:
+ * those after the training cut-off were never seen by the full model). */
+tm_status tm__pipeline_fold_probs(tm_pipeline *p, const tm__pipeline_models *m, const double *X,
+                                  size_t n_rows, size_t n_features, const int32_t *dates,
+                                  double *probs, tm_err *err);
+/* Loads the active meta-learner; *row gets its registry row. */
+tm_status tm__pipeline_meta_load(tm_pipeline *p, tm_forest **out, tm_store_model *row, tm_err *err);
+
+/* The meta retrain inside an open transaction (model_retrain shares it). */
+tm_status tm__pipeline_meta_core(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
+                                 tm_err *err);
+/* Trains the base models and fold models inside an open transaction. */
+tm_status tm__pipeline_base_core(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
+                                 tm_err *err);
+
+/* Report helpers. */
+void tm__pipeline_report_init(tm_pipeline_report *rep, const char *job, int32_t as_of);
+void tm__pipeline_say(tm_pipeline_report *rep, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+void tm__pipeline_step(tm_pipeline_report *rep, const char *name, double seconds);
+void tm__pipeline_log(tm_pipeline *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Records the job's result row (inside the job's transaction). */
+tm_status tm__pipeline_record(tm_pipeline *p, const tm_pipeline_report *rep, const char *status,
+                              int64_t *run_id, tm_err *err);
+/* ISO wall-clock time now (UTC) into buf (>= 32 bytes). */
+char *tm__pipeline_now_iso(char *buf, size_t len);
+/* Days from 1970-01-01 of a YYYYMMDD date. */
+int64_t tm__pipeline_days(int32_t ymd);
+/* YYYYMMDD of a day count. */
+int32_t tm__pipeline_ymd(int64_t days);
+/* Kill point for the real-process tests: when $TM_PIPELINE_PAUSE_AT is
+ * "STEP:FILE" and step matches, creates FILE and sleeps (up to a minute)
+ * so the test can kill -9 the process in the middle of the job. */
+void tm__pipeline_pause_point(const char *step);
+
+/* The latest sample date whose label is known at as_of (horizon trading
+ * days before as_of); 0 when there is none. */
+tm_status tm__pipeline_label_cutoff(tm_pipeline *p, int32_t as_of, int32_t *cutoff, tm_err *err);
+/* The path of a registry file: as is when absolute, else under the models
+ * directory (registry rows keep paths relative to it, so a database and
+ * its models directory can move together). Returns buf. */
+char *tm__pipeline_model_path(const tm_pipeline *p, const char *file, char *buf, size_t len);
+/* mkdir -p. */
+tm_status tm__pipeline_mkdirs(const char *dir, tm_err *err);
+/* Trainer options of a registry entry (multiclass, balanced weights). */
+void tm__pipeline_train_opts(const tm_pipeline *p, const tm__pipeline_entry *e, tm_train_opts *t);
+
+/* Registry: the 8 defaults, or entries read from a JSON file. */
+tm_status tm__pipeline_registry_load(tm_pipeline *p, const char *path, tm_err *err);
+
+#endif

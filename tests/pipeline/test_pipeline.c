@@ -1,0 +1,548 @@
+/* Pipeline tests on a small synthetic market (8 stocks, 430 trading days,
+ * a VIX series) and a 3-model registry so training takes moments: price
+ * import (errors name the line, nothing loads from a bad file unless
+ * --skip-bad, idempotent, CRLF, gzip), backfill labels by hand, the
+ * look-ahead property (a job with --as-of D gives identical results with
+ * or without later prices), the 42-day gate, rollback, replay, and kill -9
+ * of real processes in the middle of meta-retrain and scan. */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <turbomode/pipeline.h>
+#include <turbomode/store.h>
+
+#include "tm_test.h"
+
+#define N_SYM  8
+#define N_DAYS 430
+
+/* Tests share a directory beside the runner's temporary one (a forked
+ * test's exit removes that one). */
+static const char *dir(void)
+{
+    static char d[512];
+    if (!d[0]) {
+        snprintf(d, sizeof d, "%s_pipeline", tm_test_tmpdir());
+    }
+    mkdir(d, 0700);
+    return d;
+}
+
+/* Weekday n (0-based) from 2015-01-05 as YYYY-MM-DD. */
+static void weekday(int n, char *buf)
+{
+    int days = n / 5 * 7 + n % 5; /* Monday-based */
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y = 2015, m = 0, d = 5 + days;
+    for (;;) {
+        int md = mdays[m] + (m == 1 && y % 4 == 0 ? 1 : 0);
+        if (d <= md) {
+            break;
+        }
+        d -= md;
+        if (++m == 12) {
+            m = 0;
+            y++;
+        }
+    }
+    tm_store_date_format(y * 10000 + (m + 1) * 100 + d, buf);
+}
+
+/* Writes the synthetic market: prices.csv (days [0, n_days)) and vix.csv. */
+static void write_market(const char *prices, const char *vix, int n_days)
+{
+    FILE *fp = fopen(prices, "w");
+    ck_assert_ptr_nonnull(fp);
+    fprintf(fp, "date,open,high,low,close,volume,Name\n");
+    uint64_t s = 12345;
+    for (int k = 0; k < N_SYM; k++) {
+        double c = 20 + 10 * k;
+        for (int i = 0; i < N_DAYS; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            double u = (double)(s >> 11) / 9007199254740992.0 - 0.5;
+            double r = 0.04 * u + 0.01 * sin(0.07 * i + k) + 0.0003;
+            double o = c;
+            c *= 1 + r;
+            char d[11];
+            weekday(i, d);
+            if (i < n_days) {
+                fprintf(fp, "%s,%.4f,%.4f,%.4f,%.4f,%d,S%d\n", d, o, (o > c ? o : c) * 1.005,
+                        (o < c ? o : c) * 0.995, c, 100000 + (int)(50000 * (u + 0.5)), k);
+            }
+        }
+    }
+    fclose(fp);
+    fp = fopen(vix, "w");
+    fprintf(fp, "DATE,OPEN,HIGH,LOW,CLOSE\r\n");
+    for (int i = 0; i < n_days; i++) {
+        char d[11];
+        weekday(i, d);
+        double v = 15 + 4 * sin(0.03 * i);
+        fprintf(fp, "%s,%.2f,%.2f,%.2f,%.2f\r\n", d, v, v + 1, v - 1, v);
+    }
+    fclose(fp);
+}
+
+static const char registry[] =
+        "{\"models\": ["
+        "{\"name\": \"xgb_small\", \"family\": \"xgboost\", \"growth\": \"depthwise\","
+        " \"max_depth\": 3, \"learning_rate\": 0.3, \"max_rounds\": 6},"
+        "{\"name\": \"lgbm_small\", \"family\": \"lightgbm\", \"growth\": \"leafwise\","
+        " \"num_leaves\": 7, \"learning_rate\": 0.3, \"max_rounds\": 6},"
+        "{\"name\": \"cat_small\", \"family\": \"catboost\", \"growth\": \"oblivious\","
+        " \"max_depth\": 3, \"learning_rate\": 0.3, \"max_rounds\": 6}]}";
+
+static void opts_for(tm_pipeline_opts *o, const char *db, char *models, char *reg)
+{
+    tm_pipeline_opts_init(o);
+    snprintf(models, 600, "%s.models", db);
+    snprintf(reg, 600, "%s/registry.json", dir());
+    FILE *fp = fopen(reg, "w");
+    fputs(registry, fp);
+    fclose(fp);
+    o->db_path = db;
+    o->models_dir = models;
+    o->registry_path = reg;
+    o->n_folds = 2;
+    o->n_threads = 2;
+}
+
+static tm_pipeline *open_db(const char *db, char *models, char *reg)
+{
+    tm_pipeline_opts o;
+    opts_for(&o, db, models, reg);
+    tm_pipeline *p = NULL;
+    tm_err err;
+    tm_err_init(&err);
+    char msg[1024];
+    tm_status st = tm_pipeline_open(&o, &p, &err);
+    ck_assert_msg(st == TM_OK, "%s", tm_err_format(&err, msg, sizeof msg));
+    return p;
+}
+
+static void ok(tm_status st, const tm_err *err)
+{
+    char msg[1024];
+    ck_assert_msg(st == TM_OK, "%s", tm_err_format(err, msg, sizeof msg));
+}
+
+/* A database with the market loaded up to day n_days, backfilled and
+ * trained as of date as_of. */
+static void build_db(const char *db, int n_days, int32_t as_of, bool train)
+{
+    char prices[600], vix[600], models[600], reg[600];
+    snprintf(prices, sizeof prices, "%s.prices.csv", db);
+    snprintf(vix, sizeof vix, "%s.vix.csv", db);
+    write_market(prices, vix, n_days);
+    remove(db);
+    tm_pipeline *p = open_db(db, models, reg);
+    tm_err err;
+    tm_err_init(&err);
+    tm_pipeline_import_opts io;
+    tm_pipeline_import_opts_init(&io);
+    ok(tm_pipeline_import_prices(p, prices, &io, NULL, NULL, &err), &err);
+    io.symbol = "^VIX";
+    ok(tm_pipeline_import_prices(p, vix, &io, NULL, NULL, &err), &err);
+    tm_pipeline_report rep;
+    ok(tm_pipeline_backfill(p, as_of, &rep, &err), &err);
+    if (train) {
+        ok(tm_pipeline_model_retrain(p, as_of, &rep, &err), &err);
+    }
+    tm_pipeline_close(p);
+}
+
+/* The trained database shared by several tests, built once; each test
+ * works on a copy at path. */
+static void trained_copy(const char *path)
+{
+    char base[600];
+    snprintf(base, sizeof base, "%s/base.db", dir());
+    if (access(base, R_OK) != 0) {
+        char tmp[640];
+        snprintf(tmp, sizeof tmp, "%s/building.db", dir());
+        build_db(tmp, N_DAYS, 20160415, true);
+        ck_assert_int_eq(
+                tm_test_system("mv '%s.models' '%s.models' && mv '%s' '%s'", tmp, base, tmp, base),
+                0);
+    }
+    ck_assert_int_eq(tm_test_system("rm -rf '%s'* && cp '%s' '%s' && cp -r '%s.models' "
+                                    "'%s.models'",
+                                    path, base, path, base, path),
+                     0);
+}
+
+static int64_t q(const char *db, const char *sql)
+{
+    tm_store *s = NULL;
+    ck_assert_int_eq(tm_store_open(db, &s, NULL), TM_OK);
+    int64_t v = -1;
+    ck_assert_int_eq(tm_store_query_int(s, sql, &v, NULL), TM_OK);
+    tm_store_close(s);
+    return v;
+}
+
+START_TEST(pipeline_import_bad_row_loads_nothing_and_names_line)
+{
+    char csv[600], db[600], out[700];
+    snprintf(csv, sizeof csv, "%s/bad.csv", dir());
+    snprintf(db, sizeof db, "%s/import.db", dir());
+    snprintf(out, sizeof out, "%s/import.err", dir());
+    remove(db);
+    FILE *fp = fopen(csv, "w");
+    fprintf(fp, "date,open,high,low,close,volume,Name\r\n"
+                "2018-01-02,1,2,0.5,1.5,100,AAA\r\n"
+                "2018-01-03,1,2,0.5,abc,100,AAA\r\n"
+                "2018-13-04,1,2,0.5,1.5,100,AAA\r\n"
+                "2018-01-05,,,,1.5,100,BBB\r\n");
+    fclose(fp);
+    int rc = tm_test_system("%s import-prices --db %s %s 2>%s", tm_test_bin(), db, csv, out);
+    ck_assert_int_eq(rc, 2);
+    char *msg = tm_test_slurp(out, NULL);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "turbomode: %s:3: field 'close': expected a positive number, found \"abc\"\n"
+             "turbomode: %s:4: field 'date': expected a date YYYY-MM-DD, found \"2018-13-04\"\n"
+             "turbomode: %s:3: field 'close': expected a positive number, found \"abc\" "
+             "(2 bad rows, nothing loaded)\n",
+             csv, csv, csv);
+    ck_assert_str_eq(msg, want);
+    free(msg);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM prices"), 0);
+    rc = tm_test_system("%s import-prices --db %s --skip-bad %s >%s 2>&1", tm_test_bin(), db, csv,
+                        out);
+    ck_assert_int_eq(rc, 0);
+    msg = tm_test_slurp(out, NULL);
+    ck_assert_ptr_nonnull(strstr(msg, "skipped: "));
+    ck_assert_ptr_nonnull(strstr(msg, "import-prices: 2 rows loaded"));
+    ck_assert_ptr_nonnull(strstr(msg, ", 2 bad rows skipped"));
+    free(msg);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM prices"), 2);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM prices WHERE open IS NULL"), 1);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM universe"), 2);
+    /* idempotent, and gzip input streams through gzip -dc */
+    ck_assert_int_eq(tm_test_system("gzip -kf %s && %s import-prices --db %s --skip-bad %s.gz "
+                                    ">/dev/null 2>&1",
+                                    csv, tm_test_bin(), db, csv),
+                     0);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM prices"), 2);
+}
+END_TEST
+
+START_TEST(pipeline_import_header_errors)
+{
+    char csv[600], db[600], out[700];
+    snprintf(csv, sizeof csv, "%s/nohdr.csv", dir());
+    snprintf(db, sizeof db, "%s/import2.db", dir());
+    snprintf(out, sizeof out, "%s/import2.err", dir());
+    FILE *fp = fopen(csv, "w");
+    fprintf(fp, "date,open,high,low,close,volume\n2018-01-02,1,2,0.5,1.5,100\n");
+    fclose(fp);
+    ck_assert_int_eq(
+            tm_test_system("%s import-prices --db %s %s 2>%s", tm_test_bin(), db, csv, out), 2);
+    char *msg = tm_test_slurp(out, NULL);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "turbomode: %s:1: field 'Name': expected a column 'Name' in the header "
+             "(date,open,high,low,close,volume,Name) or --symbol\n",
+             csv);
+    ck_assert_str_eq(msg, want);
+    free(msg);
+    ck_assert_int_eq(tm_test_system("%s import-prices --db %s --symbol XYZ %s >/dev/null",
+                                    tm_test_bin(), db, csv),
+                     0);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM prices WHERE symbol='XYZ'"), 1);
+}
+END_TEST
+
+START_TEST(pipeline_backfill_labels_by_hand)
+{
+    char db[600];
+    snprintf(db, sizeof db, "%s/backfill.db", dir());
+    build_db(db, N_DAYS, 0, false);
+    /* 8 stocks x (430 - 252 warm-up - 5 horizon) samples */
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM training_samples"), N_SYM * (N_DAYS - 252 - 5));
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM training_samples WHERE n_features < 90"), 0);
+    /* S3's first sample: day 252, label from close(257)/close(252) - 1 */
+    tm_store *s = NULL;
+    ck_assert_int_eq(tm_store_open(db, &s, NULL), TM_OK);
+    tm_store_prices *px = NULL;
+    ck_assert_int_eq(tm_store_prices_load(s, "S3", 0, &px, NULL), TM_OK);
+    double ret = px->close[257] / px->close[252] - 1;
+    int want = ret > 0.04 ? 2 : ret < -0.036 ? 0 : 1;
+    char sql[256], d[16];
+    snprintf(sql, sizeof sql,
+             "SELECT label * 1000000 + CAST(round(fwd_return * 1e6) AS INT) FROM"
+             " training_samples WHERE symbol='S3' AND date='%s'",
+             tm_store_date_format(px->date[252], d));
+    int64_t v = -1;
+    ck_assert_int_eq(tm_store_query_int(s, sql, &v, NULL), TM_OK);
+    ck_assert_int_eq(v, want * 1000000 + (int64_t)llround(ret * 1e6));
+    tm_store_prices_free(px);
+    tm_store_close(s);
+}
+END_TEST
+
+/* Signals and samples of a database as one text, for comparisons. */
+static char *dump(const char *db)
+{
+    char out[700];
+    snprintf(out, sizeof out, "%s.dump", db);
+    ck_assert_int_eq(tm_test_system("sqlite3 %s \"SELECT symbol, date, label, p_sell, p_hold,"
+                                    " p_buy FROM signals ORDER BY symbol;"
+                                    " SELECT symbol, date, label, fwd_return, hex(features) FROM"
+                                    " training_samples ORDER BY date, symbol;"
+                                    " SELECT metrics FROM models WHERE kind='meta';\" > %s",
+                                    db, out),
+                     0);
+    return tm_test_slurp(out, NULL);
+}
+
+START_TEST(pipeline_as_of_ignores_later_prices)
+{
+    /* Day 400 is 2016-07-18; the full database has 29 more days. */
+    char full[600], cut[600], models[600], reg[600];
+    snprintf(full, sizeof full, "%s/full.db", dir());
+    snprintf(cut, sizeof cut, "%s/cut.db", dir());
+    build_db(full, N_DAYS, 20160718, true);
+    build_db(cut, 401, 20160718, true);
+    ck_assert_int_gt(q(full, "SELECT count(*) FROM prices WHERE date > '2016-07-18'"), 0);
+    ck_assert_int_eq(q(cut, "SELECT count(*) FROM prices WHERE date > '2016-07-18'"), 0);
+    const char *dbs[2] = {full, cut};
+    for (int i = 0; i < 2; i++) {
+        tm_pipeline *p = open_db(dbs[i], models, reg);
+        tm_err err;
+        tm_err_init(&err);
+        tm_pipeline_report rep;
+        ok(tm_pipeline_scan(p, 20160718, &rep, &err), &err);
+        ck_assert_msg(strstr(rep.summary, "8 stocks scored for 2016-07-18") != NULL, "%s",
+                      rep.summary);
+        tm_pipeline_close(p);
+    }
+    char *a = dump(full), *b = dump(cut);
+    ck_assert_int_gt(strlen(a), 1000);
+    ck_assert_str_eq(a, b);
+    free(a);
+    free(b);
+}
+END_TEST
+
+START_TEST(pipeline_gate_force_and_rollback)
+{
+    char db[600], models[600], reg[600];
+    snprintf(db, sizeof db, "%s/gate.db", dir());
+    trained_copy(db);
+    tm_pipeline *p = open_db(db, models, reg);
+    tm_err err;
+    tm_err_init(&err);
+    tm_pipeline_report rep;
+    int64_t first = q(db, "SELECT id FROM models WHERE kind='meta' AND active");
+    ok(tm_pipeline_meta_retrain(p, 20160520, &rep, &err), &err);
+    ck_assert_str_eq(rep.status, "skipped");
+    ck_assert_ptr_nonnull(strstr(rep.summary, "skipped, the last retrain (2016-04-15) is 35 days "
+                                              "old, the gate is 42 days"));
+    ok(tm_pipeline_meta_retrain(p, 20160527, &rep, &err), &err); /* 42 days */
+    ck_assert_str_eq(rep.status, "ok");
+    ck_assert_ptr_nonnull(strstr(rep.summary, "out-of-fold, time split + embargo"));
+    ck_assert_ptr_nonnull(strstr(rep.summary, "in-sample, random split (original)"));
+    ck_assert_ptr_nonnull(strstr(rep.summary, "always-HOLD"));
+    int64_t second = q(db, "SELECT id FROM models WHERE kind='meta' AND active");
+    ck_assert_int_ne(first, second);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM meta_predictions"),
+                     q(db, "SELECT count(*) FROM training_samples WHERE date <= '2016-05-20'"));
+    ok(tm_pipeline_rollback(p, &rep, &err), &err);
+    ck_assert_int_eq(q(db, "SELECT id FROM models WHERE kind='meta' AND active"), first);
+    ok(tm_pipeline_scan(p, 20160527, &rep, &err), &err);
+    ck_assert_int_eq(q(db, "SELECT count(DISTINCT model_id) FROM signals"), 1);
+    ck_assert_int_eq(q(db, "SELECT model_id FROM signals LIMIT 1"), first);
+    tm_pipeline_close(p);
+}
+END_TEST
+
+static void count_jobs(void *ctx, const tm_pipeline_report *rep)
+{
+    (void)rep;
+    (*(int *)ctx)++;
+}
+
+START_TEST(pipeline_replay_runs_the_schedule)
+{
+    char db[600], models[600], reg[600];
+    snprintf(db, sizeof db, "%s/replay.db", dir());
+    trained_copy(db);
+    tm_pipeline *p = open_db(db, models, reg);
+    tm_err err;
+    tm_err_init(&err);
+    int n = 0;
+    /* Mon 2016-04-18 .. Sun 2016-05-01: 14 nights */
+    ok(tm_pipeline_replay(p, 20160418, 20160501, count_jobs, &n, &err), &err);
+    tm_pipeline_close(p);
+    /* 14 scans + 14 trackers + 2 sample generators + 2 meta retrains; the 1st of May
+     * model_retrain fires at 04:00 on 2016-05-01 */
+    ck_assert_int_eq(n, 14 + 14 + 2 + 2 + 1);
+    /* the scheduler recorded every run in its job_runs table */
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM job_runs WHERE status='success'"), n);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM job_runs WHERE job='model_retrain' AND"
+                           " scheduled LIKE '2016-05-01T04:00:00%'"),
+                     1);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM job_results WHERE job='overnight_scan'"
+                           " AND status='ok'"),
+                     10);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM job_results WHERE job='meta_retrain'"
+                           " AND status='skipped'"),
+                     2);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM job_results WHERE job='model_retrain'"), 2);
+    ck_assert_int_gt(q(db, "SELECT count(*) FROM signal_outcomes"), 0);
+    ck_assert_int_gt(q(db, "SELECT count(*) FROM training_samples WHERE source=1"), 0);
+    /* No night saw a later price: each scan's signals are for its own as_of day. */
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM signals s JOIN job_results j ON"
+                           " j.job='overnight_scan' AND j.status='ok' AND s.date > j.as_of"
+                           " AND s.date <= (SELECT min(date) FROM signals)"),
+                     0);
+}
+END_TEST
+
+/* Runs the CLI job in the background with a pause point, waits for it
+ * to arrive there, kills it with SIGKILL. */
+static void kill_mid_job(const char *db, const char *step, const char *args)
+{
+    char flag[700], cmd[2048];
+    snprintf(flag, sizeof flag, "%s.%s.flag", db, step);
+    remove(flag);
+    snprintf(cmd, sizeof cmd,
+             "TM_PIPELINE_PAUSE_AT=%s:%s exec %s %s --db %s --models-dir %s.models "
+             "--registry %s/registry.json --folds 2 >/dev/null 2>&1",
+             step, flag, tm_test_bin(), args, db, db, dir());
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    int i = 0;
+    while (access(flag, F_OK) != 0 && i++ < 600) {
+        usleep(50000);
+    }
+    ck_assert_msg(access(flag, F_OK) == 0, "%s never reached its pause point", args);
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+START_TEST(pipeline_kill_9_mid_meta_retrain_keeps_previous_model)
+{
+    char db[600];
+    snprintf(db, sizeof db, "%s/kill_meta.db", dir());
+    trained_copy(db);
+    int64_t active = q(db, "SELECT id FROM models WHERE kind='meta' AND active");
+    int64_t preds = q(db, "SELECT count(*) FROM meta_predictions");
+    int64_t sum = q(db, "SELECT sum(length(oof)) + count(*) FROM meta_predictions");
+    int64_t runs = q(db, "SELECT count(*) FROM job_results");
+    kill_mid_job(db, "meta_retrain", "meta-retrain --force --as-of 2016-04-29");
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM pragma_integrity_check WHERE"
+                           " integrity_check = 'ok'"),
+                     1);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    ck_assert_int_eq(q(db, "SELECT id FROM models WHERE kind='meta' AND active"), active);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM models WHERE kind='meta'"), 1);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM meta_predictions"), preds);
+    ck_assert_int_eq(q(db, "SELECT sum(length(oof)) + count(*) FROM meta_predictions"), sum);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM job_results"), runs);
+    /* and the database works: the same job now completes */
+    ck_assert_int_eq(tm_test_system("%s meta-retrain --force --as-of 2016-04-29 --db %s "
+                                    "--models-dir %s.models --registry %s/registry.json "
+                                    "--folds 2 >/dev/null",
+                                    tm_test_bin(), db, db, dir()),
+                     0);
+    ck_assert_int_ne(q(db, "SELECT id FROM models WHERE kind='meta' AND active"), active);
+}
+END_TEST
+
+START_TEST(pipeline_kill_9_mid_scan_writes_no_signal)
+{
+    char db[600];
+    snprintf(db, sizeof db, "%s/kill_scan.db", dir());
+    trained_copy(db);
+    kill_mid_job(db, "scan", "scan --as-of 2016-04-22");
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM pragma_integrity_check WHERE"
+                           " integrity_check = 'ok'"),
+                     1);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM signals"), 0);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM job_results WHERE job='overnight_scan'"), 0);
+    ck_assert_int_eq(tm_test_system("%s scan --as-of 2016-04-22 --db %s --models-dir %s.models "
+                                    "--registry %s/registry.json >/dev/null",
+                                    tm_test_bin(), db, db, dir()),
+                     0);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM signals WHERE date = '2016-04-22'"), N_SYM);
+}
+END_TEST
+
+START_TEST(pipeline_registry_entry_can_be_a_real_library_model)
+{
+    if (!tm_test_shared_has("fixtures/lightgbm/market_multiclass/model.txt",
+                            "registry entry pointing at a LightGBM-exported model")) {
+        return;
+    }
+    char db[600], models[600], reg[600], real[1024];
+    snprintf(db, sizeof db, "%s/external.db", dir());
+    build_db(db, N_DAYS, 20160415, false);
+    snprintf(real, sizeof real, "%s/fixtures/lightgbm/market_multiclass/model.txt",
+             tm_test_shared_dir());
+    tm_pipeline_opts o;
+    opts_for(&o, db, models, reg);
+    snprintf(reg, sizeof reg, "%s/registry_external.json", dir());
+    FILE *fp = fopen(reg, "w");
+    fprintf(fp,
+            "{\"models\": [{\"name\": \"xgb_small\", \"family\": \"xgboost\","
+            " \"growth\": \"depthwise\", \"max_depth\": 3, \"max_rounds\": 4},"
+            " {\"name\": \"lgbm_real\", \"family\": \"lightgbm\", \"file\": \"%s\"}]}",
+            real);
+    fclose(fp);
+    tm_pipeline *p = NULL;
+    tm_err err;
+    tm_err_init(&err);
+    ok(tm_pipeline_open(&o, &p, &err), &err);
+    tm_pipeline_report rep;
+    ok(tm_pipeline_model_retrain(p, 20160415, &rep, &err), &err);
+    ck_assert_ptr_nonnull(strstr(rep.summary, "lgbm_real      external file"));
+    ck_assert_ptr_nonnull(strstr(rep.summary, "2 base models (generation 1), 19 meta features"));
+    ok(tm_pipeline_scan(p, 20160415, &rep, &err), &err);
+    tm_pipeline_close(p);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM models WHERE kind='base' AND active AND"
+                           " format='external'"),
+                     1);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM signals"), N_SYM);
+}
+END_TEST
+
+START_TEST(pipeline_zz_cleanup)
+{
+    ck_assert_int_eq(tm_test_system("rm -rf '%s'", dir()), 0);
+}
+END_TEST
+
+TM_TEST_SUITE(pipeline);
+TM_TEST_SUITE(pipeline)
+{
+    Suite *s = suite_create("pipeline");
+    TCase *tc = tcase_create("pipeline");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, pipeline_import_bad_row_loads_nothing_and_names_line);
+    tcase_add_test(tc, pipeline_import_header_errors);
+    tcase_add_test(tc, pipeline_backfill_labels_by_hand);
+    tcase_add_test(tc, pipeline_as_of_ignores_later_prices);
+    tcase_add_test(tc, pipeline_gate_force_and_rollback);
+    tcase_add_test(tc, pipeline_replay_runs_the_schedule);
+    tcase_add_test(tc, pipeline_kill_9_mid_meta_retrain_keeps_previous_model);
+    tcase_add_test(tc, pipeline_kill_9_mid_scan_writes_no_signal);
+    tcase_add_test(tc, pipeline_registry_entry_can_be_a_real_library_model);
+    tcase_add_test(tc, pipeline_zz_cleanup);
+    suite_add_tcase(s, tc);
+    return s;
+}
