@@ -153,8 +153,12 @@ static void td_str(int64_t us, char *buf, size_t len)
     if (f) {
         snprintf(frac, sizeof frac, ".%06lld", (long long)f);
     }
-    snprintf(buf, len, "%s%lld:%02lld:%02lld%s", day, (long long)(s / 3600),
+    char whole[128]; /* room for any value: the caller's buffer may be shorter */
+    snprintf(whole, sizeof whole, "%s%lld:%02lld:%02lld%s", day, (long long)(s / 3600),
              (long long)(s / 60 % 60), (long long)(s % 60), frac);
+    size_t n = strlen(whole) < len ? strlen(whole) : len - 1;
+    memcpy(buf, whole, n);
+    buf[n] = 0;
 }
 
 static tm_status build_interval(tm_sched_trigger *t, const tm_sched_kv *kv, size_t n, tm_err *err)
