@@ -277,16 +277,18 @@ int tm_cli_replay(int argc, char **argv)
     return st == TM_OK ? 0 : tm_cli_report(&err);
 }
 
-int tm_cli_signals(int argc, char **argv)
+/* The report commands: parse the shared options, open the pipeline, run
+ * one report call, print its summary. */
+typedef tm_status (*report_fn)(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
+                               tm_err *err);
+
+static int run_report(const char *cmd, const char *what, int argc, char **argv, report_fn fn)
 {
     tm_pipeline_opts o;
     int32_t as_of;
     bool timings;
     const char *pos[4];
-    int rc = tm_cli_pipeline_args("signals",
-                                  "Prints the signals of --as-of's date (default: the latest)\n"
-                                  "and the last meta retrain's report.",
-                                  argc, argv, &o, &as_of, &timings, pos, NULL);
+    int rc = tm_cli_pipeline_args(cmd, what, argc, argv, &o, &as_of, &timings, pos, NULL);
     if (rc >= 0) {
         return rc;
     }
@@ -297,7 +299,7 @@ int tm_cli_signals(int argc, char **argv)
         return tm_cli_report(&err);
     }
     tm_pipeline_report rep;
-    tm_status st = tm_pipeline_signals_report(p, as_of, &rep, &err);
+    tm_status st = fn(p, as_of, &rep, &err);
     tm_pipeline_close(p);
     if (st != TM_OK) {
         return tm_cli_report(&err);
@@ -306,57 +308,36 @@ int tm_cli_signals(int argc, char **argv)
     return 0;
 }
 
-/* `model rollback` and `model list`, for the lead's `model` dispatcher. */
+static tm_status rollback_report(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
+                                 tm_err *err)
+{
+    (void)as_of;
+    return tm_pipeline_rollback(p, rep, err);
+}
+
+static tm_status registry_report(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
+                                 tm_err *err)
+{
+    (void)as_of;
+    return tm_pipeline_models_report(p, rep, err);
+}
+
+int tm_cli_signals(int argc, char **argv)
+{
+    return run_report("signals",
+                      "Prints the signals of --as-of's date (default: the latest)\n"
+                      "and the last meta retrain's report.",
+                      argc, argv, tm_pipeline_signals_report);
+}
+
+/* `model rollback`, for the `model` dispatcher in cmd_model.c. */
 int tm_cli_model_rollback(int argc, char **argv)
 {
-    tm_pipeline_opts o;
-    int32_t as_of;
-    bool timings;
-    const char *pos[4];
-    int rc = tm_cli_pipeline_args("model rollback", "Makes the previous meta-learner active again.",
-                                  argc, argv, &o, &as_of, &timings, pos, NULL);
-    if (rc >= 0) {
-        return rc;
-    }
-    tm_pipeline *p = NULL;
-    tm_err err;
-    tm_err_init(&err);
-    if (tm_pipeline_open(&o, &p, &err) != TM_OK) {
-        return tm_cli_report(&err);
-    }
-    tm_pipeline_report rep;
-    tm_status st = tm_pipeline_rollback(p, &rep, &err);
-    tm_pipeline_close(p);
-    if (st != TM_OK) {
-        return tm_cli_report(&err);
-    }
-    fputs(rep.summary, stdout);
-    return 0;
+    return run_report("model rollback", "Makes the previous meta-learner active again.", argc,
+                      argv, rollback_report);
 }
 
 int tm_cli_models(int argc, char **argv)
 {
-    tm_pipeline_opts o;
-    int32_t as_of;
-    bool timings;
-    const char *pos[4];
-    int rc = tm_cli_pipeline_args("models", "Lists the model registry.", argc, argv, &o, &as_of,
-                                  &timings, pos, NULL);
-    if (rc >= 0) {
-        return rc;
-    }
-    tm_pipeline *p = NULL;
-    tm_err err;
-    tm_err_init(&err);
-    if (tm_pipeline_open(&o, &p, &err) != TM_OK) {
-        return tm_cli_report(&err);
-    }
-    tm_pipeline_report rep;
-    tm_status st = tm_pipeline_models_report(p, &rep, &err);
-    tm_pipeline_close(p);
-    if (st != TM_OK) {
-        return tm_cli_report(&err);
-    }
-    fputs(rep.summary, stdout);
-    return 0;
+    return run_report("models", "Lists the model registry.", argc, argv, registry_report);
 }
