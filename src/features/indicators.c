@@ -102,19 +102,27 @@ void tm_features_macd(const double *close, size_t n, size_t fast, size_t slow, s
     }
 }
 
+/* Mean and population standard deviation of x[t+1-w .. t] (two passes). */
+static void window_mean_sd(const double *x, size_t t, size_t w, double *mean, double *sd)
+{
+    double m = 0, ss = 0;
+    for (size_t j = t + 1 - w; j <= t; j++) {
+        m += x[j];
+    }
+    m /= (double)w;
+    for (size_t j = t + 1 - w; j <= t; j++) {
+        ss += (x[j] - m) * (x[j] - m);
+    }
+    *mean = m;
+    *sd = sqrt(ss / (double)w);
+}
+
 void tm_features_bollinger(const double *close, size_t n, size_t w, double k, double *out)
 {
     fill_nan(out, n);
     for (size_t t = w - 1; w >= 1 && t < n; t++) {
-        double m = 0, ss = 0;
-        for (size_t j = t + 1 - w; j <= t; j++) {
-            m += close[j];
-        }
-        m /= (double)w;
-        for (size_t j = t + 1 - w; j <= t; j++) {
-            ss += (close[j] - m) * (close[j] - m);
-        }
-        double sd = sqrt(ss / (double)w);
+        double m, sd;
+        window_mean_sd(close, t, w, &m, &sd);
         out[t] = sd > 0 ? (close[t] - (m - k * sd)) / (2 * k * sd) : 0.5;
     }
 }
@@ -191,15 +199,8 @@ void tm_features_zscore(const double *x, size_t n, size_t w, double *out)
 {
     fill_nan(out, n);
     for (size_t t = w - 1; w >= 1 && t < n; t++) {
-        double m = 0, ss = 0;
-        for (size_t j = t + 1 - w; j <= t; j++) {
-            m += x[j];
-        }
-        m /= (double)w;
-        for (size_t j = t + 1 - w; j <= t; j++) {
-            ss += (x[j] - m) * (x[j] - m);
-        }
-        double sd = sqrt(ss / (double)w);
+        double m, sd;
+        window_mean_sd(x, t, w, &m, &sd);
         out[t] = sd > 0 ? (x[t] - m) / sd : 0.0;
     }
 }
