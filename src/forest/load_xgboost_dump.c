@@ -2,46 +2,19 @@
  * Dumps keep the trees only: objective, base score and class count come
  * from tm_forest_load_opts, tree i feeds output i % num_class, and what the
  * printer drops stays lost (dart weights, num_parallel_tree grouping,
- * indicator thresholds; see formats/xgboost.md §5). Both readers fill one
- * node list; dump_finish turns it into the IR. */
+ * indicator thresholds; see formats/xgboost.md §5). Both readers (text
+ * here, JSON in load_xgboost_dump_json.c) fill one node list;
+ * tm__forest_xgbdump_finish turns it into the IR. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "forest/forest_int.h"
 #include "forest/predict_int.h"
+#include "forest/xgboost_dump_int.h"
 
 #define MAX_CATEGORY  16777216 /* codes >= 2^24 never match (categorical.h) */
 #define MAX_CAT_WORDS (1L << 24)
-
-enum { K_LEAF, K_NUM, K_CAT, K_IND };
-
-/* One printed node. Ids are XGBoost's node ids within the tree. */
-typedef struct dnode {
-    int64_t id;
-    int64_t yes, no, missing; /* child ids; missing -1 when not printed */
-    int64_t first_child;      /* id of the child printed first (the left one) */
-    int32_t name;             /* interned split feature name */
-    uint8_t kind;             /* K_* */
-    float value;              /* threshold, or the leaf value */
-    size_t cat_first, cat_n;  /* K_CAT: slice of dump.cats */
-    long line;                /* text dumps: source line */
-} dnode;
-
-typedef struct dump {
-    const char *path;
-    tm_err *err;
-    dnode *nodes;
-    size_t n_nodes, cap_nodes;
-    size_t *starts; /* first node of each tree */
-    size_t n_trees, cap_trees;
-    int64_t *cats;
-    size_t n_cats, cap_cats;
-    char **names; /* distinct split names, first appearance order */
-    size_t n_names, cap_names;
-    int32_t *slots; /* open-addressing index into names, -1 empty */
-    size_t n_slots;
-} dump;
 
 static tm_status nomem(dump *d)
 {
@@ -65,7 +38,7 @@ static bool grow(void **arr, size_t *cap, size_t need, size_t size)
     return true;
 }
 
-static tm_status new_tree(dump *d)
+tm_status tm__forest_xgbdump_new_tree(dump *d)
 {
     if (!grow((void **)&d->starts, &d->cap_trees, d->n_trees + 1, sizeof *d->starts)) {
         return nomem(d);
@@ -74,9 +47,9 @@ static tm_status new_tree(dump *d)
     return TM_OK;
 }
 
-static tm_status new_node(dump *d, long line, dnode **out)
+tm_status tm__forest_xgbdump_new_node(dump *d, long line, dnode **out)
 {
-    if (d->n_trees == 0 && new_tree(d) != TM_OK) {
+    if (d->n_trees == 0 && tm__forest_xgbdump_new_tree(d) != TM_OK) {
         return nomem(d);
     }
     if (!grow((void **)&d->nodes, &d->cap_nodes, d->n_nodes + 1, sizeof *d->nodes)) {
@@ -90,7 +63,7 @@ static tm_status new_node(dump *d, long line, dnode **out)
     return TM_OK;
 }
 
-static tm_status add_category(dump *d, long line, int64_t c)
+tm_status tm__forest_xgbdump_add_category(dump *d, long line, int64_t c)
 {
     if (c < 0 || c >= MAX_CATEGORY) {
         return TM_ERR(d->err, TM_E_PARSE, d->path, line, "split_condition",
@@ -113,7 +86,7 @@ static uint64_t hash_name(const char *s, size_t len)
 }
 
 /* Index of name s[0..len) among the distinct names, adding it if new. */
-static tm_status intern(dump *d, const char *s, size_t len, int32_t *id)
+tm_status tm__forest_xgbdump_intern(dump *d, const char *s, size_t len, int32_t *id)
 {
     if (d->n_names * 2 >= d->n_slots) {
         size_t n = d->n_slots ? d->n_slots * 2 : 64;
@@ -172,7 +145,7 @@ static bool default_name(const char *s, int32_t *index)
     return true;
 }
 
-static void dump_free(dump *d)
+void tm__forest_xgbdump_free(dump *d)
 {
     for (size_t i = 0; i < d->n_names; i++) {
         tm_free(d->names[i]);
@@ -363,7 +336,7 @@ static tm_status fill_tree(dump *d, tm_forest *f, int32_t t, id_rank *ids, const
 
 /* Builds the forest from the parsed dump with the caller's objective, base
  * score and class count (XGBoost 1.x defaults: reg:squarederror, 0.5). */
-static tm_status dump_finish(dump *d, const tm_forest_load_opts *opts, tm_forest_format format,
+tm_status tm__forest_xgbdump_finish(dump *d, const tm_forest_load_opts *opts, tm_forest_format format,
                              tm_forest **out)
 {
     tm_forest *f = NULL;
@@ -459,24 +432,24 @@ static tm_status text_condition(dump *d, dnode *n, const char *s, const char *e)
             if (!parse_int(p, (size_t)(q - p), &c)) {
                 return text_bad(d, n->line, "split", "a category", p, q);
             }
-            tm_status st = add_category(d, n->line, c);
+            tm_status st = tm__forest_xgbdump_add_category(d, n->line, c);
             if (st != TM_OK) {
                 return st;
             }
             p = q + 1;
         }
         n->cat_n = d->n_cats - n->cat_first;
-        return intern(d, s, (size_t)(brace - s), &n->name);
+        return tm__forest_xgbdump_intern(d, s, (size_t)(brace - s), &n->name);
     }
     if (lt) {
         n->kind = K_NUM;
         if (!tm_parse_float(lt + 1, (size_t)(e - lt - 1), &n->value)) {
             return text_bad(d, n->line, "split_condition", "a number", lt + 1, e);
         }
-        return intern(d, s, (size_t)(lt - s), &n->name);
+        return tm__forest_xgbdump_intern(d, s, (size_t)(lt - s), &n->name);
     }
     n->kind = K_IND;
-    return intern(d, s, (size_t)(e - s), &n->name);
+    return tm__forest_xgbdump_intern(d, s, (size_t)(e - s), &n->name);
 }
 
 /* "yes=3,no=4,missing=3,gain=..,cover=.." after a split. */
@@ -520,14 +493,14 @@ static tm_status text_node(dump *d, const char *s, const char *e, long line, siz
     }
     /* Dumps written without booster[] headers: node 0 starts a tree. */
     if (id == 0 && d->n_trees > 0 && d->n_nodes > d->starts[d->n_trees - 1]) {
-        tm_status st = new_tree(d);
+        tm_status st = tm__forest_xgbdump_new_tree(d);
         if (st != TM_OK) {
             return st;
         }
         *prev = SIZE_MAX;
     }
     dnode *n;
-    tm_status st = new_node(d, line, &n);
+    tm_status st = tm__forest_xgbdump_new_node(d, line, &n);
     if (st != TM_OK) {
         return st;
     }
@@ -581,7 +554,7 @@ static tm_status parse_text(dump *d, const char *text, size_t len)
             continue;
         }
         if (e - s >= 8 && memcmp(s, "booster[", 8) == 0) {
-            st = new_tree(d);
+            st = tm__forest_xgbdump_new_tree(d);
             prev = SIZE_MAX;
             continue;
         }
@@ -602,146 +575,8 @@ tm_status tm__forest_load_xgboost_dump_text(const char *text, size_t len, const 
     }
     *out = NULL;
     tm_status st = parse_text(&d, text, len);
-    st = st ? st : dump_finish(&d, opts, TM_FOREST_FORMAT_XGBOOST_DUMP_TEXT, out);
-    dump_free(&d);
+    st = st ? st : tm__forest_xgbdump_finish(&d, opts, TM_FOREST_FORMAT_XGBOOST_DUMP_TEXT, out);
+    tm__forest_xgbdump_free(&d);
     return st;
 }
 
-/* ---- JSON dumps --------------------------------------------------------- */
-
-/* An integer that int64 holds exactly (no UB on the cast). */
-static bool whole(double x)
-{
-    return x >= -9.0e15 && x <= 9.0e15 && x == floor(x);
-}
-
-static tm_status json_int(dump *d, const tm_json *node, const char *key, bool required, int64_t *v)
-{
-    const tm_json *j = tm_json_get(node, key);
-    if (!j && !required) {
-        return TM_OK;
-    }
-    if (!j || j->type != TM_JSON_NUMBER || !whole(j->num) || j->num < 0) {
-        return TM_ERR(d->err, TM_E_PARSE, d->path, (j ? j : node)->line, key,
-                      j ? "expected a node id" : "missing key '%s'", key);
-    }
-    *v = (int64_t)j->num;
-    return TM_OK;
-}
-
-/* tm_json_f32, keeping the sign of an integer token "-0" (XGBoost prints
- * negative-zero leaves that way). */
-static float json_f32(const tm_json *j)
-{
-    float v = tm_json_f32(j);
-    return v == 0.0f ? (float)j->num : v;
-}
-
-/* One node object of a JSON dump and, recursively, its children. */
-static tm_status json_node(dump *d, const tm_json *node)
-{
-    if (!node || node->type != TM_JSON_OBJECT) {
-        return TM_ERR(d->err, TM_E_PARSE, d->path, node ? node->line : 0, NULL,
-                      "expected a node object");
-    }
-    dnode *n;
-    int64_t id = -1;
-    tm_status st = json_int(d, node, "nodeid", true, &id);
-    st = st ? st : new_node(d, node->line, &n);
-    if (st != TM_OK) {
-        return st;
-    }
-    n->id = id;
-    const tm_json *leaf = tm_json_get(node, "leaf");
-    if (leaf) {
-        n->kind = K_LEAF;
-        if (leaf->type != TM_JSON_NUMBER) {
-            return TM_ERR(d->err, TM_E_PARSE, d->path, leaf->line, "leaf", "expected a number");
-        }
-        n->value = json_f32(leaf);
-        return TM_OK;
-    }
-    const tm_json *split = tm_json_get(node, "split");
-    const tm_json *cond = tm_json_get(node, "split_condition");
-    const tm_json *kids = tm_json_get(node, "children");
-    if (!split || split->type != TM_JSON_STRING || !kids || kids->type != TM_JSON_ARRAY ||
-        kids->len != 2) {
-        return TM_ERR(d->err, TM_E_PARSE, d->path, node->line, "split",
-                      "node %lld: expected 'leaf', or 'split' with two 'children'", (long long)id);
-    }
-    st = json_int(d, node, "yes", true, &n->yes);
-    st = st ? st : json_int(d, node, "no", true, &n->no);
-    st = st ? st : json_int(d, node, "missing", false, &n->missing);
-    st = st ? st : intern(d, split->str, split->len, &n->name);
-    n->kind = !cond ? K_IND : cond->type == TM_JSON_ARRAY ? K_CAT : K_NUM;
-    if (cond && cond->type != TM_JSON_ARRAY && cond->type != TM_JSON_NUMBER) {
-        st = st ? st
-                : TM_ERR(d->err, TM_E_PARSE, d->path, cond->line, "split_condition",
-                         "expected a number or a list of categories");
-    }
-    n->value = n->kind == K_NUM ? json_f32(cond) : 0.0f;
-    n->cat_first = d->n_cats;
-    for (size_t k = 0; st == TM_OK && n->kind == K_CAT && k < cond->len; k++) {
-        const tm_json *c = tm_json_at(cond, k);
-        if (c->type != TM_JSON_NUMBER || !whole(c->num)) {
-            st = TM_ERR(d->err, TM_E_PARSE, d->path, c->line, "split_condition",
-                        "expected an integer category");
-        }
-        st = st ? st : add_category(d, c->line, (int64_t)c->num);
-    }
-    n->cat_n = d->n_cats - n->cat_first;
-    int64_t first = -1;
-    st = st ? st : json_int(d, tm_json_at(kids, 0), "nodeid", true, &first);
-    if (st != TM_OK) {
-        return st;
-    }
-    n->first_child = first; /* children print left first */
-    for (size_t k = 0; k < 2 && st == TM_OK; k++) {
-        st = json_node(d, tm_json_at(kids, k)); /* n may move: not used after */
-    }
-    return st;
-}
-
-/* The dump as a JSON array of tree objects, or of strings that each hold
- * one tree's JSON (Booster.get_dump(dump_format="json") saved as a list). */
-static tm_status parse_json(dump *d, const tm_json *root)
-{
-    if (!root || root->type != TM_JSON_ARRAY) {
-        return TM_ERR(d->err, TM_E_FORMAT, d->path, root ? root->line : 0, NULL,
-                      "not an xgboost json dump: expected an array of trees");
-    }
-    tm_status st = TM_OK;
-    for (size_t i = 0; i < root->len && st == TM_OK; i++) {
-        const tm_json *tree = tm_json_at(root, i);
-        st = new_tree(d);
-        if (st == TM_OK && tree->type == TM_JSON_STRING) {
-            tm_json_doc *doc = NULL;
-            st = tm_json_parse(tree->str, tree->len, d->path, &doc, d->err);
-            st = st ? st : json_node(d, tm_json_root(doc));
-            tm_json_doc_free(doc);
-        } else if (st == TM_OK) {
-            st = json_node(d, tree);
-        }
-    }
-    return st;
-}
-
-tm_status tm__forest_load_xgboost_dump_json(const char *text, size_t len, const char *path,
-                                            const tm_forest_load_opts *opts, tm_forest **out,
-                                            tm_err *err)
-{
-    dump d = {.path = path, .err = err};
-    tm_json_doc *doc = NULL;
-    tm_forest_load_opts defaults;
-    if (!opts) {
-        tm_forest_load_opts_init(&defaults);
-        opts = &defaults;
-    }
-    *out = NULL;
-    tm_status st = tm_json_parse(text, len, path, &doc, err);
-    st = st ? st : parse_json(&d, tm_json_root(doc));
-    st = st ? st : dump_finish(&d, opts, TM_FOREST_FORMAT_XGBOOST_DUMP_JSON, out);
-    tm_json_doc_free(doc);
-    dump_free(&d);
-    return st;
-}
