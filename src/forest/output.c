@@ -38,9 +38,51 @@ static int argmax(const double *m, int n)
     return best;
 }
 
+/* XGBoost applies its links in float32 (expf; the softmax sum in double),
+ * so its probabilities are float32 values: reproduce them exactly. */
+static bool xgboost_link(const tm_forest *f, const double *m, double *out)
+{
+    int n = f->n_outputs;
+    if (f->family != TM_FOREST_XGBOOST) {
+        return false;
+    }
+    if (f->link == TM__LINK_SIGMOID) {
+        for (int k = 0; k < n; k++) {
+            out[k] = (double)(1.0f / (1.0f + expf(-(float)m[k])));
+        }
+        return true;
+    }
+    if (f->link == TM__LINK_EXP) {
+        for (int k = 0; k < n; k++) {
+            out[k] = (double)expf((float)m[k]);
+        }
+        return true;
+    }
+    if (f->link == TM__LINK_SOFTMAX) {
+        float wmax = (float)m[0];
+        for (int k = 1; k < n; k++) {
+            wmax = fmaxf((float)m[k], wmax);
+        }
+        double wsum = 0.0;
+        for (int k = 0; k < n; k++) {
+            float e = expf((float)m[k] - wmax);
+            out[k] = (double)e;
+            wsum += (double)e;
+        }
+        for (int k = 0; k < n; k++) {
+            out[k] = (double)((float)out[k] / (float)wsum);
+        }
+        return true;
+    }
+    return false;
+}
+
 static void apply_link(const tm_forest *f, const double *m, double *out)
 {
     int n = f->n_outputs;
+    if (xgboost_link(f, m, out)) {
+        return;
+    }
     switch (f->link) {
     case TM__LINK_IDENTITY:
         for (int k = 0; k < n; k++) {
@@ -110,7 +152,7 @@ void tm__forest_transform(const tm_forest *f, tm_forest_output kind, const doubl
     }
     if (kind == TM_FOREST_OUT_EXPONENT) {
         for (int k = 0; k < n; k++) {
-            out[k] = exp(src[k]);
+            out[k] = f->family == TM_FOREST_XGBOOST ? (double)expf((float)src[k]) : exp(src[k]);
         }
         return;
     }

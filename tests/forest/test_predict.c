@@ -81,6 +81,23 @@ START_TEST(xgboost_rule_equal_goes_right_in_float32)
 }
 END_TEST
 
+START_TEST(xgboost_links_are_float32_like_xgboost)
+{
+    /* XGBoost returns float32 probabilities: sigmoid as 1/(1+expf(-x)) in
+     * float; the fixtures match these bit for bit. */
+    tm_forest *f = stump(TM__CMP_LT_F32, 0.5, true);
+    f->family = TM_FOREST_XGBOOST;
+    f->link = TM__LINK_SIGMOID;
+    double x = 1.0, p = 0.0;
+    ck_assert_int_eq(tm_forest_predict(f, &x, 1, 1, TM_FOREST_OUT_PROBABILITY, 1, &p, NULL), TM_OK);
+    ck_assert_double_eq(p, (double)(1.0f / (1.0f + expf(-1.0f))));
+    ck_assert_double_eq(p, (double)(float)p);
+    ck_assert_int_eq(tm_forest_predict(f, &x, 1, 1, TM_FOREST_OUT_EXPONENT, 1, &p, NULL), TM_OK);
+    ck_assert_double_eq(p, (double)expf(1.0f));
+    tm_forest_free(f);
+}
+END_TEST
+
 START_TEST(lightgbm_rule_equal_goes_left_in_double)
 {
     double t = 0.1;
@@ -233,12 +250,14 @@ static void check_same(const tm_forest *f, size_t n, tm_forest_output kind)
                       "value %zu: fast %.17g reference %.17g", i, a[i], b[i]);
     }
     if (kind == TM_FOREST_OUT_PROBABILITY && w > 1) {
+        /* XGBoost's softmax is float32, like XGBoost's own */
+        double tol = f->family == TM_FOREST_XGBOOST ? 1e-6 : 1e-12;
         for (size_t r = 0; r < n; r++) {
             double s = 0.0;
             for (size_t k = 0; k < w; k++) {
                 s += a[r * w + k];
             }
-            ck_assert_double_eq_tol(s, 1.0, 1e-12);
+            ck_assert_double_eq_tol(s, 1.0, tol);
         }
     }
     free(X);
@@ -371,6 +390,7 @@ TM_TEST_SUITE(forest_predict)
     Suite *s = suite_create("forest_predict");
     TCase *tc = tcase_create("rules");
     tcase_add_test(tc, xgboost_rule_equal_goes_right_in_float32);
+    tcase_add_test(tc, xgboost_links_are_float32_like_xgboost);
     tcase_add_test(tc, lightgbm_rule_equal_goes_left_in_double);
     tcase_add_test(tc, catboost_rule_border_is_not_above);
     tcase_add_test(tc, lt_threshold_of_minus_inf_sends_everything_right);
