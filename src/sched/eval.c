@@ -96,19 +96,32 @@ static tm_status time_arg(const tm_json *c, const char *key, bool required, tm_s
     return tm_sched_time_parse(v->str, NULL, out, err);
 }
 
-static tm_status trigger_case(const tm_json *c, const char *kind, outset *o, tm_err *err)
+/* Builds the case's trigger into *t; an invalid one is answered in o (the
+ * two output fields cleared) and leaves *t NULL. Fails only out of memory. */
+static tm_status case_trigger(const tm_json *c, const char *kind, outset *o, const char *field1,
+                              const char *field2, tm_sched_trigger **t, tm_err *err)
 {
-    tm_sched_trigger *t = NULL;
     tm_err terr;
     tm_err_init(&terr);
-    if (make_trigger(kind, tm_json_get(c, "fields"), &t, &terr) != TM_OK) {
+    *t = NULL;
+    if (make_trigger(kind, tm_json_get(c, "fields"), t, &terr) != TM_OK) {
+        *t = NULL;
         if (terr.status == TM_E_NOMEM) {
             return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
         }
         invalid(o, &terr);
-        out_set(o, "next", NULL);
-        out_set(o, "apscheduler_raw", NULL);
-        return TM_OK;
+        out_set(o, field1, NULL);
+        out_set(o, field2, NULL);
+    }
+    return TM_OK;
+}
+
+static tm_status trigger_case(const tm_json *c, const char *kind, outset *o, tm_err *err)
+{
+    tm_sched_trigger *t = NULL;
+    tm_status cs = case_trigger(c, kind, o, "next", "apscheduler_raw", &t, err);
+    if (cs != TM_OK || !t) {
+        return cs;
     }
     tm_sched_time now;
     tm_status st = time_arg(c, "after", true, &now, err);
@@ -157,16 +170,9 @@ static tm_status trigger_case(const tm_json *c, const char *kind, outset *o, tm_
 static tm_status validity_case(const tm_json *c, const char *kind, outset *o, tm_err *err)
 {
     tm_sched_trigger *t = NULL;
-    tm_err terr;
-    tm_err_init(&terr);
-    if (make_trigger(kind, tm_json_get(c, "fields"), &t, &terr) != TM_OK) {
-        if (terr.status == TM_E_NOMEM) {
-            return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
-        }
-        invalid(o, &terr);
-        out_set(o, "parsed", NULL);
-        out_set(o, "first_after_2026_01_01", NULL);
-        return TM_OK;
+    tm_status cs = case_trigger(c, kind, o, "parsed", "first_after_2026_01_01", &t, err);
+    if (cs != TM_OK || !t) {
+        return cs;
     }
     tm__sched_jbuf b = {0};
     tm__sched_jb_cstr(&b, "true");
