@@ -83,6 +83,9 @@ typedef struct run {
     tm__train_gh *grad;
     int32_t *bag;
     uint8_t *feat_on;
+    tm__train_hist *root;     /* per output: the root's histogram */
+    tm__train_gh *root_tmp;   /* scratch of tm__train_hist_build_multi */
+    int n_root;
     int n_par; /* trees grown side by side */
     tm__train_grower gr[TM__TRAIN_MAX_PAR];
     tm__train_model tmp[TM__TRAIN_MAX_PAR]; /* one tree each */
@@ -102,6 +105,11 @@ static void run_free(run *r)
         tm__train_model_fini(&r->tmp[i]);
     }
     tm__train_model_fini(&r->m);
+    for (int k = 0; r->root && k < r->n_root; k++) {
+        tm__train_hist_free(&r->root[k]);
+    }
+    tm_free(r->root);
+    tm_free(r->root_tmp);
 }
 
 /* Marks k of n items, by selection sampling (ascending, seeded). */
@@ -194,6 +202,19 @@ static tm_status alloc_run(run *r, const tm_train_opts *o, const tm_train_data *
         (es && (!r->st_best || !r->sv_best))) {
         return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
     }
+    if (n_out >= 2) { /* all outputs' roots in one pass, see one_round */
+        int32_t slots = r->bins.offset[r->bins.n_used];
+        r->root = tm_calloc(no, sizeof *r->root);
+        r->root_tmp = tm_malloc_n((size_t)(slots > 0 ? slots : 1) * no, sizeof *r->root_tmp);
+        if (!r->root || !r->root_tmp) {
+            return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
+        }
+        for (; r->n_root < n_out; r->n_root++) {
+            if ((st = tm__train_hist_alloc(&r->root[r->n_root], slots, err)) != TM_OK) {
+                return st;
+            }
+        }
+    }
     r->m.oblivious = o->growth == TM_TRAIN_OBLIVIOUS;
     r->n_par = nt < n_out ? nt : n_out;
     r->n_par = r->n_par < TM__TRAIN_MAX_PAR ? r->n_par : TM__TRAIN_MAX_PAR;
@@ -214,6 +235,7 @@ static tm_status grow_one(run *r, int i, int k, const int32_t *rows, size_t n_ba
     tm__train_grower *gr = &r->gr[i];
     const tm__train_gh *g = r->grad + (size_t)k * n;
     gr->n_threads = n_threads;
+    gr->root_hist = r->root && !rows && !fo ? &r->root[k] : NULL;
     tm__train_model_clear(&r->tmp[i]);
     tm_status st = r->m.oblivious
                            ? tm__train_grow_oblivious(gr, rows, n_bag, g, fo, &r->tmp[i], err)
@@ -247,6 +269,14 @@ static tm_status one_round(run *r, const tm_train_opts *o, const tm_train_data *
     for (int k = 0; sub_cols && k < n_out; k++) {
         size_t kf = (size_t)llround((double)nu * o->col_subsample);
         choose(rng, nu, kf < 1 ? 1 : kf, r->feat_on + (size_t)k * nu, NULL);
+    }
+    if (r->root && !rows && !sub_cols) {
+        const tm__train_gh *g[TM_TRAIN_MAX_CLASSES];
+        for (int c = 0; c < n_out; c++) {
+            g[c] = r->grad + (size_t)c * n;
+        }
+        tm__train_hist_src src = r->gr[0].src;
+        tm__train_hist_build_multi(&src, g, n_out, n, nt, r->root_tmp, r->root);
     }
     tm_status st = TM_OK;
     int k = 0;

@@ -22,6 +22,7 @@ typedef struct step {
     size_t n;
     bool find_a, find_b; /* search splits of a / b */
     bool sub;            /* b's histogram = parent's - a's */
+    bool built;          /* a's histogram is there already */
 } step;
 
 /* What thread 0 keeps between steps. */
@@ -159,7 +160,7 @@ static bool plan_children(tm__train_grower *gr, grow_state *gs, tm__train_leaf *
         tm__train_pool_put(gr, parent);
     }
     step *s = &gs->s;
-    *s = (step){false, a, b, gr->part + a->begin, (size_t)(a->end - a->begin), sa, sb, sb};
+    *s = (step){false, a, b, gr->part + a->begin, (size_t)(a->end - a->begin), sa, sb, sb, false};
     return true;
 }
 
@@ -193,7 +194,9 @@ static void work(tm__train_grower *gr, const grow_state *gs, int tid, int32_t f0
 {
     const step *s = &gs->s;
     tm__train_hist *ha = &gr->pool[s->a->hist];
-    tm__train_hist_build_range(&gr->src, s->rows, s->n, gs->feat_on, f0, f1, ha);
+    if (!s->built) {
+        tm__train_hist_build_range(&gr->src, s->rows, s->n, gs->feat_on, f0, f1, ha);
+    }
     tm__train_split *tb = &gr->thread_best[2 * tid];
     tb[0].feat_u = tb[1].feat_u = -1;
     if (s->sub) {
@@ -229,7 +232,12 @@ static void plan_root(tm__train_grower *gr, grow_state *gs, const int32_t *rows,
     if (gs->st != TM_OK) {
         return;
     }
-    gs->s = (step){false, root, NULL, rows, n, true, false, false};
+    bool built = gr->root_hist && !rows && !gs->feat_on;
+    if (built) {
+        memcpy(gr->pool[root->hist].gh, gr->root_hist->gh,
+               (size_t)gr->bins->offset[gr->bins->n_used] * sizeof *gr->root_hist->gh);
+    }
+    gs->s = (step){false, root, NULL, rows, n, true, false, false, built};
 }
 
 static void set_leaf_values(tm__train_grower *gr, grow_state *gs)

@@ -152,7 +152,12 @@ tm_status tm__train_grow_oblivious(tm__train_grower *gr, const int32_t *rows, si
         if (st != TM_OK) {
             return st;
         }
-        tm__train_hist_build(&gr->src, rows, n, feat_on, gr->n_threads, &gr->pool[root->hist]);
+        if (gr->root_hist && !rows && !feat_on) {
+            memcpy(gr->pool[root->hist].gh, gr->root_hist->gh,
+                   (size_t)gr->bins->offset[gr->bins->n_used] * sizeof *gr->root_hist->gh);
+        } else {
+            tm__train_hist_build(&gr->src, rows, n, feat_on, gr->n_threads, &gr->pool[root->hist]);
+        }
     }
     while (depth < max_d && n > 1) {
         int32_t n_cur = (int32_t)1 << depth;

@@ -106,6 +106,65 @@ void tm__train_hist_build(const tm__train_hist_src *s, const int32_t *rows, size
     }
 }
 
+/* Root histograms of k outputs in one pass over rows [0, n): slots are
+ * interleaved by output in T (slot * k + output), so each row's bins are
+ * read once and two outputs' pairs are added as one 16-byte vector. Per
+ * slot and output the additions are the same float32 additions in the
+ * same row order as a pass per output, so the bits are the same. */
+typedef float gh_quad __attribute__((vector_size(16), aligned(4), may_alias));
+
+static void build_multi_range(const tm__train_hist_src *s, const tm__train_gh *const *grad, int k,
+                              size_t n, int32_t f0, int32_t f1, tm__train_gh *restrict T,
+                              tm__train_hist *out)
+{
+    const tm__train_bins *b = s->bins;
+    size_t nu = (size_t)b->n_used, ku = (size_t)k;
+    int32_t s0 = b->offset[f0], s1 = b->offset[f1];
+    memset(T + (size_t)s0 * ku, 0, (size_t)(s1 - s0) * ku * sizeof *T);
+    for (size_t r = 0; r < n; r++) {
+        const uint8_t *row = s->row_major + r * nu;
+        gh_pair v[TM_TRAIN_MAX_CLASSES];
+        for (int c = 0; c < k; c++) {
+            v[c] = (gh_pair){grad[c][r].g, grad[c][r].h};
+        }
+        if (k == 3) {
+            gh_quad v01 = {v[0][0], v[0][1], v[1][0], v[1][1]};
+            for (int32_t u = f0; u < f1; u++) {
+                tm__train_gh *p = T + (size_t)(b->offset[u] + row[u]) * 3;
+                *(gh_quad *)p += v01;
+                *(gh_pair *)(p + 2) += v[2];
+            }
+            continue;
+        }
+        for (int32_t u = f0; u < f1; u++) {
+            tm__train_gh *p = T + (size_t)(b->offset[u] + row[u]) * ku;
+            for (int c = 0; c < k; c++) {
+                *(gh_pair *)(p + c) += v[c];
+            }
+        }
+    }
+    for (int32_t i = s0; i < s1; i++) {
+        for (int c = 0; c < k; c++) {
+            out[c].gh[i] = T[(size_t)i * ku + (size_t)c];
+        }
+    }
+}
+
+void tm__train_hist_build_multi(const tm__train_hist_src *s, const tm__train_gh *const *grad,
+                                int k, size_t n, int n_threads, tm__train_gh *scratch,
+                                tm__train_hist *out)
+{
+    int32_t nu = s->bins->n_used;
+    int n_groups = n < SERIAL_ROWS ? 1 : n_threads;
+    n_groups = n_groups > nu ? (nu > 0 ? nu : 1) : n_groups;
+#pragma omp parallel for schedule(static, 1) num_threads(n_groups) if (n_groups > 1)
+    for (int gi = 0; gi < n_groups; gi++) {
+        int32_t f0 = (int32_t)((int64_t)nu * gi / n_groups);
+        int32_t f1 = (int32_t)((int64_t)nu * (gi + 1) / n_groups);
+        build_multi_range(s, grad, k, n, f0, f1, scratch, out);
+    }
+}
+
 void tm__train_hist_sub_range(const tm__train_bins *b, tm__train_hist *big,
                               const tm__train_hist *small, const uint8_t *feat_on, int32_t f0,
                               int32_t f1)

@@ -86,6 +86,12 @@ void tm__train_hist_build(const tm__train_hist_src *s, const int32_t *rows, size
 /* The same for used features [f0, f1) only, on the calling thread. */
 void tm__train_hist_build_range(const tm__train_hist_src *s, const int32_t *rows, size_t n,
                                 const uint8_t *feat_on, int32_t f0, int32_t f1, tm__train_hist *h);
+/* The histograms of all rows for k outputs (gradients grad[0..k)) in one
+ * pass, bit-identical to k calls of tm__train_hist_build over all rows;
+ * scratch holds k slots per histogram slot. */
+void tm__train_hist_build_multi(const tm__train_hist_src *s, const tm__train_gh *const *grad,
+                                int k, size_t n, int n_threads, tm__train_gh *scratch,
+                                tm__train_hist *out);
 void tm__train_hist_sub_range(const tm__train_bins *b, tm__train_hist *big,
                               const tm__train_hist *small, const uint8_t *feat_on, int32_t f0,
                               int32_t f1);
@@ -206,6 +212,8 @@ typedef struct tm__train_grower {
     int max_depth;  /* -1: none */
     double lr;
     int n_threads;
+    const tm__train_hist *root_hist; /* the root's histogram when built
+                                        already (all rows), else NULL */
     int32_t *part;                /* rows grouped by leaf */
     int32_t *tmp;                 /* partition scratch */
     tm__train_split *scratch;     /* n_used, for split search */

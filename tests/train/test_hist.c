@@ -1,7 +1,8 @@
 /* Bins and histograms (src/train/bin.c, hist.c): the binned decision is
  * exactly the float32 "<" on raw values, tiny values fall with 0, unusable
- * features are dropped; histogram subtraction equals direct construction
- * and the thread count does not change a bit. */
+ * features are dropped; histogram subtraction equals direct construction,
+ * the one-pass root histograms of several outputs equal one pass per
+ * output bit for bit, and the thread count does not change a bit. */
 #include <check.h>
 #include <float.h>
 #include <math.h>
@@ -139,6 +140,62 @@ START_TEST(hist_subtraction_equals_direct_construction)
 }
 END_TEST
 
+/* k = 2, 3 (the 16 + 8-byte path) and 5, on 1 and 3 threads, with a
+ * feature of two bins next to ones of 64: each output's histogram is
+ * the same bits as its own pass over all rows. */
+START_TEST(multi_output_root_equals_one_pass_per_output)
+{
+    synth s;
+    synth_make(&s, 3001, 7, 0, 5);
+    for (size_t r = 0; r < s.n; r++) {
+        s.x[r * s.nf + 6] = (double)(r % 2); /* two value bins */
+    }
+    tm__train_bins b;
+    uint8_t *rm = NULL;
+    ck_assert_int_eq(tm__train_bins_build(&s.d, 64, 0, 1, 2, &b, NULL), TM_OK);
+    ck_assert_int_eq(tm__train_bins_apply(&b, &s.d, 2, &rm, NULL), TM_OK);
+    int32_t total = b.offset[b.n_used];
+    ck_assert_int_eq(b.n_bins[b.n_used - 1], 2);
+    enum { KMAX = 5 };
+    tm__train_gh *g = malloc((size_t)KMAX * s.n * sizeof *g);
+    unsigned seed = 9;
+    for (size_t i = 0; i < (size_t)KMAX * s.n; i++) {
+        g[i].g = (float)(synth_u(&seed) - 0.5);
+        g[i].h = (float)(synth_u(&seed) * 0.25 + 1e-3);
+    }
+    const tm__train_gh *gk[KMAX];
+    tm__train_hist multi[KMAX], one;
+    for (int c = 0; c < KMAX; c++) {
+        gk[c] = g + (size_t)c * s.n;
+        ck_assert_int_eq(tm__train_hist_alloc(&multi[c], total, NULL), TM_OK);
+    }
+    ck_assert_int_eq(tm__train_hist_alloc(&one, total, NULL), TM_OK);
+    tm__train_gh *scratch = malloc((size_t)total * KMAX * sizeof *scratch);
+    int ks[] = {2, 3, 5}, threads[] = {1, 3};
+    for (size_t ki = 0; ki < 3; ki++) {
+        for (size_t ti = 0; ti < 2; ti++) {
+            int k = ks[ki];
+            tm__train_hist_src src = {&b, rm, NULL, s.n, NULL};
+            tm__train_hist_build_multi(&src, gk, k, s.n, threads[ti], scratch, multi);
+            for (int c = 0; c < k; c++) {
+                src.grad = gk[c];
+                tm__train_hist_build(&src, NULL, s.n, NULL, 1, &one);
+                ck_assert_int_eq(memcmp(one.gh, multi[c].gh, (size_t)total * sizeof *one.gh), 0);
+            }
+        }
+    }
+    for (int c = 0; c < KMAX; c++) {
+        tm__train_hist_free(&multi[c]);
+    }
+    tm__train_hist_free(&one);
+    tm__train_bins_fini(&b);
+    tm_free(rm);
+    free(scratch);
+    free(g);
+    synth_free(&s);
+}
+END_TEST
+
 TM_TEST_SUITE(train_hist)
 {
     Suite *s = suite_create("train_hist");
@@ -146,6 +203,7 @@ TM_TEST_SUITE(train_hist)
     tcase_add_test(tc, bins_decide_like_float32_less_than);
     tcase_add_test(tc, threshold_between_handles_edges);
     tcase_add_test(tc, hist_subtraction_equals_direct_construction);
+    tcase_add_test(tc, multi_output_root_equals_one_pass_per_output);
     suite_add_tcase(s, tc);
     return s;
 }
