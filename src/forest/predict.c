@@ -35,6 +35,7 @@ void tm__forest_compiled_free(struct tm__compiled *c)
     tm_free(c->hleaf_f);
     tm_free(c->hleaf_d);
     tm_free(c->hleaf_of);
+    tm_free(c->read);
     tm_free(c);
 }
 
@@ -306,6 +307,39 @@ static tm_status compile_oblivious(tm_forest *f, struct tm__compiled *c, tm_err 
     return TM_OK;
 }
 
+/* The inputs the trees read (split features, linear-leaf features, and
+ * input 0, which leaves and pass-through heap nodes compare against), so
+ * a block converts only those: a small model on a wide input reads few. */
+static tm_status find_read(const tm_forest *f, struct tm__compiled *c, tm_err *err)
+{
+    uint8_t *seen = tm_calloc((size_t)f->n_features + 1, 1);
+    c->read = tm_malloc_n((size_t)f->n_features + 1, sizeof *c->read);
+    if (!seen || !c->read) {
+        tm_free(seen);
+        return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory compiling the forest");
+    }
+    seen[0] = 1;
+    for (int32_t i = 0; i < f->n_nodes; i++) {
+        if (!(f->flags[i] & TM__NODE_LEAF)) {
+            seen[f->feature[i]] = 1;
+        }
+    }
+    for (int32_t i = 0; i < f->n_obl_splits; i++) {
+        seen[f->obl_feature[i]] = 1;
+    }
+    for (int32_t i = 0; f->lin_const && i < f->n_lin_terms; i++) {
+        seen[f->lin_feat[i]] = 1;
+    }
+    c->n_read = 0;
+    for (int32_t j = 0; j < f->n_features; j++) {
+        if (seen[j]) {
+            c->read[c->n_read++] = j;
+        }
+    }
+    tm_free(seen);
+    return TM_OK;
+}
+
 tm_status tm__forest_compile(tm_forest *f, tm_err *err)
 {
     tm__forest_compiled_free(f->compiled);
@@ -321,6 +355,8 @@ tm_status tm__forest_compile(tm_forest *f, tm_err *err)
     tm_status st = TM_OK;
     if (!c->root || !c->steps) {
         st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory compiling the forest");
+    } else if ((st = find_read(f, c, err)) != TM_OK) {
+        /* reported */
     } else if (f->oblivious) {
         st = compile_oblivious(f, c, err);
     } else {

@@ -207,7 +207,8 @@ static void load_block(const tm_forest *f, const double *X, size_t stride, size_
         const double *row = X + (r0 + (size_t)r) * stride;
         if (c->f32) {
             float *xb = (float *)s->x + r;
-            for (size_t j = 0; j < nf; j++) {
+            for (int32_t i = 0; i < c->n_read; i++) {
+                size_t j = (size_t)c->read[i];
                 float v = (float)row[j];
                 if (f->oblivious && c->obl_fast && isnan(v)) {
                     v = c->nan_fill[j];
@@ -222,7 +223,8 @@ static void load_block(const tm_forest *f, const double *X, size_t stride, size_
             }
         } else {
             double *xb = (double *)s->x + r;
-            for (size_t j = 0; j < nf; j++) {
+            for (int32_t i = 0; i < c->n_read; i++) {
+                size_t j = (size_t)c->read[i];
                 double v = tm__forest_input(f, row[j]);
                 if (c->x_regions > 1) {
                     xb[j * B] = isnan(v) ? (double)INFINITY : v;

@@ -60,6 +60,8 @@ struct tm__compiled {
                              heap trees exist: [NaN as +inf | NaN as -inf |
                              plain]; heap nodes index the first two */
     float *nan_fill;      /* oblivious: per feature, what NaN becomes */
+    int32_t n_read;       /* inputs any split or linear leaf reads ... */
+    int32_t *read;        /* ... ascending: the only ones a block loads */
     bool obl_fast;        /* oblivious trees use the fast path */
 };
 

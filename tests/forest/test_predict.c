@@ -150,6 +150,10 @@ START_TEST(predict_rejects_short_stride_and_accepts_zero_rows)
 }
 END_TEST
 
+/* Random forests have rf_features inputs; splits use the first
+ * rf_split_features of them. */
+static int rf_features = 7, rf_split_features = 7;
+
 /* Builds a random general tree of at most max_depth in f's arrays from
  * node *next; returns the root index. */
 static int32_t grow(tm_forest *f, int32_t *next, int32_t *leaf_next, int depth, int max_depth,
@@ -167,7 +171,7 @@ static int32_t grow(tm_forest *f, int32_t *next, int32_t *leaf_next, int depth, 
         (*leaf_next)++;
         return nd;
     }
-    f->feature[nd] = (int32_t)(rnd() % (uint64_t)f->n_features);
+    f->feature[nd] = (int32_t)(rnd() % (uint64_t)rf_split_features);
     double t = rnd() % 4 == 0 ? (double)(rnd() % 5) : unif() * 4.0 - 2.0;
     f->threshold[nd] = t;
     f->threshold_f[nd] = (float)t;
@@ -196,7 +200,7 @@ static tm_forest *random_forest(tm__cmp cmp, int n_trees, int max_depth, int n_o
                                         : TM_FOREST_CATBOOST;
     f->sum_f32 = cmp == TM__CMP_LT_F32;
     f->zero_tiny_inputs = cmp == TM__CMP_LE_F64;
-    f->n_features = 7;
+    f->n_features = rf_features;
     f->leaf_dim = leaf_dim;
     f->link = n_out > 1 ? TM__LINK_SOFTMAX : TM__LINK_SIGMOID;
     f->default_output = TM_FOREST_OUT_PROBABILITY;
@@ -281,6 +285,39 @@ START_TEST(fast_predictor_equals_reference_on_random_forests)
     }
     check_same(f, 200, TM_FOREST_OUT_PROBABILITY);
     check_same(f, 200, TM_FOREST_OUT_CLASS);
+    tm_forest_free(f);
+}
+END_TEST
+
+/* A small model on a wide input: blocks load only the inputs the trees
+ * read (feature 0 always, the split features); the rest, NaN and inf
+ * included, change nothing. */
+START_TEST(wide_input_few_split_features)
+{
+    static const tm__cmp cmps[] = {TM__CMP_LT_F32, TM__CMP_LE_F64, TM__CMP_LE_F32};
+    seed_state = 0xfeed + (uint64_t)_i;
+    rf_features = 60;
+    rf_split_features = 3 + _i;
+    tm__cmp cmp = cmps[_i % 3];
+    int n_out = _i % 2 ? 3 : 1;
+    tm_forest *f = random_forest(cmp, 9, 4 + _i % 3, n_out, 1, false);
+    rf_features = rf_split_features = 7;
+    check_same(f, 100, TM_FOREST_OUT_MARGIN);
+    size_t n = 40, nf = 60, w = tm_forest_output_len(f, TM_FOREST_OUT_MARGIN);
+    double *X = malloc(n * nf * sizeof *X), *a = malloc(n * w * sizeof *a);
+    double *b = malloc(n * w * sizeof *b);
+    random_rows(X, n, (int)nf);
+    ck_assert_int_eq(tm_forest_predict(f, X, n, nf, TM_FOREST_OUT_MARGIN, 1, a, NULL), TM_OK);
+    for (size_t r = 0; r < n; r++) {
+        for (size_t j = (size_t)(3 + _i); j < nf; j++) {
+            X[r * nf + j] = j % 2 ? (double)NAN : (double)-INFINITY;
+        }
+    }
+    ck_assert_int_eq(tm_forest_predict(f, X, n, nf, TM_FOREST_OUT_MARGIN, 1, b, NULL), TM_OK);
+    ck_assert_int_eq(memcmp(a, b, n * w * sizeof *a), 0);
+    free(X);
+    free(a);
+    free(b);
     tm_forest_free(f);
 }
 END_TEST
@@ -402,6 +439,7 @@ TM_TEST_SUITE(forest_predict)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, fast_predictor_equals_reference_on_random_forests, 0, 24);
     tcase_add_loop_test(tc, oblivious_fast_path_equals_reference, 0, 4);
+    tcase_add_loop_test(tc, wide_input_few_split_features, 0, 6);
     suite_add_tcase(s, tc);
     return s;
 }
