@@ -282,10 +282,12 @@ tm_status tm_store_open(const char *path, tm_store **out, tm_err *err)
     }
     sqlite3_busy_timeout(s->db, 10000);
     /* WAL: readers never block the writer; synchronous=FULL so a commit
-     * survives power loss, not only a killed process. */
+     * survives power loss, not only a killed process. A 64 MiB page cache
+     * (default 2 MiB) keeps a retrain's rewrite of meta_predictions from
+     * reading its own pages back from the file. */
     if (sqlite3_exec(s->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                     " PRAGMA foreign_keys=ON;",
+                     " PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         st = tm__store_fail(s, err, "configure database");
         goto done;
