@@ -268,12 +268,13 @@ tm_status tm__pipeline_meta_core(tm_pipeline *p, int32_t as_of, tm_pipeline_repo
              "\"valid_logloss\":%.6f,\"recall\":[%.4f,%.4f,%.4f],\"best_iteration\":%d,"
              "\"n_samples\":%zu,\"n_train\":%zu,\"n_valid\":%zu,\"embargo_days\":%d,"
              "\"compare_method\":\"%s\",\"compare_valid_accuracy\":%.6f,"
-             "\"compare_hold_baseline\":%.6f}",
+             "\"compare_hold_baseline\":%.6f,\"compare_best_iteration\":%d}",
              main_name, main_fit.valid_accuracy, main_fit.hold_baseline, main_fit.valid_loss,
              main_fit.recall[0], main_fit.recall[1], main_fit.recall[2], main_fit.best_iteration, n,
              main_fit.n_train, main_fit.n_valid, p->o.horizon, p->o.compare ? cmp_name : "",
              p->o.compare ? cmp_fit.valid_accuracy : -1.0,
-             p->o.compare ? cmp_fit.hold_baseline : -1.0);
+             p->o.compare ? cmp_fit.hold_baseline : -1.0,
+             p->o.compare ? cmp_fit.best_iteration : -1);
     if ((st = tm_forest_save(meta, TM_FOREST_FORMAT_LIGHTGBM, path, err)) != TM_OK ||
         (st = tm_store_model_insert(p->store, &row, err)) != TM_OK ||
         (st = tm_store_model_activate(p->store, row.id, err)) != TM_OK) {
@@ -289,9 +290,11 @@ tm_status tm__pipeline_meta_core(tm_pipeline *p, int32_t as_of, tm_pipeline_repo
                      main_name, main_fit.valid_accuracy, main_fit.hold_baseline, main_fit.n_train,
                      main_fit.n_valid);
     if (p->o.compare) {
-        tm__pipeline_say(rep, "  %-36s accuracy %.4f  (always-HOLD %.4f)  %zu train / %zu valid\n",
+        tm__pipeline_say(rep,
+                         "  %-36s accuracy %.4f  (always-HOLD %.4f)  %zu train / %zu valid, "
+                         "best iteration %d\n",
                          cmp_name, cmp_fit.valid_accuracy, cmp_fit.hold_baseline, cmp_fit.n_train,
-                         cmp_fit.n_valid);
+                         cmp_fit.n_valid, cmp_fit.best_iteration);
     }
     tm__pipeline_say(rep,
                      "  recall SELL %.3f HOLD %.3f BUY %.3f, best iteration %d, "

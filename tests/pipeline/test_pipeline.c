@@ -351,6 +351,13 @@ START_TEST(pipeline_gate_force_and_rollback)
     ck_assert_ptr_nonnull(strstr(rep.summary, "out-of-fold, time split + embargo"));
     ck_assert_ptr_nonnull(strstr(rep.summary, "in-sample, random split (original)"));
     ck_assert_ptr_nonnull(strstr(rep.summary, "always-HOLD"));
+    /* the comparison model's rounds are on record (did it hit the cap?) */
+    int64_t cmp_best = q(db, "SELECT json_extract(metrics, '$.compare_best_iteration') FROM models"
+                             " WHERE kind='meta' AND active");
+    ck_assert_int_ge(cmp_best, 0);
+    char want[64];
+    snprintf(want, sizeof want, "valid, best iteration %lld\n", (long long)cmp_best);
+    ck_assert_ptr_nonnull(strstr(rep.summary, want));
     int64_t second = q(db, "SELECT id FROM models WHERE kind='meta' AND active");
     ck_assert_int_ne(first, second);
     ck_assert_int_eq(q(db, "SELECT count(*) FROM meta_predictions"),
