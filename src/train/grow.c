@@ -232,11 +232,7 @@ static void plan_root(tm__train_grower *gr, grow_state *gs, const int32_t *rows,
     if (gs->st != TM_OK) {
         return;
     }
-    bool built = gr->root_hist && !rows && !gs->feat_on;
-    if (built) {
-        memcpy(gr->pool[root->hist].gh, gr->root_hist->gh,
-               (size_t)gr->bins->offset[gr->bins->n_used] * sizeof *gr->root_hist->gh);
-    }
+    bool built = tm__train_root_prebuilt(gr, rows, gs->feat_on, root->hist);
     gs->s = (step){false, root, NULL, rows, n, true, false, false, built};
 }
 

@@ -152,10 +152,7 @@ tm_status tm__train_grow_oblivious(tm__train_grower *gr, const int32_t *rows, si
         if (st != TM_OK) {
             return st;
         }
-        if (gr->root_hist && !rows && !feat_on) {
-            memcpy(gr->pool[root->hist].gh, gr->root_hist->gh,
-                   (size_t)gr->bins->offset[gr->bins->n_used] * sizeof *gr->root_hist->gh);
-        } else {
+        if (!tm__train_root_prebuilt(gr, rows, feat_on, root->hist)) {
             tm__train_hist_build(&gr->src, rows, n, feat_on, gr->n_threads, &gr->pool[root->hist]);
         }
     }

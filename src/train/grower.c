@@ -96,6 +96,17 @@ void tm__train_pool_put(tm__train_grower *gr, int32_t id)
     }
 }
 
+bool tm__train_root_prebuilt(const tm__train_grower *gr, const int32_t *rows,
+                             const uint8_t *feat_on, int32_t id)
+{
+    if (!gr->root_hist || rows || feat_on) {
+        return false;
+    }
+    memcpy(gr->pool[id].gh, gr->root_hist->gh,
+           (size_t)gr->bins->offset[gr->bins->n_used] * sizeof *gr->root_hist->gh);
+    return true;
+}
+
 /* Rows per chunk of a parallel partition. */
 #define PART_CHUNK 4096
 

@@ -243,6 +243,11 @@ tm_status tm__train_grow(tm__train_grower *gr, const int32_t *rows, size_t n,
 tm_status tm__train_grow_oblivious(tm__train_grower *gr, const int32_t *rows, size_t n,
                                    const tm__train_gh *grad, const uint8_t *feat_on,
                                    tm__train_model *m, tm_err *err);
+/* Copies the prebuilt root histogram (gr->root_hist) into pool entry id
+ * when there is one and the tree uses all rows and features; false when
+ * the caller must build it. */
+bool tm__train_root_prebuilt(const tm__train_grower *gr, const int32_t *rows,
+                             const uint8_t *feat_on, int32_t id);
 /* Histogram pool: a zero-initialised-size buffer, returned with put. */
 tm_status tm__train_pool_get(tm__train_grower *gr, int32_t *id, tm_err *err);
 void tm__train_pool_put(tm__train_grower *gr, int32_t id);
