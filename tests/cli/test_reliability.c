@@ -209,6 +209,64 @@ START_TEST(reliability_reports_read_only)
 }
 END_TEST
 
+/* Runs script under `unshare -m` in rdir() with a 256 KiB tmpfs at mnt
+ * (filled up when full); false (and a SKIP line) when mount namespaces
+ * are not available. $T is the binary. */
+static bool in_tmpfs(const char *script, bool full, int *rc)
+{
+    char bin[4096];
+    if (!realpath(tm_test_bin(), bin)) {
+        snprintf(bin, sizeof bin, "%s", tm_test_bin());
+    }
+    if (tm_test_system("unshare -m true 2>/dev/null") != 0) {
+        printf("SKIP: reliability: no mount namespace (unshare -m) for a full disk\n");
+        tm_test_skips++;
+        return false;
+    }
+    *rc = tm_test_system("cd '%s' && mkdir -p mnt && T='%s' unshare -m sh -c 'mount -t tmpfs -o "
+                         "size=256k tmpfs mnt && %s %s' >out.txt 2>err.txt",
+                         rdir(), bin,
+                         full ? "cp ro.db mnt/full.db && (dd if=/dev/zero of=mnt/fill bs=4k "
+                                "2>/dev/null; true) &&"
+                              : "",
+                         script);
+    return true;
+}
+
+START_TEST(reliability_disk_full_exits_1_with_the_reason)
+{
+    market_db("ro.db", 30);
+    char path[700];
+    snprintf(path, sizeof path, "%s/train.csv", rdir());
+    FILE *fp = fopen(path, "w");
+    fputs("label,f0,f1\n", fp);
+    for (int r = 0; r < 300; r++) {
+        fprintf(fp, "%d,%d,%d\n", r % 3, (r * 37) % 101 + r % 3 * 50, r % 17);
+    }
+    fclose(fp);
+    int rc;
+    if (!in_tmpfs("\"$T\" train --input train.csv --label label --max-rounds 20 --out "
+                  "mnt/m.txt; r=$?; ls mnt >&2; exit $r",
+                  true, &rc)) {
+        return;
+    }
+    expect(rc, 1, "turbomode: mnt/m.txt: write failed: No space left on device\nfill\nfull.db\n");
+    ck_assert(in_tmpfs("\"$T\" import-prices --db mnt/full.db prices.csv", true, &rc));
+    char *err = slurp_rel("err.txt");
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(strncmp(err, "turbomode: mnt/full.db: ", 24) == 0 &&
+                          strstr(err, ": No space left on device (") && !strchr(err, '\n')[1],
+                  "%s", err);
+    free(err);
+}
+END_TEST
+
+START_TEST(reliability_zz_cleanup)
+{
+    tm_test_system("rm -rf '%s'", rdir());
+}
+END_TEST
+
 TM_TEST_SUITE(reliability)
 {
     Suite *s = suite_create("reliability");
@@ -217,6 +275,8 @@ TM_TEST_SUITE(reliability)
     tcase_add_test(tc, reliability_reports_refuse_a_missing_database);
     tcase_add_test(tc, reliability_schedule_without_job_runs_is_not_a_failure);
     tcase_add_test(tc, reliability_reports_read_only);
+    tcase_add_test(tc, reliability_disk_full_exits_1_with_the_reason);
+    tcase_add_test(tc, reliability_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;
 }
