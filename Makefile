@@ -47,7 +47,7 @@ BIN  := $(B)/turbomode
 endif
 TEST_BIN := $(B)/tm_tests
 
-.PHONY: all test check-suite sanitize bench demo static fuzz lint config clean deps
+.PHONY: all test check-suite sanitize bench demo static fuzz lint config clean deps readme-options
 
 all: $(BIN) $(LIBA)
 
@@ -118,6 +118,10 @@ $(B)/fuzz_driver: tests/fuzz/fuzz_forest.c $(LIBA)
 
 lint:
 	@sh scripts/lint.sh
+
+# README.md's job option tables, generated from the option tables.
+readme-options: $(BIN)
+	@sh scripts/readme-options.sh $(BIN)
 
 config:
 	@echo "CC      = $(CC) ($$($(CC) -dumpfullversion))"

@@ -370,6 +370,56 @@ typedef tm_status (*tm_csv_row_fn)(void *ctx, long line, size_t n_fields,
 tm_status tm_csv_walk(const char *text, size_t len, const char *path, tm_csv_row_fn row_cb,
                       void *ctx, tm_err *err);
 
+/* ---- option tables ------------------------------------------------------ */
+
+/* One row per option of an options struct: its name, type, field, range
+ * and help. The table is the one description of the options: command-line
+ * parsing, range checks (tm_opt_check, run by the library on every call
+ * that takes the struct), help text and the README's option lists are made
+ * from it. Defaults stay in the struct's _init function; help shows the
+ * field's value after _init (or `shown` when that would not say it). */
+typedef enum tm_opt_type {
+    TM_OPT_FLAG,   /* bool set to true by the bare option */
+    TM_OPT_UNFLAG, /* bool set to false by the bare option (--no-...) */
+    TM_OPT_INT,    /* int, a whole number in [min, max] */
+    TM_OPT_DOUBLE, /* double, finite, in [min, max] */
+    TM_OPT_STRING, /* const char *, borrowed from the text given */
+    TM_OPT_DATE,   /* int32_t YYYYMMDD from "YYYY-MM-DD" (a real day) */
+    TM_OPT_CHOICE, /* int (an enum), the index of the value in `choices` */
+} tm_opt_type;
+
+typedef struct tm_opt {
+    const char *name;    /* without the dashes: "threads" for --threads */
+    tm_opt_type type;
+    size_t offset;       /* of the field in the options struct (offsetof) */
+    double min, max;     /* INT and DOUBLE: the inclusive range */
+    const char *metavar; /* "N", "X", "DATE", ...; NULL for flags */
+    const char *choices; /* CHOICE: "time|random" (index 0, 1, ...) */
+    const char *shown;   /* default as shown when the field's value does not say it
+                            ("all cores" for 0); NULL: the field's value. A numeric
+                            field may then hold 0 (that default) outside its range;
+                            as text the range applies */
+    const char *help;    /* one line */
+    uint32_t scope;      /* caller's bit set: which commands take the option */
+} tm_opt;
+
+/* The row named name (without dashes) among n, or NULL. */
+const tm_opt *tm_opt_find(const tm_opt *table, size_t n, const char *name);
+/* Sets o's field in opts from text (NULL for flags). A value that is not of
+ * the type, not finite, or out of range fails with TM_E_INVALID and a
+ * message naming the option and the value found ("--threads: expected a
+ * whole number in 1..1024, found \"abc\""); opts is then unchanged. */
+tm_status tm_opt_set(const tm_opt *o, void *opts, const char *text, tm_err *err);
+/* Checks every INT, DOUBLE and CHOICE field of opts against its row
+ * (options set by code rather than by text); the first failure names the
+ * option and the value. */
+tm_status tm_opt_check(const tm_opt *table, size_t n, const void *opts, tm_err *err);
+/* The field's value as text ("5", "0.04", "time", "true", "" for a NULL
+ * string). Returns buf. */
+char *tm_opt_format(const tm_opt *o, const void *opts, char *buf, size_t len);
+/* "--name METAVAR" (or "--name" for flags) into buf. Returns buf. */
+char *tm_opt_usage(const tm_opt *o, char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -36,7 +36,7 @@ typedef struct tm_pipeline_opts {
     int horizon;                              /* label horizon, trading days: 5 */
     double up;                                /* BUY when the forward return > up: 0.040 */
     double down;                              /* SELL when it is < -down: 0.036 */
-    int n_threads;                            /* 0: OpenMP's default */
+    int n_threads;                            /* 0: OpenMP's default (all cores) */
     int n_folds;                              /* time blocks for out-of-fold predictions: 3 */
     bool in_sample;                           /* meta features from in-sample predictions */
     tm_pipeline_split split;                  /* TM_PIPELINE_SPLIT_TIME */
@@ -52,6 +52,27 @@ typedef struct tm_pipeline_opts {
 } tm_pipeline_opts;
 
 void tm_pipeline_opts_init(tm_pipeline_opts *o);
+
+/* The job commands, as bits of tm_opt.scope: which command takes which
+ * option. */
+typedef enum tm_pipeline_cmd {
+    TM_PIPELINE_CMD_BACKFILL = 1 << 0,
+    TM_PIPELINE_CMD_SCAN = 1 << 1,
+    TM_PIPELINE_CMD_TRACK = 1 << 2,      /* track-outcomes */
+    TM_PIPELINE_CMD_SAMPLES = 1 << 3,    /* generate-samples */
+    TM_PIPELINE_CMD_META = 1 << 4,       /* meta-retrain */
+    TM_PIPELINE_CMD_MODELS = 1 << 5,     /* model-retrain */
+    TM_PIPELINE_CMD_REPLAY = 1 << 6,
+    TM_PIPELINE_CMD_SIGNALS = 1 << 7,
+    TM_PIPELINE_CMD_REGISTRY = 1 << 8,   /* models */
+    TM_PIPELINE_CMD_ROLLBACK = 1 << 9,   /* model rollback */
+} tm_pipeline_cmd;
+
+/* The option table of tm_pipeline_opts (see tm_opt in core.h): names,
+ * ranges, help and the commands that take each option. Rows with scope 0
+ * are checked but not offered on the command line. A static table; *n
+ * gets its length. tm_pipeline_open checks every option against it. */
+const tm_opt *tm_pipeline_opt_table(size_t *n);
 
 /* Opens the database (creating and migrating it; with read_only, an
  * existing one only, never written) and reads the registry. On failure
@@ -143,8 +164,11 @@ tm_status tm_pipeline_run_job(tm_pipeline *p, const char *job, int32_t as_of,
  * exists) active again; rep->summary says which. TM_E_INVALID when there
  * is none. */
 tm_status tm_pipeline_rollback(tm_pipeline *p, tm_pipeline_report *rep, tm_err *err);
-/* Writes the registry (active models, metrics) as text lines to rep. */
-tm_status tm_pipeline_models_report(tm_pipeline *p, tm_pipeline_report *rep, tm_err *err);
+/* Writes the registry (active models, metrics; with all, every version of
+ * each active model's slot, newest first, marked active or inactive) as
+ * text lines to rep. */
+tm_status tm_pipeline_models_report(tm_pipeline *p, bool all, tm_pipeline_report *rep,
+                                    tm_err *err);
 /* The last meta retrain's report (from the registry) and the latest
  * signals as text. */
 tm_status tm_pipeline_signals_report(tm_pipeline *p, int32_t date, tm_pipeline_report *rep,

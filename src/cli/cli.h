@@ -5,6 +5,7 @@
 #define TURBOMODE_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <turbomode/core.h>
@@ -22,6 +23,26 @@ int tm_cli_predict(int argc, char **argv);
 int tm_cli_model(int argc, char **argv);
 int tm_cli_train(int argc, char **argv);
 
+/* Option tables on the command line (opts.c). A set is a table and the
+ * struct its rows write into; for help, the struct holds the defaults. */
+typedef struct tm_cli_optset {
+    const tm_opt *rows;
+    size_t n;
+    void *target;
+} tm_cli_optset;
+/* Parses argv[1..] with the options of the sets whose scope has a bit of
+ * scope; positional arguments go to pos (at most max_pos). Returns -1 to go
+ * on, 0 for --help (print it and exit 0), else 2 after printing a one-line
+ * message naming the option and the value found. */
+int tm_cli_opts_parse(const char *cmd, uint32_t scope, const tm_cli_optset *sets, size_t n_sets,
+                      int argc, char **argv, const char **pos, int max_pos, int *n_pos);
+/* True when argv has --help or -h. */
+bool tm_cli_opts_wants_help(int argc, char **argv);
+/* "  --name VALUE   help (default: D)" lines for the options in scope. */
+void tm_cli_opts_help(FILE *out, uint32_t scope, const tm_cli_optset *sets, size_t n_sets);
+/* The same as a Markdown table (option, default, what). */
+void tm_cli_opts_markdown(FILE *out, uint32_t scope, const tm_cli_optset *sets, size_t n_sets);
+
 /* Pipeline commands (cmd_import_prices.c, cmd_backfill.c, cmd_jobs.c). */
 int tm_cli_import_prices(int argc, char **argv);
 int tm_cli_backfill(int argc, char **argv);
@@ -37,11 +58,33 @@ int tm_cli_models(int argc, char **argv);
 int tm_cli_model_rollback(int argc, char **argv);
 struct tm_pipeline_opts;
 struct tm_pipeline_report;
-/* The shared option parser of the pipeline commands (cmd_jobs.c): -1 when
- * the command should go on, else the exit status. */
-int tm_cli_pipeline_args(const char *cmd, const char *what, int argc, char **argv,
-                         struct tm_pipeline_opts *o, int32_t *as_of, bool *timings,
-                         const char **pos, int *n_pos);
+/* The command-line-only options of the job commands. */
+typedef struct tm_cli_job {
+    int32_t as_of;       /* YYYYMMDD, 0: the latest price date */
+    int32_t from, to;    /* replay's days */
+    const char *config;  /* replay's schedule, NULL: the built-in jobs */
+    bool all;            /* models: inactive ones too */
+    bool timings, verbose;
+} tm_cli_job;
+/* A job command: its name, its tm_pipeline_cmd bit, its scheduler job
+ * (NULL: not a scheduled job) and what it does. */
+typedef struct tm_cli_jobcmd {
+    const char *cmd;
+    uint32_t scope;
+    const char *job;
+    const char *what;
+} tm_cli_jobcmd;
+/* The job command named cmd ("scan", "model rollback", ...), or NULL. */
+const tm_cli_jobcmd *tm_cli_jobcmd_find(const char *cmd);
+/* The i-th job command, NULL past the end. */
+const tm_cli_jobcmd *tm_cli_jobcmd_at(size_t i);
+/* Prints c's options with their defaults: help lines or a Markdown table. */
+void tm_cli_job_options(FILE *out, const tm_cli_jobcmd *c, bool markdown);
+/* Parses a job command's options (those in its scope only) into o and j.
+ * Returns -1 when the command should go on, else the exit status. */
+int tm_cli_pipeline_args(const tm_cli_jobcmd *c, int argc, char **argv,
+                         struct tm_pipeline_opts *o, tm_cli_job *j, const char **pos,
+                         int max_pos, int *n_pos);
 /* Prints a job's summary (and its step times on stderr with timings). */
 void tm_cli_print_report(const struct tm_pipeline_report *rep, bool timings);
 

@@ -9,14 +9,9 @@
 int tm_cli_backfill(int argc, char **argv)
 {
     tm_pipeline_opts o;
-    int32_t as_of;
-    bool timings;
-    const char *pos[4];
-    int rc = tm_cli_pipeline_args("backfill",
-                                  "Builds training samples from the price history: every\n"
-                                  "(stock, day) after the feature warm-up whose label is known\n"
-                                  "by --as-of. Existing samples are kept.",
-                                  argc, argv, &o, &as_of, &timings, pos, NULL);
+    tm_cli_job j;
+    int rc = tm_cli_pipeline_args(tm_cli_jobcmd_find("backfill"), argc, argv, &o, &j, NULL, 0,
+                                  NULL);
     if (rc >= 0) {
         return rc;
     }
@@ -27,11 +22,11 @@ int tm_cli_backfill(int argc, char **argv)
         return tm_cli_report(&err);
     }
     tm_pipeline_report rep;
-    tm_status st = tm_pipeline_backfill(p, as_of, &rep, &err);
+    tm_status st = tm_pipeline_backfill(p, j.as_of, &rep, &err);
     tm_pipeline_close(p);
     if (st != TM_OK) {
         return tm_cli_report(&err);
     }
-    tm_cli_print_report(&rep, timings);
+    tm_cli_print_report(&rep, j.timings);
     return 0;
 }

@@ -2,8 +2,8 @@
  * meta-retrain, model-retrain, replay, signals and the registry commands
  * (model rollback, models). They share one option parser (--db, --as-of,
  * model and validation settings) and print the job's summary. */
+#include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <turbomode/pipeline.h>
@@ -17,109 +17,136 @@ static void log_line(void *ctx, const char *line)
     fprintf(stderr, "%s\n", line);
 }
 
-static void common_help(const char *cmd, const char *what)
+enum {
+    JOBS = TM_PIPELINE_CMD_BACKFILL | TM_PIPELINE_CMD_SCAN | TM_PIPELINE_CMD_TRACK |
+           TM_PIPELINE_CMD_SAMPLES | TM_PIPELINE_CMD_META | TM_PIPELINE_CMD_MODELS |
+           TM_PIPELINE_CMD_REPLAY,
+};
+
+#define OFF(f) offsetof(tm_cli_job, f)
+
+/* The command-line-only options of the job commands; the others are
+ * tm_pipeline_opt_table's. */
+static const tm_opt cli_table[] = {
+        {"as-of", TM_OPT_DATE, OFF(as_of), 0, 0, "DATE", NULL, "the latest price date",
+         "simulated today: only data up to DATE is read",
+         (JOBS & ~TM_PIPELINE_CMD_REPLAY) | TM_PIPELINE_CMD_SIGNALS},
+        {"from", TM_OPT_DATE, OFF(from), 0, 0, "DATE", NULL, NULL, "first day replayed (required)",
+         TM_PIPELINE_CMD_REPLAY},
+        {"to", TM_OPT_DATE, OFF(to), 0, 0, "DATE", NULL, NULL, "last day replayed (required)",
+         TM_PIPELINE_CMD_REPLAY},
+        {"config", TM_OPT_STRING, OFF(config), 0, 0, "FILE", NULL, "the built-in jobs",
+         "the daemon's schedule to replay", TM_PIPELINE_CMD_REPLAY},
+        {"all", TM_OPT_FLAG, OFF(all), 0, 0, NULL, NULL, NULL,
+         "also the inactive models (older versions)", TM_PIPELINE_CMD_REGISTRY},
+        {"timings", TM_OPT_FLAG, OFF(timings), 0, 0, NULL, NULL, NULL,
+         "per-step times on stderr", JOBS},
+        {"verbose", TM_OPT_FLAG, OFF(verbose), 0, 0, NULL, NULL, NULL, "progress lines on stderr",
+         JOBS},
+};
+
+/* The job commands: name, scope bit, scheduler job, description. */
+static const tm_cli_jobcmd jobcmds[] = {
+        {"backfill", TM_PIPELINE_CMD_BACKFILL, NULL,
+         "Builds training samples from the price history: every (stock, day) after the\n"
+         "feature warm-up whose label is known by --as-of. Existing samples are kept."},
+        {"scan", TM_PIPELINE_CMD_SCAN, "overnight_scan",
+         "Scores the universe on the latest trading day <= --as-of: base models,\n"
+         "the 55 meta features, the meta-learner; writes signals. Skips (exit 3) a day\n"
+         "already scored unless --force."},
+        {"track-outcomes", TM_PIPELINE_CMD_TRACK, "outcome_tracker",
+         "Records the realised return and outcome of signals whose horizon ended."},
+        {"generate-samples", TM_PIPELINE_CMD_SAMPLES, "sample_generator",
+         "Turns tracked outcomes into new training samples."},
+        {"meta-retrain", TM_PIPELINE_CMD_META, "meta_retrain",
+         "Regenerates meta predictions (batches of 5,000), computes the 55 meta\n"
+         "features, trains and validates the meta-learner and activates it. Skips\n"
+         "(exit 3) when the last meta or model retrain is under --gate-days old,\n"
+         "unless --force."},
+        {"model-retrain", TM_PIPELINE_CMD_MODELS, "model_retrain",
+         "Retrains the base models (and their fold models), then the meta-learner."},
+        {"replay", TM_PIPELINE_CMD_REPLAY, NULL,
+         "Runs the daemon's schedule on a simulated clock from --from to --to: every\n"
+         "job sees only data up to its night and applies its own gate."},
+        {"signals", TM_PIPELINE_CMD_SIGNALS, NULL,
+         "Prints the signals of --as-of's date (default: the latest) and the last meta\n"
+         "retrain's report."},
+        {"models", TM_PIPELINE_CMD_REGISTRY, NULL, "Lists the model registry (active models)."},
+        {"model rollback", TM_PIPELINE_CMD_ROLLBACK, NULL,
+         "Makes the previous meta-learner active again."},
+};
+
+const tm_cli_jobcmd *tm_cli_jobcmd_find(const char *cmd)
 {
-    printf("usage: turbomode %s --db DB [--as-of YYYY-MM-DD] [options]\n\n%s\n\n"
-           "  --db PATH            the TurboMode database (created when absent)\n"
-           "  --as-of DATE         simulated today: only data up to DATE is read\n"
-           "                       (default: the latest price date)\n"
-           "  --models-dir DIR     model files (default: DB's directory/turbomode_models)\n"
-           "  --registry FILE      base-model registry JSON (default: the 8 built-in)\n"
-           "  --horizon N          label horizon in trading days (5)\n"
-           "  --up X --down X      BUY above +X, SELL below -X (0.040, 0.036)\n"
-           "  --folds K            time-blocked folds for out-of-fold predictions (3)\n"
-           "  --in-sample          meta features from in-sample predictions (original)\n"
-           "  --split time|random  meta validation split (time, with embargo)\n"
-           "  --force              meta-retrain: bypass the 42-day gate\n"
-           "  --no-compare         do not train the other validation method for the report\n"
-           "  --rounds-scale X     multiply every model's max rounds (1.0)\n"
-           "  --threads N          threads (default: all)\n"
-           "  --timings            print per-step times on stderr\n"
-           "  --verbose            progress lines on stderr\n",
-           cmd, what);
+    for (size_t i = 0; i < sizeof jobcmds / sizeof jobcmds[0]; i++) {
+        if (strcmp(jobcmds[i].cmd, cmd) == 0) {
+            return &jobcmds[i];
+        }
+    }
+    return NULL;
 }
 
-/* Parses the shared options; positional arguments go to pos (up to 4).
- * Returns -1 when all is well, else the exit status to return. */
-int tm_cli_pipeline_args(const char *cmd, const char *what, int argc, char **argv,
-                         tm_pipeline_opts *o, int32_t *as_of, bool *timings, const char **pos,
-                         int *n_pos)
+const tm_cli_jobcmd *tm_cli_jobcmd_at(size_t i)
+{
+    return i < sizeof jobcmds / sizeof jobcmds[0] ? &jobcmds[i] : NULL;
+}
+
+/* The two option sets of the job commands over o and j. */
+static void job_sets(tm_pipeline_opts *o, tm_cli_job *j, tm_cli_optset sets[2])
+{
+    size_t n;
+    const tm_opt *rows = tm_pipeline_opt_table(&n);
+    sets[0] = (tm_cli_optset){rows, n, o};
+    sets[1] = (tm_cli_optset){cli_table, sizeof cli_table / sizeof cli_table[0], j};
+}
+
+void tm_cli_job_options(FILE *out, const tm_cli_jobcmd *c, bool markdown)
+{
+    tm_pipeline_opts o;
+    tm_cli_job j;
+    tm_pipeline_opts_init(&o);
+    memset(&j, 0, sizeof j);
+    tm_cli_optset sets[2];
+    job_sets(&o, &j, sets);
+    if (markdown) {
+        tm_cli_opts_markdown(out, c->scope, sets, 2);
+    } else {
+        tm_cli_opts_help(out, c->scope, sets, 2);
+    }
+}
+
+static void job_help(const tm_cli_jobcmd *c)
+{
+    printf("usage: turbomode %s --db DB [options]\n\n%s\n\n", c->cmd, c->what);
+    tm_cli_job_options(stdout, c, false);
+    printf("\nexit status: 0 ok, 1 the work failed, 2 bad input or usage%s\n",
+           c->job ? ", 3 skipped" : "");
+}
+
+int tm_cli_pipeline_args(const tm_cli_jobcmd *c, int argc, char **argv, tm_pipeline_opts *o,
+                         tm_cli_job *j, const char **pos, int max_pos, int *n_pos)
 {
     tm_pipeline_opts_init(o);
-    *as_of = 0;
-    *timings = false;
+    memset(j, 0, sizeof *j);
+    if (tm_cli_opts_wants_help(argc, argv)) {
+        job_help(c);
+        return 0;
+    }
+    tm_cli_optset sets[2];
+    job_sets(o, j, sets);
     int np = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        bool has = v != NULL;
-#define TAKE() (i++, v)
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            common_help(cmd, what);
-            return 0;
-        } else if (strcmp(a, "--db") == 0 && has) {
-            o->db_path = TAKE();
-        } else if (strcmp(a, "--as-of") == 0 && has) {
-            if (!tm_store_date_parse(TAKE(), as_of)) {
-                return tm_cli_usage_error(cmd, "--as-of: expected a date YYYY-MM-DD, found \"%s\"",
-                                          v);
-            }
-        } else if (strcmp(a, "--models-dir") == 0 && has) {
-            o->models_dir = TAKE();
-        } else if (strcmp(a, "--registry") == 0 && has) {
-            o->registry_path = TAKE();
-        } else if (strcmp(a, "--horizon") == 0 && has) {
-            o->horizon = atoi(TAKE());
-        } else if (strcmp(a, "--up") == 0 && has) {
-            o->up = atof(TAKE());
-        } else if (strcmp(a, "--down") == 0 && has) {
-            o->down = atof(TAKE());
-        } else if (strcmp(a, "--folds") == 0 && has) {
-            o->n_folds = atoi(TAKE());
-        } else if (strcmp(a, "--threads") == 0 && has) {
-            o->n_threads = atoi(TAKE());
-        } else if (strcmp(a, "--rounds-scale") == 0 && has) {
-            o->rounds_scale = atof(TAKE());
-        } else if (strcmp(a, "--split") == 0 && has) {
-            const char *s = TAKE();
-            if (strcmp(s, "time") == 0) {
-                o->split = TM_PIPELINE_SPLIT_TIME;
-            } else if (strcmp(s, "random") == 0) {
-                o->split = TM_PIPELINE_SPLIT_RANDOM;
-            } else {
-                return tm_cli_usage_error(cmd, "--split: expected time or random, found \"%s\"", s);
-            }
-        } else if (strcmp(a, "--in-sample") == 0) {
-            o->in_sample = true;
-        } else if (strcmp(a, "--force") == 0) {
-            o->force = true;
-        } else if (strcmp(a, "--no-compare") == 0) {
-            o->compare = false;
-        } else if (strcmp(a, "--timings") == 0) {
-            *timings = true;
-        } else if (strcmp(a, "--verbose") == 0) {
-            o->log = log_line;
-        } else if (a[0] == '-' && a[1]) {
-            return tm_cli_usage_error(cmd, "unknown option or missing value: '%s'", a);
-        } else if (np < 4) {
-            pos[np++] = a;
-        } else {
-            return tm_cli_usage_error(cmd, "unexpected argument '%s'", a);
-        }
-#undef TAKE
-    }
-    if (!o->db_path) {
-        return tm_cli_usage_error(cmd, "--db PATH is required");
-    }
-    if (o->horizon < 1 || o->n_folds < 2 || o->n_folds > 8 || o->up <= 0 || o->down <= 0 ||
-        o->rounds_scale <= 0) {
-        return tm_cli_usage_error(cmd, "--horizon >= 1, --folds 2..8, --up/--down/"
-                                       "--rounds-scale > 0 expected");
+    int rc = tm_cli_opts_parse(c->cmd, c->scope, sets, 2, argc, argv, pos, max_pos, &np);
+    if (rc >= 0) {
+        return rc;
     }
     if (n_pos) {
         *n_pos = np;
-    } else if (np) {
-        return tm_cli_usage_error(cmd, "unexpected argument '%s'", pos[0]);
+    }
+    if (j->verbose) {
+        o->log = log_line;
+    }
+    if (!o->db_path) {
+        return tm_cli_usage_error(c->cmd, "--db PATH is required");
     }
     return -1;
 }
@@ -159,67 +186,55 @@ static int open_pipeline(const tm_pipeline_opts *o, int32_t *as_of, tm_pipeline 
     return -1;
 }
 
-static int run_job(const char *cmd, const char *job, const char *what, int argc, char **argv)
+static int run_job(const char *cmd, int argc, char **argv)
 {
+    const tm_cli_jobcmd *c = tm_cli_jobcmd_find(cmd);
     tm_pipeline_opts o;
-    int32_t as_of;
-    bool timings;
-    const char *pos[4];
-    int rc = tm_cli_pipeline_args(cmd, what, argc, argv, &o, &as_of, &timings, pos, NULL);
+    tm_cli_job j;
+    int rc = tm_cli_pipeline_args(c, argc, argv, &o, &j, NULL, 0, NULL);
     if (rc >= 0) {
         return rc;
     }
     tm_pipeline *p = NULL;
+    int32_t as_of = j.as_of;
     if ((rc = open_pipeline(&o, &as_of, &p)) >= 0) {
         return rc;
     }
     tm_err err;
     tm_err_init(&err);
     tm_pipeline_report rep;
-    tm_status st = tm_pipeline_run_job(p, job, as_of, &rep, &err);
+    tm_status st = tm_pipeline_run_job(p, c->job, as_of, &rep, &err);
     tm_pipeline_close(p);
     if (st != TM_OK) {
         return tm_cli_report(&err);
     }
-    tm_cli_print_report(&rep, timings);
+    tm_cli_print_report(&rep, j.timings);
     return strcmp(rep.status, "skipped") == 0 ? TM_PIPELINE_EXIT_SKIPPED : 0;
 }
 
 int tm_cli_scan(int argc, char **argv)
 {
-    return run_job("scan", "overnight_scan",
-                   "Scores the universe on the latest trading day <= --as-of: base models,\n"
-                   "the 55 meta features, the meta-learner; writes signals.",
-                   argc, argv);
+    return run_job("scan", argc, argv);
 }
 
 int tm_cli_track_outcomes(int argc, char **argv)
 {
-    return run_job("track-outcomes", "outcome_tracker",
-                   "Records the realised return and outcome of signals whose horizon ended.", argc,
-                   argv);
+    return run_job("track-outcomes", argc, argv);
 }
 
 int tm_cli_generate_samples(int argc, char **argv)
 {
-    return run_job("generate-samples", "sample_generator",
-                   "Turns tracked outcomes into new training samples.", argc, argv);
+    return run_job("generate-samples", argc, argv);
 }
 
 int tm_cli_meta_retrain(int argc, char **argv)
 {
-    return run_job("meta-retrain", "meta_retrain",
-                   "Regenerates meta predictions (batches of 5,000), computes the 55 meta\n"
-                   "features, trains and validates the meta-learner and activates it. Skips\n"
-                   "when the last success is under 42 days old unless --force.",
-                   argc, argv);
+    return run_job("meta-retrain", argc, argv);
 }
 
 int tm_cli_model_retrain(int argc, char **argv)
 {
-    return run_job("model-retrain", "model_retrain",
-                   "Retrains the 8 base models (and their fold models), then the meta-learner.",
-                   argc, argv);
+    return run_job("model-retrain", argc, argv);
 }
 
 /* Replay prints one line per job run (the first line of its summary). */
@@ -237,37 +252,12 @@ static void print_job(void *ctx, const tm_pipeline_report *rep)
 int tm_cli_replay(int argc, char **argv)
 {
     tm_pipeline_opts o;
-    int32_t as_of, from = 0, to = 0;
-    const char *schedule = NULL;
-    bool timings;
-    const char *pos[4];
-    int np = 0;
-    /* --from/--to are taken out before the shared parser sees argv. */
-    char *rest[64];
-    int nr = 0;
-    for (int i = 0; i < argc && nr < 64; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            schedule = argv[++i];
-        } else if ((strcmp(argv[i], "--from") == 0 || strcmp(argv[i], "--to") == 0) &&
-                   i + 1 < argc) {
-            int32_t *d = argv[i][2] == 'f' ? &from : &to;
-            if (!tm_store_date_parse(argv[i + 1], d)) {
-                return tm_cli_usage_error("replay", "%s: expected a date YYYY-MM-DD, found \"%s\"",
-                                          argv[i], argv[i + 1]);
-            }
-            i++;
-        } else {
-            rest[nr++] = argv[i];
-        }
-    }
-    int rc = tm_cli_pipeline_args("replay",
-                                  "Runs the schedule on a simulated clock from --from to --to\n"
-                                  "(YYYY-MM-DD): every job sees only data up to its night.",
-                                  nr, rest, &o, &as_of, &timings, pos, &np);
+    tm_cli_job j;
+    int rc = tm_cli_pipeline_args(tm_cli_jobcmd_find("replay"), argc, argv, &o, &j, NULL, 0, NULL);
     if (rc >= 0) {
         return rc;
     }
-    if (!from || !to || from > to) {
+    if (!j.from || !j.to || j.from > j.to) {
         return tm_cli_usage_error("replay", "--from DATE and --to DATE (from <= to) are required");
     }
     tm_pipeline *p = NULL;
@@ -276,28 +266,24 @@ int tm_cli_replay(int argc, char **argv)
     if (tm_pipeline_open(&o, &p, &err) != TM_OK) {
         return tm_cli_report(&err);
     }
-    tm_status st = tm_pipeline_replay(p, from, to, schedule, print_job, &timings, &err);
+    tm_status st = tm_pipeline_replay(p, j.from, j.to, j.config, print_job, &j.timings, &err);
     tm_pipeline_close(p);
     return st == TM_OK ? 0 : tm_cli_report(&err);
 }
 
 /* The report commands: parse the shared options, open the pipeline, run
  * one report call, print its summary. */
-typedef tm_status (*report_fn)(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
+typedef tm_status (*report_fn)(tm_pipeline *p, const tm_cli_job *j, tm_pipeline_report *rep,
                                tm_err *err);
 
-static int run_report(const char *cmd, const char *what, int argc, char **argv, report_fn fn,
-                      bool read_only)
+static int run_report(const char *cmd, int argc, char **argv, report_fn fn)
 {
     tm_pipeline_opts o;
-    int32_t as_of;
-    bool timings;
-    const char *pos[4];
-    int rc = tm_cli_pipeline_args(cmd, what, argc, argv, &o, &as_of, &timings, pos, NULL);
+    tm_cli_job j;
+    int rc = tm_cli_pipeline_args(tm_cli_jobcmd_find(cmd), argc, argv, &o, &j, NULL, 0, NULL);
     if (rc >= 0) {
         return rc;
     }
-    o.read_only = read_only;
     tm_pipeline *p = NULL;
     tm_err err;
     tm_err_init(&err);
@@ -305,7 +291,7 @@ static int run_report(const char *cmd, const char *what, int argc, char **argv, 
         return tm_cli_report(&err);
     }
     tm_pipeline_report rep;
-    tm_status st = fn(p, as_of, &rep, &err);
+    tm_status st = fn(p, &j, &rep, &err);
     tm_pipeline_close(p);
     if (st != TM_OK) {
         return tm_cli_report(&err);
@@ -314,36 +300,37 @@ static int run_report(const char *cmd, const char *what, int argc, char **argv, 
     return 0;
 }
 
-static tm_status rollback_report(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
+static tm_status rollback_report(tm_pipeline *p, const tm_cli_job *j, tm_pipeline_report *rep,
                                  tm_err *err)
 {
-    (void)as_of;
+    (void)j;
     return tm_pipeline_rollback(p, rep, err);
 }
 
-static tm_status registry_report(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
+static tm_status registry_report(tm_pipeline *p, const tm_cli_job *j, tm_pipeline_report *rep,
                                  tm_err *err)
 {
-    (void)as_of;
-    return tm_pipeline_models_report(p, rep, err);
+    return tm_pipeline_models_report(p, j->all, rep, err);
+}
+
+static tm_status signals_report(tm_pipeline *p, const tm_cli_job *j, tm_pipeline_report *rep,
+                                tm_err *err)
+{
+    return tm_pipeline_signals_report(p, j->as_of, rep, err);
 }
 
 int tm_cli_signals(int argc, char **argv)
 {
-    return run_report("signals",
-                      "Prints the signals of --as-of's date (default: the latest)\n"
-                      "and the last meta retrain's report.",
-                      argc, argv, tm_pipeline_signals_report, true);
+    return run_report("signals", argc, argv, signals_report);
 }
 
 /* `model rollback`, for the `model` dispatcher in cmd_model.c. */
 int tm_cli_model_rollback(int argc, char **argv)
 {
-    return run_report("model rollback", "Makes the previous meta-learner active again.", argc,
-                      argv, rollback_report, false);
+    return run_report("model rollback", argc, argv, rollback_report);
 }
 
 int tm_cli_models(int argc, char **argv)
 {
-    return run_report("models", "Lists the model registry.", argc, argv, registry_report, true);
+    return run_report("models", argc, argv, registry_report);
 }

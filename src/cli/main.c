@@ -74,8 +74,21 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         fprintf(out, "  %-18s %s\n", commands[i].name, commands[i].summary);
     }
-    fprintf(out, "\n'turbomode COMMAND --help' describes a command's options.\n"
-                 "exit status: 0 ok, 1 the work failed, 2 bad input or usage\n");
+    fprintf(out, "\n'turbomode COMMAND --help' describes a command's options;\n"
+                 "'turbomode help --markdown' prints the job commands' options as Markdown.\n"
+                 "exit status: 0 ok, 1 the work failed, 2 bad input or usage,\n"
+                 "3 a job skipped (its gate held it back, or nothing to do)\n");
+}
+
+/* The job commands' option tables as the README's Markdown section. */
+static int markdown(void)
+{
+    for (size_t i = 0; tm_cli_jobcmd_at(i); i++) {
+        const tm_cli_jobcmd *c = tm_cli_jobcmd_at(i);
+        printf("%s`turbomode %s`\n\n", i ? "\n" : "", c->cmd);
+        tm_cli_job_options(stdout, c, true);
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -83,6 +96,9 @@ int main(int argc, char **argv)
     if (argc < 2) {
         usage(stderr);
         return 2;
+    }
+    if (strcmp(argv[1], "help") == 0 && argc == 3 && strcmp(argv[2], "--markdown") == 0) {
+        return markdown();
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {

@@ -283,25 +283,41 @@ tm_status tm_pipeline_rollback(tm_pipeline *p, tm_pipeline_report *rep, tm_err *
     return finish(p, st, rep, t0, err);
 }
 
-tm_status tm_pipeline_models_report(tm_pipeline *p, tm_pipeline_report *rep, tm_err *err)
+/* One registry row as two report lines. */
+static void say_model(tm_pipeline_report *rep, const char *kind, const tm_store_model *m,
+                      bool all)
+{
+    tm__pipeline_say(rep, "%-4s %2d %-16s %-9s as of " TM__YMD_FMT "%s  %s\n     %s\n", kind,
+                     m->slot, m->name, m->family, TM__YMD(m->as_of),
+                     !all ? "" : m->active ? "  active" : "  inactive", m->file, m->metrics);
+}
+
+tm_status tm_pipeline_models_report(tm_pipeline *p, bool all, tm_pipeline_report *rep,
+                                    tm_err *err)
 {
     tm__pipeline_report_init(rep, "models", 0);
     static const char *const kinds[2] = {"base", "meta"};
-    for (int k = 0; k < 2; k++) {
+    tm_status st = TM_OK;
+    for (int k = 0; k < 2 && st == TM_OK; k++) {
         tm_store_model *m = NULL;
         size_t n = 0;
-        tm_status st = tm_store_models_active(p->store, kinds[k], &m, &n, err);
-        if (st != TM_OK) {
-            return st;
-        }
-        for (size_t i = 0; i < n; i++) {
-            tm__pipeline_say(rep, "%-4s %2d %-16s %-9s as of " TM__YMD_FMT "  %s\n     %s\n",
-                             kinds[k], m[i].slot, m[i].name, m[i].family, TM__YMD(m[i].as_of),
-                             m[i].file, m[i].metrics);
+        st = tm_store_models_active(p->store, kinds[k], &m, &n, err);
+        for (size_t i = 0; i < n && st == TM_OK; i++) {
+            if (!all) {
+                say_model(rep, kinds[k], &m[i], false);
+                continue;
+            }
+            tm_store_model *h = NULL;
+            size_t nh = 0;
+            st = tm_store_models_history(p->store, kinds[k], m[i].slot, &h, &nh, err);
+            for (size_t r = 0; r < nh && st == TM_OK; r++) {
+                say_model(rep, kinds[k], &h[r], true);
+            }
+            tm_free(h);
         }
         tm_free(m);
     }
-    return TM_OK;
+    return st;
 }
 
 tm_status tm_pipeline_signals_report(tm_pipeline *p, int32_t date, tm_pipeline_report *rep,

@@ -128,6 +128,11 @@ tm_status tm_pipeline_open(const tm_pipeline_opts *o, tm_pipeline **out, tm_err 
         return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
     }
     p->o = *o;
+    size_t n_opts;
+    const tm_opt *opts = tm_pipeline_opt_table(&n_opts);
+    if ((st = tm_opt_check(opts, n_opts, o, err)) != TM_OK) {
+        goto done;
+    }
     if (!o->db_path) {
         st = TM_ERR(err, TM_E_INVALID, NULL, 0, "--db", "expected a database path");
         goto done;

@@ -365,6 +365,19 @@ START_TEST(pipeline_gate_force_and_rollback)
                      q(db, "SELECT count(*) FROM training_samples WHERE date <= '2016-05-20'"));
     ok(tm_pipeline_rollback(p, &rep, &err), &err);
     ck_assert_int_eq(q(db, "SELECT id FROM models WHERE kind='meta' AND active"), first);
+    /* `models` lists the active rows only, `models --all` the older version too */
+    char out[700];
+    snprintf(out, sizeof out, "%s.models.txt", db);
+    ck_assert_int_eq(tm_test_system("%s models --db %s > %s", tm_test_bin(), db, out), 0);
+    char *txt = tm_test_slurp(out, NULL);
+    ck_assert_ptr_null(strstr(txt, "inactive"));
+    free(txt);
+    ck_assert_int_eq(tm_test_system("%s models --all --db %s > %s", tm_test_bin(), db, out), 0);
+    txt = tm_test_slurp(out, NULL);
+    ck_assert_ptr_nonnull(strstr(txt, "meta_learner"));
+    ck_assert_ptr_nonnull(strstr(txt, "  inactive  "));
+    ck_assert_ptr_nonnull(strstr(txt, "  active  "));
+    free(txt);
     ok(tm_pipeline_scan(p, 20160527, &rep, &err), &err);
     ck_assert_int_eq(q(db, "SELECT count(DISTINCT model_id) FROM signals"), 1);
     ck_assert_int_eq(q(db, "SELECT model_id FROM signals LIMIT 1"), first);
@@ -383,26 +396,23 @@ static void count_jobs(void *ctx, const tm_pipeline_report *rep)
  * database's models and registry. */
 static void write_schedule(const char *path)
 {
-    static const char *const jobs[5][2] = {
-            {"outcome_tracker", "track-outcomes --db {db} --as-of {as_of}\nhour = 2\nminute = 0"},
-            {"sample_generator",
-             "generate-samples --db {db} --as-of {as_of}\nday_of_week = sun\nhour = 3\nminute = 0"},
-            {"model_retrain", "model-retrain --db {db} --as-of {as_of}\nday = 1\nhour = 4\nminute = 0"},
-            {"overnight_scan", "scan --db {db} --as-of {as_of}\nhour = 23\nminute = 0"},
-            {"meta_retrain",
-             "meta-retrain --db {db} --as-of {as_of}\nday_of_week = sun\nhour = 23\nminute = 45"}};
+    char reg[700];
+    snprintf(reg, sizeof reg, "--registry %s/registry.json --folds 2", dir());
+    const char *const jobs[5][3] = {
+            {"outcome_tracker", "track-outcomes", "hour = 2\nminute = 0"},
+            {"sample_generator", "generate-samples", "day_of_week = sun\nhour = 3\nminute = 0"},
+            {"model_retrain", "model-retrain", "day = 1\nhour = 4\nminute = 0"},
+            {"overnight_scan", "scan", "hour = 23\nminute = 0"},
+            {"meta_retrain", "meta-retrain", "day_of_week = sun\nhour = 23\nminute = 45"}};
     FILE *fp = fopen(path, "w");
     ck_assert_ptr_nonnull(fp);
     for (int i = 0; i < 5; i++) {
-        char cmd[512];
-        snprintf(cmd, sizeof cmd, "%s", jobs[i][1]);
-        char *nl = strchr(cmd, '\n');
-        *nl = 0;
+        bool models = i >= 2, retrain = i == 2;
         fprintf(fp,
-                "[job %s]\ncommand = {turbomode} %s --models-dir {db}.models --registry %s/registry.json"
-                " --folds 2 --threads 2\n%s\nmisfire_grace_time = 3600\nskip_exit = 3\n"
-                "resources = database\n",
-                jobs[i][0], cmd, dir(), nl + 1);
+                "[job %s]\ncommand = {turbomode} %s --db {db} --as-of {as_of}%s%s%s\n%s\n"
+                "misfire_grace_time = 3600\nskip_exit = 3\nresources = database\n",
+                jobs[i][0], jobs[i][1], models ? " --models-dir {db}.models --threads 2" : "",
+                retrain ? " " : "", retrain ? reg : "", jobs[i][2]);
     }
     fclose(fp);
 }
@@ -608,8 +618,8 @@ static void kill_mid_job(const char *db, const char *step, const char *args)
     remove(flag);
     snprintf(cmd, sizeof cmd,
              "TM_PIPELINE_PAUSE_AT=%s:%s exec %s %s --db %s --models-dir %s.models "
-             "--registry %s/registry.json --folds 2 >/dev/null 2>&1",
-             step, flag, tm_test_bin(), args, db, db, dir());
+             ">/dev/null 2>&1",
+             step, flag, tm_test_bin(), args, db, db);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -648,9 +658,8 @@ START_TEST(pipeline_kill_9_mid_meta_retrain_keeps_previous_model)
     ck_assert_int_eq(q(db, "SELECT count(*) FROM job_results"), runs);
     /* and the database works: the same job now completes */
     ck_assert_int_eq(tm_test_system("%s meta-retrain --force --as-of 2016-04-29 --db %s "
-                                    "--models-dir %s.models --registry %s/registry.json "
-                                    "--folds 2 >/dev/null",
-                                    tm_test_bin(), db, db, dir()),
+                                    "--models-dir %s.models >/dev/null",
+                                    tm_test_bin(), db, db),
                      0);
     ck_assert_int_ne(q(db, "SELECT id FROM models WHERE kind='meta' AND active"), active);
 }
@@ -668,8 +677,8 @@ START_TEST(pipeline_kill_9_mid_scan_writes_no_signal)
     ck_assert_int_eq(q(db, "SELECT count(*) FROM signals"), 0);
     ck_assert_int_eq(q(db, "SELECT count(*) FROM job_results WHERE job='overnight_scan'"), 0);
     ck_assert_int_eq(tm_test_system("%s scan --as-of 2016-04-22 --db %s --models-dir %s.models "
-                                    "--registry %s/registry.json >/dev/null",
-                                    tm_test_bin(), db, db, dir()),
+                                    ">/dev/null",
+                                    tm_test_bin(), db, db),
                      0);
     ck_assert_int_eq(q(db, "SELECT count(*) FROM signals WHERE date = '2016-04-22'"), N_SYM);
 }

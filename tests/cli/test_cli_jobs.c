@@ -1,0 +1,189 @@
+/* The job commands' options as a user types them: every numeric option is
+ * finite and in range, refused in one line naming the option and the value
+ * found, with exit status 2 and nothing written (not even the database);
+ * each command's --help lists only the options it takes; the README's
+ * option tables are what `turbomode help --markdown` prints. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tm_test.h"
+
+static char dir[512];
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "%s/cli_jobs_%d", tm_test_tmpdir(), (int)getpid());
+    mkdir(dir, 0755);
+}
+
+/* Runs `turbomode ARGS --db DIR/t.db`; returns the exit status, stderr in
+ * errbuf, and checks that no database file appeared. */
+static int run(const char *args, char *errbuf, size_t len)
+{
+    char err[700], db[700];
+    snprintf(err, sizeof err, "%s/err.txt", dir);
+    snprintf(db, sizeof db, "%s/t.db", dir);
+    int rc = tm_test_system("%s %s --db '%s' >/dev/null 2>'%s'", tm_test_bin(), args, db, err);
+    char *text = tm_test_slurp(err, NULL);
+    ck_assert_ptr_nonnull(text);
+    snprintf(errbuf, len, "%s", text);
+    free(text);
+    ck_assert_msg(access(db, F_OK) != 0, "%s: wrote %s", args, db);
+    return rc;
+}
+
+/* One bad value: exit 2 and exactly the one line want on stderr. */
+static void refused(const char *args, const char *want)
+{
+    char got[2048], line[1024];
+    ck_assert_int_eq(run(args, got, sizeof got), 2);
+    snprintf(line, sizeof line, "%s\n", want);
+    ck_assert_msg(strcmp(got, line) == 0, "%s:\n got: %s want: %s", args, got, line);
+}
+
+START_TEST(job_options_out_of_range_are_refused_by_name)
+{
+    refused("model-retrain --rounds-scale nan",
+            "turbomode model-retrain: --rounds-scale: expected a finite number in [0.001, 10], "
+            "found \"nan\" (see 'turbomode model-retrain --help')");
+    refused("model-retrain --rounds-scale 1e30",
+            "turbomode model-retrain: --rounds-scale: expected a finite number in [0.001, 10], "
+            "found \"1e30\" (see 'turbomode model-retrain --help')");
+    refused("backfill --up nan",
+            "turbomode backfill: --up: expected a finite number in [0.0001, 1], found \"nan\" "
+            "(see 'turbomode backfill --help')");
+    refused("backfill --down 5",
+            "turbomode backfill: --down: expected a finite number in [0.0001, 0.99], found \"5\" "
+            "(see 'turbomode backfill --help')");
+    refused("backfill --horizon 100000",
+            "turbomode backfill: --horizon: expected a whole number in 1..250, found \"100000\" "
+            "(see 'turbomode backfill --help')");
+    refused("meta-retrain --gate-days 0",
+            "turbomode meta-retrain: --gate-days: expected a whole number in 1..3650, found \"0\" "
+            "(see 'turbomode meta-retrain --help')");
+    refused("model-retrain --folds 2.5",
+            "turbomode model-retrain: --folds: expected a whole number in 2..8, found \"2.5\" "
+            "(see 'turbomode model-retrain --help')");
+    refused("scan --as-of 2018-02-30",
+            "turbomode scan: --as-of: expected a date YYYY-MM-DD, found \"2018-02-30\" "
+            "(see 'turbomode scan --help')");
+    refused("meta-retrain --split later",
+            "turbomode meta-retrain: --split: expected one of time|random, found \"later\" "
+            "(see 'turbomode meta-retrain --help')");
+}
+END_TEST
+
+/* --threads abc, 0, -1, 99999999999 on every job command that takes it;
+ * the others do not take it at all. */
+START_TEST(job_threads_validated_on_every_job_command)
+{
+    static const char *const takes[] = {"scan", "meta-retrain", "model-retrain", "replay"};
+    static const char *const not_taken[] = {"backfill", "track-outcomes", "generate-samples",
+                                            "signals", "models"};
+    static const char *const bad[] = {"abc", "0", "-1", "99999999999", "1.5", "inf"};
+    char args[256], want[512];
+    for (size_t c = 0; c < sizeof takes / sizeof takes[0]; c++) {
+        for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+            snprintf(args, sizeof args, "%s --threads %s", takes[c], bad[b]);
+            snprintf(want, sizeof want,
+                     "turbomode %s: --threads: expected a whole number in 1..1024, found \"%s\""
+                     " (see 'turbomode %s --help')",
+                     takes[c], bad[b], takes[c]);
+            refused(args, want);
+        }
+    }
+    for (size_t c = 0; c < sizeof not_taken / sizeof not_taken[0]; c++) {
+        snprintf(args, sizeof args, "%s --threads 2", not_taken[c]);
+        snprintf(want, sizeof want,
+                 "turbomode %s: unknown option '--threads' (see 'turbomode %s --help')",
+                 not_taken[c], not_taken[c]);
+        refused(args, want);
+    }
+}
+END_TEST
+
+/* Runs `turbomode CMD --help` into a string. */
+static char *help_of(const char *cmd)
+{
+    char out[700];
+    snprintf(out, sizeof out, "%s/help.txt", dir);
+    ck_assert_int_eq(tm_test_system("%s %s --help > '%s'", tm_test_bin(), cmd, out), 0);
+    return tm_test_slurp(out, NULL);
+}
+
+START_TEST(job_help_lists_only_the_options_taken)
+{
+    char *h = help_of("scan");
+    ck_assert_ptr_nonnull(strstr(h, "--force"));
+    ck_assert_ptr_nonnull(strstr(h, "rescore a day already scored"));
+    ck_assert_ptr_nonnull(strstr(h, "--threads N"));
+    ck_assert_ptr_null(strstr(h, "--rounds-scale"));
+    ck_assert_ptr_null(strstr(h, "--folds"));
+    ck_assert_ptr_null(strstr(h, "--from"));
+    free(h);
+    h = help_of("track-outcomes");
+    ck_assert_ptr_nonnull(strstr(h, "--horizon N"));
+    ck_assert_ptr_null(strstr(h, "--force"));
+    ck_assert_ptr_null(strstr(h, "--threads"));
+    ck_assert_ptr_null(strstr(h, "--registry"));
+    free(h);
+    h = help_of("model-retrain");
+    ck_assert_ptr_nonnull(strstr(h, "--folds K"));
+    ck_assert_ptr_nonnull(strstr(h, "--registry FILE"));
+    ck_assert_ptr_nonnull(strstr(h, "(default: 1)")); /* --rounds-scale, from opts_init */
+    ck_assert_ptr_null(strstr(h, "--force"));
+    ck_assert_ptr_null(strstr(h, "--gate-days"));
+    free(h);
+    h = help_of("replay");
+    ck_assert_ptr_nonnull(strstr(h, "--from DATE"));
+    ck_assert_ptr_nonnull(strstr(h, "--config FILE"));
+    ck_assert_ptr_null(strstr(h, "--as-of"));
+    ck_assert_ptr_null(strstr(h, "--force"));
+    free(h);
+    h = help_of("models");
+    ck_assert_ptr_nonnull(strstr(h, "--all"));
+    ck_assert_ptr_null(strstr(h, "--as-of"));
+    free(h);
+}
+END_TEST
+
+/* The README's option tables, between its markers, are exactly what the
+ * tables print (`make readme-options` rewrites them). */
+START_TEST(readme_option_tables_match_the_tables)
+{
+    char out[700];
+    snprintf(out, sizeof out, "%s/md.txt", dir);
+    ck_assert_int_eq(tm_test_system("%s help --markdown > '%s'", tm_test_bin(), out), 0);
+    char *md = tm_test_slurp(out, NULL);
+    char *readme = tm_test_slurp("README.md", NULL);
+    ck_assert_ptr_nonnull(md);
+    ck_assert_msg(readme != NULL, "README.md not found (tests run from the repository root)");
+    const char *begin = "<!-- job options: generated by `turbomode help --markdown` -->\n";
+    char *a = strstr(readme, begin);
+    ck_assert_ptr_nonnull(a);
+    a += strlen(begin);
+    char *b = strstr(a, "<!-- end of job options -->");
+    ck_assert_ptr_nonnull(b);
+    *b = 0;
+    ck_assert_msg(strcmp(a, md) == 0, "README.md's job options differ from the tables: run "
+                                      "`make readme-options`");
+    free(md);
+    free(readme);
+}
+END_TEST
+
+TM_TEST_SUITE(cli_jobs)
+{
+    Suite *s = suite_create("cli_jobs");
+    TCase *tc = tcase_create("options");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, job_options_out_of_range_are_refused_by_name);
+    tcase_add_test(tc, job_threads_validated_on_every_job_command);
+    tcase_add_test(tc, job_help_lists_only_the_options_taken);
+    tcase_add_test(tc, readme_option_tables_match_the_tables);
+    suite_add_tcase(s, tc);
+    return s;
+}
