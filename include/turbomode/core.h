@@ -25,7 +25,8 @@ extern "C" {
     X(TM_E_RANGE, 6, "range", "value out of range")                           \
     X(TM_E_DB, 7, "db", "database error")                                     \
     X(TM_E_BUSY, 8, "busy", "resource busy")                                  \
-    X(TM_E_INTERNAL, 9, "internal", "internal error")
+    X(TM_E_INTERNAL, 9, "internal", "internal error")                         \
+    X(TM_E_SYSTEM, 10, "system", "the system could not do it (disk full, I/O error)")
 
 typedef enum tm_status {
 #define TM_STATUS_ENUM(code, value, name, text) code = value,
@@ -90,6 +91,11 @@ void tm_alloc_fail_after(long n);
 long tm_alloc_count(void);
 
 /* ---- files ------------------------------------------------------------- */
+
+/* The status for a failed system call's errno: TM_E_SYSTEM when the
+ * machine ran out of something or failed (ENOSPC, EDQUOT, EFBIG, EIO,
+ * EMFILE, ENFILE: not the input's fault), else TM_E_IO. */
+tm_status tm_errno_status(int e);
 
 /* Reads a whole file into a NUL-terminated heap buffer (free with tm_free);
  * *len gets the size without the NUL. */
