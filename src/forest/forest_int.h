@@ -38,7 +38,7 @@ typedef enum tm__link {
     TM__LINK_LOG1P_EXP,     /* LightGBM cross_entropy_lambda: log(1 + exp(m)) */
 } tm__link;
 
-struct tm__compiled; /* the predictor's layout, predict.c */
+struct tm__compiled; /* the predictor's layout, layout.c */
 
 struct tm_forest {
     tm_forest_family family;
@@ -167,7 +167,7 @@ tm_status tm__forest_load_catboost_json(const char *text, size_t len, const char
 tm_status tm__forest_xgboost_objective(tm_forest *f, const char *objective, const float *b,
                                        size_t n_b, const char *path, tm_err *err);
 
-/* Predictor layout (predict.c). */
+/* Predictor layout (layout.c). */
 tm_status tm__forest_compile(tm_forest *f, tm_err *err);
 void tm__forest_compiled_free(struct tm__compiled *c);
 size_t tm__forest_compiled_bytes(const struct tm__compiled *c);
