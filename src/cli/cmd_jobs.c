@@ -148,6 +148,16 @@ int tm_cli_pipeline_args(const tm_cli_jobcmd *c, int argc, char **argv, tm_pipel
     if (!o->db_path) {
         return tm_cli_usage_error(c->cmd, "--db PATH is required");
     }
+    if ((rc = tm_cli_today(c->cmd, &o->today)) >= 0) {
+        return rc;
+    }
+    if (j->as_of > o->today) {
+        char a[16], t[16];
+        return tm_cli_usage_error(c->cmd,
+                                  "--as-of: expected a date not after today (%s), found %s",
+                                  tm_store_date_format(o->today, t),
+                                  tm_store_date_format(j->as_of, a));
+    }
     return -1;
 }
 
@@ -276,7 +286,7 @@ int tm_cli_replay(int argc, char **argv)
 typedef tm_status (*report_fn)(tm_pipeline *p, const tm_cli_job *j, tm_pipeline_report *rep,
                                tm_err *err);
 
-static int run_report(const char *cmd, int argc, char **argv, report_fn fn)
+static int run_report(const char *cmd, int argc, char **argv, report_fn fn, bool read_only)
 {
     tm_pipeline_opts o;
     tm_cli_job j;
@@ -284,6 +294,7 @@ static int run_report(const char *cmd, int argc, char **argv, report_fn fn)
     if (rc >= 0) {
         return rc;
     }
+    o.read_only = read_only;
     tm_pipeline *p = NULL;
     tm_err err;
     tm_err_init(&err);
@@ -321,16 +332,16 @@ static tm_status signals_report(tm_pipeline *p, const tm_cli_job *j, tm_pipeline
 
 int tm_cli_signals(int argc, char **argv)
 {
-    return run_report("signals", argc, argv, signals_report);
+    return run_report("signals", argc, argv, signals_report, true);
 }
 
 /* `model rollback`, for the `model` dispatcher in cmd_model.c. */
 int tm_cli_model_rollback(int argc, char **argv)
 {
-    return run_report("model rollback", argc, argv, rollback_report);
+    return run_report("model rollback", argc, argv, rollback_report, false);
 }
 
 int tm_cli_models(int argc, char **argv)
 {
-    return run_report("models", argc, argv, registry_report);
+    return run_report("models", argc, argv, registry_report, true);
 }
