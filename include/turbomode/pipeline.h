@@ -185,6 +185,11 @@ bool tm_pipeline_eval_edge(const tm_pipeline_eval *e);
 /* The summary (system vs baselines, verdict) as text lines into buf
  * (always NUL-terminated); returns the length the whole text needs. */
 size_t tm_pipeline_eval_text(const tm_pipeline_eval *e, char *buf, size_t cap);
+/* Records the verdict as an "evaluate" row of job_results (as_of = to). */
+tm_status tm_pipeline_eval_record(tm_pipeline *p, const tm_pipeline_eval *e, tm_err *err);
+/* One line for the signals output: "no demonstrated edge" unless the
+ * latest recorded evaluation showed an edge (then its verdict). */
+tm_status tm_pipeline_edge_note(tm_pipeline *p, char *buf, size_t cap, tm_err *err);
 /* Every figure as JSON, written atomically to path. */
 tm_status tm_pipeline_eval_write_json(const tm_pipeline_eval *e, const char *path, tm_err *err);
 /* A self-contained HTML report (inline SVG plots, no outside resources),

@@ -145,6 +145,9 @@ int tm_cli_evaluate(int argc, char **argv)
     if (st == TM_OK) {
         st = tm_pipeline_evaluate(p, &a.eo, &e, &err);
     }
+    if (st == TM_OK) {
+        st = tm_pipeline_eval_record(p, e, &err);
+    }
     if (st == TM_OK && a.json) {
         st = tm_pipeline_eval_write_json(e, a.json, &err);
     }

@@ -35,9 +35,9 @@ static double py(const frame *g, double y)
 }
 
 /* Opens a plot: svg element, axes, y ticks (scaled by yscale for the
- * labels, with `decimals` digits and a % sign when pct), the x label. */
-static void plot_open(frame *g, const char *id, const char *title, const char *xlabel,
-                      double yscale, int decimals, bool pct)
+ * labels, with `decimals` digits and a % sign when pct). */
+static void plot_open(frame *g, const char *id, const char *title, double yscale, int decimals,
+                      bool pct)
 {
     if (!(g->y1 > g->y0)) {
         g->y1 = g->y0 + 1;
@@ -61,8 +61,24 @@ static void plot_open(frame *g, const char *id, const char *title, const char *x
                 "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\">%s</text>\n",
                 L, W - R, py(g, y), py(g, y), L - 4, py(g, y) + 4, lab);
     }
+}
+
+static void xtick(const frame *g, double x, const char *label)
+{
     fprintf(g->f, "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\" text-anchor=\"middle\">%s</text>\n",
-            (L + W - R) / 2, HT - 8, xlabel);
+            px(g, x), HT - B + 14, label);
+}
+
+/* Dates of the book under five evenly spaced points of a day axis. */
+static void date_ticks(const frame *g, const int32_t *date, const size_t *at, size_t n)
+{
+    for (int i = 0; i <= 4 && n > 0; i++) {
+        size_t j = (n - 1) * (size_t)i / 4;
+        int32_t d = at ? date[at[j]] : date[j];
+        char lab[16];
+        snprintf(lab, sizeof lab, TM__YMD_FMT, TM__YMD(d));
+        xtick(g, (double)j, lab);
+    }
 }
 
 static void legend(const frame *g, int row, const char *cls, const char *name)
@@ -108,7 +124,10 @@ static void pnl_plot(FILE *f, const tm_pipeline_eval *e, double *band)
             g.y1 = fmax(g.y1, e->fixed[m].pnl_cum[u]);
         }
     }
-    plot_open(&g, "pnl", "cumulative net P&L", "trading days of the book", 100, 1, true);
+    plot_open(&g, "pnl", "cumulative net P&L", 100, 1, true);
+    date_ticks(&g, p->date, NULL, U);
+    fprintf(f, "<line class=\"zero\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n", L, W - R,
+            py(&g, 0), py(&g, 0));
     fputs("<polygon class=\"band\" points=\"", f);
     for (size_t u = 0; u < U; u++) {
         fprintf(f, "%.1f,%.1f ", px(&g, (double)u), py(&g, hi[u]));
@@ -142,7 +161,8 @@ static void calls_plot(FILE *f, const tm_pipeline_eval *e)
         g.y0 = fmin(g.y0, -c[3 * d]);
         g.y1 = fmax(g.y1, c[3 * d + 2]);
     }
-    plot_open(&g, "calls", "signals per day", "signal days", 1, 0, false);
+    plot_open(&g, "calls", "signals per day", 1, 0, false);
+    date_ticks(&g, p->date, p->day_at, p->n_days);
     double bw = (W - L - R) / (double)(p->n_days ? p->n_days : 1);
     for (size_t d = 0; d < p->n_days; d++) {
         double x = px(&g, (double)d);
@@ -171,7 +191,12 @@ static void reliability_plot(FILE *f, const tm_pipeline_eval *e)
     }
     top = fmin(1.0, ceil(top * 10) / 10);
     frame g = {f, 0, top, 0, top};
-    plot_open(&g, "reliability", "reliability", "predicted probability", 1, 2, false);
+    plot_open(&g, "reliability", "reliability", 1, 2, false);
+    for (int i = 0; i <= 4; i++) {
+        char lab[16];
+        snprintf(lab, sizeof lab, "%.2f", top * i / 4);
+        xtick(&g, top * i / 4, lab);
+    }
     fprintf(f, "<line class=\"diag\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
             px(&g, 0), py(&g, 0), px(&g, top), py(&g, top));
     const char *cls[2] = {"s-sell", "s-buy"};
@@ -188,7 +213,7 @@ static void reliability_plot(FILE *f, const tm_pipeline_eval *e)
     legend(&g, 1, "s-sell", "SELL");
     legend(&g, 2, "diag", "perfect");
     fputs("</svg><figcaption>Reliability: the observed share of each class against the "
-          "system's probability for it, in ten bins of width 0.1.</figcaption></figure>\n",
+          "system's probability for it (x axis), in ten bins of width 0.1.</figcaption></figure>\n",
           f);
 }
 
@@ -199,8 +224,12 @@ static void decile_plot(FILE *f, const tm_pipeline_eval *e)
         g.y1 = isnan(e->dec_prec[d]) ? g.y1 : fmax(g.y1, e->dec_prec[d]);
     }
     g.y1 = fmin(1.0, ceil(g.y1 * 10) / 10);
-    plot_open(&g, "deciles", "precision by confidence decile", "decile of confidence (low to high)",
-              1, 2, false);
+    plot_open(&g, "deciles", "precision by confidence decile", 1, 2, false);
+    for (int d = 0; d < TM__EVAL_DECILES; d++) {
+        char lab[8];
+        snprintf(lab, sizeof lab, "%d", d + 1);
+        xtick(&g, d + 0.5, lab);
+    }
     double bw = (W - L - R) / TM__EVAL_DECILES;
     for (int d = 0; d < TM__EVAL_DECILES; d++) {
         double y = isnan(e->dec_prec[d]) ? 0 : e->dec_prec[d];
@@ -220,24 +249,26 @@ static void decile_plot(FILE *f, const tm_pipeline_eval *e)
     legend(&g, 0, "s-bar", "precision");
     legend(&g, 1, "s-base", "expected by chance");
     fputs("</svg><figcaption>Precision of the system's BUY and SELL calls by decile of the "
-          "probability of the called class; the line is what the days' cross-sections give "
+          "probability of the called class (1: least confident); the line is what the days' "
+          "cross-sections give "
           "by chance.</figcaption></figure>\n",
           f);
 }
 
 static const char style[] =
-        "body{font:14px/1.4 sans-serif;margin:24px;max-width:1000px;color:#222}"
+        "body{font:14px/1.4 sans-serif;margin:24px;max-width:1200px;color:#222}"
         "table{border-collapse:collapse;margin:12px 0}td,th{padding:3px 8px;border-bottom:1px "
         "solid "
         "#ddd;text-align:right}th:first-child,td:first-child{text-align:left}"
-        "pre{background:#f6f6f6;padding:8px;overflow:auto}.verdict{padding:8px "
+        "pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:11px}.verdict{padding:8px "
         "12px;font-weight:bold}"
         ".no-edge{background:#fde8e8;color:#8a1c1c}.edge{background:#e6f4ea;color:#1e5e2e}"
         "svg .area{fill:#fafafa;stroke:#999}svg .grid{stroke:#e4e4e4}svg "
         ".tick{font-size:11px;fill:#444}"
         "svg polyline,svg line{fill:none;stroke-width:1.5}.s-system{stroke:#000;stroke-width:2.5}"
         ".s-hold{stroke:#999}.s-mom{stroke:#1f77b4}.s-rev{stroke:#ff7f0e}"
-        ".s-random{stroke:#777;stroke-dasharray:4 3}.band{fill:#ccc;opacity:.6;stroke:none}"
+        ".s-random{stroke:#777;stroke-dasharray:4 "
+        "3}.zero{stroke:#555}.band{fill:#ccc;opacity:.6;stroke:none}"
         ".s-bandkey{stroke:#ccc;stroke-width:8}.buy{fill:#2ca02c}.sell{fill:#d62728}"
         ".s-buy{stroke:#2ca02c}.s-sell{stroke:#d62728}.diag{stroke:#999;stroke-dasharray:3 3}"
         ".bar{fill:#6b8fb3}.s-bar{stroke:#6b8fb3;stroke-width:8}.s-base{stroke:#d62728;"

@@ -87,6 +87,9 @@ static void method_row(char *buf, size_t cap, size_t *len, const char *name,
         char p[24], lo[24], hi[24];
         snprintf(prec[j], sizeof prec[j], "%s [%s,%s]", num(p, sizeof p, F3, c->precision),
                  num(lo, sizeof lo, F2, c->ci_lo), num(hi, sizeof hi, F2, c->ci_hi));
+        if (c->n == 0) {
+            snprintf(prec[j], sizeof prec[j], "-");
+        }
     }
     app(buf, cap, len, "%-14s %5zu/%-5zu %-19s %-19s %8s %6s %8s %6s %7s %6s %6s\n", name,
         r->cls[2].n, r->cls[0].n, prec[1], prec[0], num(a[0], sizeof a[0], SPCT2, r->spread_net),

@@ -11,18 +11,6 @@
 #include "pipeline/eval_int.h"
 #include "pipeline/pipeline_int.h"
 
-/* Days since 1970-01-01 of a YYYYMMDD date (proleptic Gregorian). */
-static long civil_days(int32_t ymd)
-{
-    long y = ymd / 10000, m = ymd / 100 % 100, d = ymd % 100;
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 double tm__eval_random_q(const tm_pipeline_eval *e, size_t off, double q)
 {
     double x[256];
@@ -103,12 +91,13 @@ static void decide(tm_pipeline_eval *e)
 {
     const tm__eval_panel *p = &e->panel;
     const tm__eval_result *sys = &e->fixed[0];
-    long span = civil_days(p->date[p->day_at[p->n_days - 1]]) - civil_days(p->date[p->day_at[0]]);
+    long span = (long)(tm__pipeline_days(p->date[p->day_at[p->n_days - 1]]) -
+                       tm__pipeline_days(p->date[p->day_at[0]]));
     double p95 = tm__eval_random_q(e, offsetof(tm__eval_result, spread_net), 0.95);
     const char *why = NULL;
     char buf[160];
     if (span < 730) {
-        snprintf(buf, sizeof buf, "%ld days of signals, under two years", span);
+        snprintf(buf, sizeof buf, "the signal days span %ld calendar days, under two years", span);
         why = buf;
     } else if (!(sys->spread_t > 2)) {
         snprintf(buf, sizeof buf, "net spread t = %.2f, not above 2", sys->spread_t);
@@ -291,4 +280,43 @@ void tm_pipeline_eval_free(tm_pipeline_eval *e)
 bool tm_pipeline_eval_edge(const tm_pipeline_eval *e)
 {
     return e->edge;
+}
+
+tm_status tm_pipeline_eval_record(tm_pipeline *p, const tm_pipeline_eval *e, tm_err *err)
+{
+    tm_pipeline_report rep;
+    tm__pipeline_report_init(&rep, "evaluate", e->o.to);
+    tm__pipeline_say(&rep, "evaluation " TM__YMD_FMT ".." TM__YMD_FMT ", %zu signal days: %s\n",
+                     TM__YMD(e->o.from), TM__YMD(e->o.to), e->panel.n_days, e->verdict);
+    tm_status st = tm_store_begin(p->store, err);
+    if (st == TM_OK) {
+        st = tm__pipeline_record(p, &rep, "ok", NULL, err);
+    }
+    if (st == TM_OK) {
+        st = tm_store_commit(p->store, err);
+    }
+    if (st != TM_OK) {
+        tm_store_rollback(p->store);
+    }
+    return st;
+}
+
+tm_status tm_pipeline_edge_note(tm_pipeline *p, char *buf, size_t cap, tm_err *err)
+{
+    tm_store_job_result last;
+    bool found = false;
+    tm_status st = tm_store_job_result_last(p->store, "evaluate", "ok", &last, &found, err);
+    if (st != TM_OK) {
+        return st;
+    }
+    if (!found) {
+        snprintf(buf, cap,
+                 "signal quality: no demonstrated edge (no evaluation yet: "
+                 "turbomode evaluate)\n");
+    } else if (strstr(last.summary, ": edge:") != NULL) {
+        snprintf(buf, cap, "signal quality: %s", last.summary);
+    } else {
+        snprintf(buf, cap, "signal quality: no demonstrated edge (latest %s)", last.summary);
+    }
+    return TM_OK;
 }
