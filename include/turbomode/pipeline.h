@@ -32,6 +32,8 @@ typedef struct tm_pipeline_opts {
     const char *db_path;                      /* required */
     const char *models_dir;                   /* NULL: "<db dir>/turbomode_models" */
     const char *registry_path;                /* base-model registry (JSON); NULL: the 8 defaults */
+    int32_t today;                            /* YYYYMMDD: later dates are refused; 0: the
+                                                 system's UTC date */
     bool read_only;                           /* open an existing database read-only (reports) */
     int horizon;                              /* label horizon, trading days: 5 */
     double up;                                /* BUY when the forward return > up: 0.040 */
@@ -79,7 +81,8 @@ typedef struct tm_pipeline_report {
     double seconds; /* whole job */
 } tm_pipeline_report;
 
-/* The latest price date in the universe (0 when there is none). */
+/* The latest price date in the universe up to today (0 when there is
+ * none): rows dated after today never become the default as-of. */
 tm_status tm_pipeline_latest_date(tm_pipeline *p, int32_t *out, tm_err *err);
 
 /* ---- data -------------------------------------------------------------- */
@@ -88,9 +91,14 @@ typedef struct tm_pipeline_import_opts {
     const char *symbol; /* series name for files without a Name column (e.g. "^VIX") */
     bool skip_bad;      /* load the good rows, report each bad one */
     size_t max_reports; /* bad rows reported: 20 */
-    /* Called for each bad row (message without newline); NULL: none. */
+    /* Called for each bad row (message without newline); NULL: none.
+     * Without skip_bad the first bad row is the returned error, not a
+     * callback, so no row is reported twice. */
     void (*bad_row)(void *ctx, const char *msg);
-    void *bad_row_ctx;
+    void *bad_row_ctx; /* also notice's */
+    /* Called with facts worth knowing that are not errors (rows repeating
+     * a (ticker, date): the last one in the file wins); NULL: none. */
+    void (*notice)(void *ctx, const char *msg);
 } tm_pipeline_import_opts;
 void tm_pipeline_import_opts_init(tm_pipeline_import_opts *o);
 

@@ -111,6 +111,16 @@ int tm_cli_pipeline_args(const char *cmd, const char *what, int argc, char **arg
     if (!o->db_path) {
         return tm_cli_usage_error(cmd, "--db PATH is required");
     }
+    int rc = tm_cli_today(cmd, &o->today);
+    if (rc >= 0) {
+        return rc;
+    }
+    if (*as_of > o->today) {
+        char a[16], t[16];
+        return tm_cli_usage_error(cmd, "--as-of: expected a date not after today (%s), found %s",
+                                  tm_store_date_format(o->today, t),
+                                  tm_store_date_format(*as_of, a));
+    }
     if (o->horizon < 1 || o->n_folds < 2 || o->n_folds > 8 || o->up <= 0 || o->down <= 0 ||
         o->rounds_scale <= 0) {
         return tm_cli_usage_error(cmd, "--horizon >= 1, --folds 2..8, --up/--down/"
