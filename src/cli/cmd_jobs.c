@@ -69,8 +69,8 @@ static const tm_cli_jobcmd jobcmds[] = {
          "Runs the daemon's schedule on a simulated clock from --from to --to: every\n"
          "job sees only data up to its night and applies its own gate."},
         {"signals", TM_PIPELINE_CMD_SIGNALS, NULL,
-         "Prints the signals of --as-of's date (default: the latest) and the last meta\n"
-         "retrain's report."},
+         "Prints the signals of --as-of's date (default: the latest), the last meta\n"
+         "retrain's report and what the latest evaluation showed."},
         {"models", TM_PIPELINE_CMD_REGISTRY, NULL, "Lists the model registry (active models)."},
         {"model rollback", TM_PIPELINE_CMD_ROLLBACK, NULL,
          "Makes the previous meta-learner active again."},
@@ -324,10 +324,16 @@ static tm_status registry_report(tm_pipeline *p, const tm_cli_job *j, tm_pipelin
     return tm_pipeline_models_report(p, j->all, rep, err);
 }
 
+/* The signals report ends with what the latest evaluation showed. */
 static tm_status signals_report(tm_pipeline *p, const tm_cli_job *j, tm_pipeline_report *rep,
                                 tm_err *err)
 {
-    return tm_pipeline_signals_report(p, j->as_of, rep, err);
+    tm_status st = tm_pipeline_signals_report(p, j->as_of, rep, err);
+    size_t n = strlen(rep->summary);
+    if (st == TM_OK) {
+        st = tm_pipeline_edge_note(p, rep->summary + n, sizeof rep->summary - n, err);
+    }
+    return st;
 }
 
 int tm_cli_signals(int argc, char **argv)
