@@ -38,7 +38,7 @@ typedef enum tm__link {
     TM__LINK_LOG1P_EXP,     /* LightGBM cross_entropy_lambda: log(1 + exp(m)) */
 } tm__link;
 
-struct tm__compiled; /* the predictor's layout, predict.c */
+struct tm__compiled; /* the predictor's layout, layout.c */
 
 struct tm_forest {
     tm_forest_family family;
@@ -163,9 +163,11 @@ tm_status tm__forest_load_catboost_json(const char *text, size_t len, const char
 /* XGBoost objective name -> link, default output, n_classes, cmp and
  * float32 sums, and base_score (n_b user-space values: 1, broadcast, or
  * n_outputs) -> margins, for a forest whose outputs are allocated
- * (load_xgboost.c; shared with the dump loader). */
+ * (load_xgboost.c; shared with the dump loader). version is the writing
+ * XGBoost's major*10000 + minor*100 + patch, 0 when unknown (dumps): a
+ * few objectives changed meaning between versions. */
 tm_status tm__forest_xgboost_objective(tm_forest *f, const char *objective, const float *b,
-                                       size_t n_b, const char *path, tm_err *err);
+                                       size_t n_b, int version, const char *path, tm_err *err);
 
 /* LightGBM model.txt, split over load_lightgbm.c (header, objective) and
  * load_lightgbm_tree.c (text primitives, Tree= blocks). */
@@ -186,7 +188,7 @@ tm_status tm__forest_lgb_int(const char *s, size_t n, int64_t lo, int64_t hi, in
 tm_status tm__forest_lgb_trees(tm_forest *f, tm__forest_lgb_text *c, int version,
                                const char *path, tm_err *err);
 
-/* Predictor layout (predict.c). */
+/* Predictor layout (layout.c). */
 tm_status tm__forest_compile(tm_forest *f, tm_err *err);
 void tm__forest_compiled_free(struct tm__compiled *c);
 size_t tm__forest_compiled_bytes(const struct tm__compiled *c);
