@@ -184,7 +184,10 @@ typedef struct tm_csv {
 
 /* Reads a CSV file. A row with a different field count than the header, or
  * a field that is not a number, fails with the 1-based line and the column
- * name in err. On failure *out is NULL. Free with tm_csv_free. */
+ * name in err. Each line after the header is one row: with one column a
+ * blank line is a missing value (NaN); with more it is an error, except
+ * blank lines at the very end. On failure *out is NULL. Free with
+ * tm_csv_free. */
 tm_status tm_csv_load(const char *path, tm_csv **out, tm_err *err);
 /* Same, from memory; path names the source in messages. */
 tm_status tm_csv_parse(const char *text, size_t len, const char *path, tm_csv **out,
