@@ -1,7 +1,8 @@
 /* turbomode predict: the offline batch contract of DESIGN.md. Loads a
  * model, reads a CSV (columns by name when the model has names and the
  * header has them all, else by position), predicts, and writes the output
- * atomically so a failure leaves nothing at --output. */
+ * through core's output rules (files replaced atomically, so a failure
+ * leaves nothing at --output; devices, FIFOs and '-' written in place). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,9 @@ static void predict_help(void)
            "                        format: xgboost-json, xgboost-ubjson, xgboost-dump-json,\n"
            "                        xgboost-dump-text, catboost-json\n"
            "  --input IN.csv        header row; empty/nan/NaN = missing; inf/-inf parse\n"
-           "  --output OUT.csv      written atomically (temporary file + rename)\n"
+           "  --output OUT.csv      a file is replaced atomically (temporary file + rename),\n"
+           "                        a symlink's target likewise; a device or FIFO is\n"
+           "                        written in place; '-' is stdout\n"
            "  --margin              raw scores before the link function\n"
            "  --output-type T       probability | class | exponent | margin | value\n"
            "  --threads N           worker threads (default: all cores)\n"
@@ -187,11 +190,7 @@ static tm_status write_output(const tm_forest *f, tm_forest_output kind, const d
         }
         fputc('\n', fp);
     }
-    if (ferror(fp)) {
-        tm_atomic_abort(&a);
-        return TM_ERR(err, TM_E_IO, path, 0, NULL, "write failed");
-    }
-    return tm_atomic_commit(&a, err);
+    return tm_atomic_commit(&a, err); /* reports a failed write with its reason */
 }
 
 /* Builds the model's feature matrix from the CSV: by name when the model
@@ -272,7 +271,10 @@ int tm_cli_predict(int argc, char **argv)
     tm_csv *csv = NULL;
     double *X = NULL, *out = NULL;
     double t0 = tm_now_seconds();
-    tm_status st = tm_forest_load(a.model, &lo, &f, &err);
+    tm_status st = tm_output_check(a.output, &err);
+    if (st == TM_OK) {
+        st = tm_forest_load(a.model, &lo, &f, &err);
+    }
     if (st == TM_OK) {
         st = check_family(f, a.format, a.model, &err);
     }
