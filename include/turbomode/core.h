@@ -201,6 +201,100 @@ const tm_json *tm_json_at(const tm_json *arr, size_t i);
  * document came from JSON text, exact when it came from UBJSON float32. */
 float tm_json_f32(const tm_json *num);
 
+/* ---- growable text buffer ---------------------------------------------- */
+
+/* A growable NUL-terminated string. Appends never fail visibly: when memory
+ * runs out the buffer keeps what it had, sets oom and ignores later
+ * appends, so a writer checks once at the end (tm_buf_take or oom). Zero
+ * initialised (or tm_buf_init) it is empty; tm_buf_fini frees it. */
+typedef struct tm_buf {
+    char *p;    /* text, NUL-terminated; NULL while nothing was appended */
+    size_t len; /* bytes of text, without the NUL */
+    size_t cap; /* bytes allocated at p */
+    bool oom;   /* an append ran out of memory: the text is incomplete */
+} tm_buf;
+
+void tm_buf_init(tm_buf *b);
+/* Frees the text; b is empty afterwards. Accepts NULL. */
+void tm_buf_fini(tm_buf *b);
+/* Appends n bytes of s (which may contain NUL bytes). */
+void tm_buf_append(tm_buf *b, const char *s, size_t n);
+/* Appends the NUL-terminated s. */
+void tm_buf_puts(tm_buf *b, const char *s);
+/* Appends printf-formatted text. */
+void tm_buf_printf(tm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The text ("" when empty) as a tm_malloc'd string the caller frees with
+ * tm_free; b is empty afterwards. TM_E_NOMEM (and *out NULL) when an
+ * append ran out of memory; the text is freed then too. */
+tm_status tm_buf_take(tm_buf *b, char **out, tm_err *err);
+
+/* ---- JSON writer ------------------------------------------------------- */
+
+/* Separators: compact ("," and ":") or Python json.dumps' defaults
+ * (", " and ": "). */
+typedef enum tm_jw_style {
+    TM_JW_COMPACT,
+    TM_JW_SPACED,
+} tm_jw_style;
+
+/* What a NaN or an infinity becomes. JSON has no such numbers, so each
+ * writer says which policy its readers expect. */
+typedef enum tm_jw_nonfinite {
+    TM_JW_NONFINITE_REFUSE, /* the writer fails with TM_E_RANGE naming the key */
+    TM_JW_NONFINITE_NULL,   /* null */
+    TM_JW_NONFINITE_TOKENS, /* NaN, Infinity, -Infinity (Python's and XGBoost's) */
+} tm_jw_nonfinite;
+
+/* Writes JSON text into a tm_buf, placing separators itself: callers only
+ * open and close containers, name keys and put values. Strings are
+ * escaped (quote, backslash, control characters; with ascii set every
+ * non-ASCII character too, as \uXXXX with surrogate pairs, as Python's
+ * ensure_ascii does; invalid UTF-8 bytes then come out as \u00XX). Like
+ * tm_buf, calls never fail visibly: the first failure (out of memory, a
+ * refused non-finite number, a key outside an object, an unbalanced end)
+ * is kept and later calls do nothing; tm_jw_finish reports it. */
+typedef struct tm_jw {
+    tm_buf *out;                /* borrowed, appended to */
+    tm_jw_style style;
+    tm_jw_nonfinite nonfinite;
+    bool ascii;                 /* escape non-ASCII characters */
+    unsigned char *open;        /* per open container: 'a'/'o', 'A'/'O' once it has members */
+    size_t depth;               /* containers open */
+    size_t cap;                 /* bytes allocated at open */
+    bool after_key;             /* a key was written; its value comes next */
+    tm_status status;           /* first failure, TM_OK while none */
+    char last_key[64];          /* the latest key (truncated), for messages */
+    char what[128];             /* what failed, for tm_jw_finish's message */
+} tm_jw;
+
+/* Starts a writer appending to out (borrowed until tm_jw_finish). */
+void tm_jw_init(tm_jw *w, tm_buf *out, tm_jw_style style, tm_jw_nonfinite nonfinite, bool ascii);
+void tm_jw_object(tm_jw *w);
+void tm_jw_object_end(tm_jw *w);
+void tm_jw_array(tm_jw *w);
+void tm_jw_array_end(tm_jw *w);
+/* The key of the next member of the open object. */
+void tm_jw_key(tm_jw *w, const char *key);
+void tm_jw_string(tm_jw *w, const char *s);
+void tm_jw_string_n(tm_jw *w, const char *s, size_t n);
+void tm_jw_int(tm_jw *w, int64_t v);
+void tm_jw_bool(tm_jw *w, bool v);
+void tm_jw_null(tm_jw *w);
+/* A double with 17 significant digits (%.17g: reads back bit-identical). */
+void tm_jw_double(tm_jw *w, double v);
+/* A double with a fixed number of decimals (%.*f, decimals 0..17). */
+void tm_jw_fixed(tm_jw *w, double v, int decimals);
+/* A value token written verbatim (a number already formatted); the caller
+ * guarantees it is valid JSON. */
+void tm_jw_raw(tm_jw *w, const char *token, size_t n);
+/* A parsed value, recursively (numbers keep their source token when they
+ * came from JSON text); NULL writes null. */
+void tm_jw_value(tm_jw *w, const tm_json *v);
+/* Ends the writer: TM_OK when every container was closed and nothing
+ * failed, else the first failure with a one-line reason in err. Frees the
+ * writer's own memory (not out) either way. */
+tm_status tm_jw_finish(tm_jw *w, tm_err *err);
+
 /* ---- CSV --------------------------------------------------------------- */
 
 /* A numeric table read from CSV: a header row of names, then rows of

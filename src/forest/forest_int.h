@@ -38,7 +38,7 @@ typedef enum tm__link {
     TM__LINK_LOG1P_EXP,     /* LightGBM cross_entropy_lambda: log(1 + exp(m)) */
 } tm__link;
 
-struct tm__compiled; /* the predictor's layout, predict.c */
+struct tm__compiled; /* the predictor's layout, layout.c */
 
 struct tm_forest {
     tm_forest_family family;
@@ -186,7 +186,7 @@ tm_status tm__forest_lgb_int(const char *s, size_t n, int64_t lo, int64_t hi, in
 tm_status tm__forest_lgb_trees(tm_forest *f, tm__forest_lgb_text *c, int version,
                                const char *path, tm_err *err);
 
-/* Predictor layout (predict.c). */
+/* Predictor layout (layout.c). */
 tm_status tm__forest_compile(tm_forest *f, tm_err *err);
 void tm__forest_compiled_free(struct tm__compiled *c);
 size_t tm__forest_compiled_bytes(const struct tm__compiled *c);

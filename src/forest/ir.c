@@ -1,6 +1,6 @@
 /* The forest IR's life cycle: allocation of its arrays for the loaders,
  * validation of what they built (tm__forest_finish), freeing, and the
- * read-only getters. The predictor's layout is built in predict.c. */
+ * read-only getters. The predictor's layout is built in layout.c. */
 #include <math.h>
 #include <string.h>
 

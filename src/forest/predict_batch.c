@@ -1,5 +1,5 @@
 /* tm_forest_predict: blocks of rows per thread over the compiled layout of
- * predict.c. One block = TM__BLOCK rows converted to the compare precision,
+ * layout.c. One block = TM__BLOCK rows converted to the compare precision,
  * then every tree walked for all rows of the block before the next tree
  * (the tree stays in L1), accumulated in the family's precision. */
 #include <math.h>
@@ -8,7 +8,7 @@
 #    include <omp.h>
 #endif
 
-#include "forest/predict_compiled.h"
+#include "forest/layout.h"
 
 typedef struct scratch {
     void *x;       /* TM__BLOCK * n_features floats or doubles */
@@ -196,7 +196,7 @@ static void add_leaves(const tm_forest *f, int32_t t, const int32_t *idx, bool i
 
 /* Converts the block's rows to the compare precision. */
 /* Block layout: feature-major, input j of row r at x[j * TM__BLOCK + r],
- * regions of n_features inputs one after the other (predict_compiled.h). */
+ * regions of n_features inputs one after the other (layout.h). */
 static void load_block(const tm_forest *f, const double *X, size_t stride, size_t r0, int nb,
                        scratch *s)
 {

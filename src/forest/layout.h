@@ -1,7 +1,7 @@
-/* The predictor's compiled layout, shared by predict.c (which builds it)
+/* The predictor's compiled layout, shared by layout.c (which builds it)
  * and predict_batch.c (which runs it). */
-#ifndef TURBOMODE_PREDICT_COMPILED_H
-#define TURBOMODE_PREDICT_COMPILED_H
+#ifndef TURBOMODE_FOREST_LAYOUT_H
+#define TURBOMODE_FOREST_LAYOUT_H
 
 #include "forest/forest_int.h"
 #include "forest/predict_int.h"

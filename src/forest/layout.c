@@ -1,11 +1,27 @@
-/* The batch predictor. At load time each tree is compiled into a compact
- * layout: 12/16-byte nodes in breadth-first order with siblings adjacent,
- * so a step is one load and one compare (next = left + went_right), and
- * leaves loop onto themselves, so a block of rows can walk a tree in
- * lockstep for `depth` steps with no branch on the row. Rows are taken in
- * blocks of TM__BLOCK per thread (OpenMP, static schedule), converted once
- * to the family's compare precision. Trees with categorical, zero-missing
- * or linear leaves fall back to the reference walk (predict_ref.c). */
+/* The layout compiler: at load time (tm__forest_finish) each tree is
+ * turned into the form the batch predictor (predict_batch.c) runs.
+ *
+ * Complete trees. A tree whose paths are about equally long and at most
+ * TM__HEAP_MAX_DEPTH deep is padded into a complete tree in heap order
+ * (children of node i at 2i+1 and 2i+2, shallower leaves copied down),
+ * 8 bytes a node (feature offset, threshold). The rows of a block are
+ * converted once into a feature-major block holding each input twice, NaN
+ * as +inf and as -inf, so a node's missing-value side is a choice of copy
+ * and a step is one node load, one input load and one compare, with no
+ * branch. Every step depends on the previous node load, so a single walk
+ * is bound by load latency; sixteen rows walk a tree together to hide it,
+ * after which the ~7 instructions per step and the two load ports bound
+ * the rate.
+ *
+ * Pointer trees. Deeper or lopsided trees keep 12/16-byte nodes in
+ * breadth-first order with siblings adjacent (next = left + went_right);
+ * leaves loop onto themselves, so a block can walk a tree in lockstep for
+ * `depth` steps with no branch on the row, and lopsided trees walk each
+ * row to its leaf.
+ *
+ * Trees with categorical splits, zero-as-missing or linear leaves take the
+ * scalar reference walk (predict_ref.c). No SIMD gathers are used: there is
+ * no -march=native, and the static binary must run on any x86-64. */
 #include <math.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -13,7 +29,7 @@
 #endif
 
 #include "forest/forest_int.h"
-#include "forest/predict_compiled.h"
+#include "forest/layout.h"
 
 void tm__forest_compiled_free(struct tm__compiled *c)
 {
