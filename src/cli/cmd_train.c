@@ -570,7 +570,7 @@ int tm_cli_train(int argc, char **argv)
     if (st == TM_OK) {
         st = tm_outputs_commit(&outs, &err);
     } else {
-        tm_outputs_abort(&outs);
+        tm_outputs_abort(&outs, &err);
     }
     if (st == TM_OK) {
         printf("rounds=%d best_iteration=%d trees=%ld train_loss=%.6f", m.rounds, m.best_iteration,

@@ -43,7 +43,9 @@ int tm_cli_report(const tm_err *err)
     case TM_E_INVALID:
     case TM_E_RANGE:
         return 2;
-    default: /* TM_E_IO (a write that failed, no space), NOMEM, DB, ... */
+    case TM_E_IO:
+        return 2;
+    default:
         return 1;
     }
 }

@@ -16,21 +16,16 @@
 
 #include <turbomode/core.h>
 
-/* The status for a failure to open a file: the path given is wrong (bad
- * input, exit 2: missing, a directory, no permission) or the system
- * failed (TM_E_IO, exit 1: no space, I/O error). */
-static tm_status errno_status(int e)
+tm_status tm_errno_status(int e)
 {
     switch (e) {
-    case ENOENT:
-    case ENOTDIR:
-    case EACCES:
-    case EPERM:
-    case EROFS:
-    case EISDIR:
-    case ENAMETOOLONG:
-    case ELOOP:
-        return TM_E_INVALID;
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+    case EIO:
+    case EMFILE:
+    case ENFILE:
+        return TM_E_SYSTEM;
     default:
         return TM_E_IO;
     }
@@ -43,7 +38,7 @@ tm_status tm_file_read(const char *path, char **out, size_t *len, tm_err *err)
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         int e = errno;
-        return TM_ERR(err, errno_status(e), path, 0, NULL, "cannot open: %s", strerror(e));
+        return TM_ERR(err, tm_errno_status(e), path, 0, NULL, "cannot open: %s", strerror(e));
     }
     tm_status st = TM_OK;
     char *buf = NULL;
@@ -53,7 +48,7 @@ tm_status tm_file_read(const char *path, char **out, size_t *len, tm_err *err)
         goto done;
     }
     if (S_ISDIR(sb.st_mode)) {
-        st = TM_ERR(err, TM_E_INVALID, path, 0, NULL, "is a directory");
+        st = TM_ERR(err, TM_E_IO, path, 0, NULL, "is a directory");
         goto done;
     }
     /* Regular files: one read of the known size; pipes: grow as we go. */
@@ -182,7 +177,7 @@ tm_status tm_atomic_open(tm_atomic *a, const char *path, tm_err *err)
             if (fd >= 0) {
                 close(fd);
             }
-            return TM_ERR(err, errno_status(e), path, 0, NULL, "cannot open output: %s",
+            return TM_ERR(err, tm_errno_status(e), path, 0, NULL, "cannot open output: %s",
                           strerror(e));
         }
         a->fp = fp;
@@ -198,7 +193,7 @@ tm_status tm_atomic_open(tm_atomic *a, const char *path, tm_err *err)
     if (fd < 0) {
         int e = errno;
         a->tmp[0] = 0;
-        return TM_ERR(err, errno_status(e), path, 0, NULL, "cannot create output: %s",
+        return TM_ERR(err, tm_errno_status(e), path, 0, NULL, "cannot create output: %s",
                       strerror(e));
     }
     /* A replaced file keeps its permissions; a new one is 0644. */
@@ -209,7 +204,8 @@ tm_status tm_atomic_open(tm_atomic *a, const char *path, tm_err *err)
         close(fd);
         unlink(a->tmp);
         a->tmp[0] = 0;
-        return TM_ERR(err, TM_E_IO, path, 0, NULL, "cannot open output: %s", strerror(e));
+        return TM_ERR(err, tm_errno_status(e), path, 0, NULL, "cannot open output: %s",
+                      strerror(e));
     }
     a->fp = fp;
     return TM_OK;
@@ -250,7 +246,8 @@ tm_status tm_atomic_commit(tm_atomic *a, tm_err *err)
             e = errno;
         }
         if (e) {
-            return TM_ERR(err, TM_E_IO, a->path, 0, NULL, "write failed: %s", strerror(e));
+            return TM_ERR(err, tm_errno_status(e), a->path, 0, NULL, "write failed: %s",
+                          strerror(e));
         }
         return TM_OK;
     }
@@ -263,13 +260,14 @@ tm_status tm_atomic_commit(tm_atomic *a, tm_err *err)
     if (e) {
         unlink(a->tmp);
         a->tmp[0] = 0;
-        return TM_ERR(err, TM_E_IO, a->path, 0, NULL, "write failed: %s", strerror(e));
+        return TM_ERR(err, tm_errno_status(e), a->path, 0, NULL, "write failed: %s",
+                      strerror(e));
     }
     if (rename(a->tmp, a->path) != 0) {
         e = errno;
         unlink(a->tmp);
         a->tmp[0] = 0;
-        return TM_ERR(err, TM_E_IO, a->path, 0, NULL, "cannot rename output: %s",
+        return TM_ERR(err, tm_errno_status(e), a->path, 0, NULL, "cannot rename output: %s",
                       strerror(e));
     }
     fsync_dir_of(a->path);
@@ -315,7 +313,7 @@ static tm_status check_output(const char *path, char *final, char *staged, size_
     if (kind == 1) {
         if (access(final, W_OK) != 0) {
             int e = errno;
-            return TM_ERR(err, errno_status(e), path, 0, NULL, "cannot open output: %s",
+            return TM_ERR(err, tm_errno_status(e), path, 0, NULL, "cannot open output: %s",
                           strerror(e));
         }
         return TM_OK;
@@ -328,7 +326,7 @@ static tm_status check_output(const char *path, char *final, char *staged, size_
     int fd = mkstemp(probe);
     if (fd < 0) {
         int e = errno;
-        return TM_ERR(err, errno_status(e), path, 0, NULL, "cannot create output: %s",
+        return TM_ERR(err, tm_errno_status(e), path, 0, NULL, "cannot create output: %s",
                       strerror(e));
     }
     close(fd);
@@ -361,6 +359,7 @@ tm_status tm_outputs_add(tm_outputs *o, const char *path, const char **write_to,
     if (st != TM_OK) {
         return st;
     }
+    snprintf(it->given, sizeof it->given, "%s", path);
     o->n++;
     *write_to = it->staged[0] ? it->staged : path;
     return TM_OK;
@@ -372,7 +371,7 @@ tm_status tm_outputs_commit(tm_outputs *o, tm_err *err)
     for (size_t i = 0; i < o->n; i++) {
         struct tm_output_item *it = &o->item[i];
         if (st == TM_OK && it->staged[0] && rename(it->staged, it->final) != 0) {
-            st = TM_ERR(err, TM_E_IO, it->final, 0, NULL, "cannot rename output: %s",
+            st = TM_ERR(err, tm_errno_status(errno), it->final, 0, NULL, "cannot rename output: %s",
                         strerror(errno));
         }
         if (it->staged[0]) {
@@ -387,11 +386,16 @@ tm_status tm_outputs_commit(tm_outputs *o, tm_err *err)
     return st;
 }
 
-void tm_outputs_abort(tm_outputs *o)
+void tm_outputs_abort(tm_outputs *o, tm_err *err)
 {
     for (size_t i = 0; i < o->n; i++) {
-        if (o->item[i].staged[0]) {
-            unlink(o->item[i].staged);
+        struct tm_output_item *it = &o->item[i];
+        if (!it->staged[0]) {
+            continue;
+        }
+        unlink(it->staged);
+        if (err && strcmp(err->path, it->staged) == 0) {
+            snprintf(err->path, sizeof err->path, "%s", it->given); /* the name the user gave */
         }
     }
     o->n = 0;

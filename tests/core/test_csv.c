@@ -319,7 +319,7 @@ START_TEST(csv_load_from_file)
     ck_assert_double_eq(at(csv, 1, 0), -1.0);
     tm_csv_free(csv);
     snprintf(path, sizeof path, "%s/absent.csv", tm_test_tmpdir());
-    ck_assert_int_eq(tm_csv_load(path, &csv, &err), TM_E_INVALID); /* bad input, not I/O */
+    ck_assert_int_eq(tm_csv_load(path, &csv, &err), TM_E_IO);
     ck_assert_ptr_null(csv);
 }
 END_TEST
