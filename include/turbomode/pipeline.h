@@ -59,6 +59,11 @@ void tm_pipeline_opts_init(tm_pipeline_opts *o);
 tm_status tm_pipeline_open(const tm_pipeline_opts *o, tm_pipeline **out, tm_err *err);
 void tm_pipeline_close(tm_pipeline *p);
 
+/* The exit status of a job command whose job was skipped (status
+ * "skipped": the gate held it back, or there was nothing to do); the
+ * scheduler's skip_exit for the built-in jobs. */
+#define TM_PIPELINE_EXIT_SKIPPED 3
+
 /* What a job did: a short human summary and timed steps. */
 #define TM_PIPELINE_MAX_STEPS 16
 typedef struct tm_pipeline_report {
@@ -116,7 +121,9 @@ tm_status tm_pipeline_track_outcomes(tm_pipeline *p, int32_t as_of, tm_pipeline_
 tm_status tm_pipeline_generate_samples(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
                                        tm_err *err);
 /* meta_retrain: skipped (status "skipped") when fewer than gate_days days
- * passed since the last successful one, unless force. */
+ * passed between the as_of of the last successful meta or model retrain
+ * and as_of, unless force. This is the one retrain gate: the daemon and
+ * replay run the job and record what it decided. */
 tm_status tm_pipeline_meta_retrain(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
                                    tm_err *err);
 /* model_retrain: the 8 base models with their fold models, then the
@@ -145,10 +152,15 @@ tm_status tm_pipeline_signals_report(tm_pipeline *p, int32_t date, tm_pipeline_r
 
 /* ---- replay ------------------------------------------------------------ */
 
-/* Runs the schedule (DESIGN's five jobs) on a simulated clock over the
- * days from..to: each job sees data up to the last close before its fire
- * time. on_job (may be NULL) gets each job's report. */
-tm_status tm_pipeline_replay(tm_pipeline *p, int32_t from, int32_t to,
+/* Runs the daemon's schedule (the config file `schedule`, NULL: the
+ * built-in jobs) on a simulated clock over the days from..to, with the
+ * scheduler's rules and the jobs' own gates, as the daemon would: each job
+ * sees data up to the last close before its fire time; a job's status
+ * "skipped" is recorded in job_runs as gate_skip (exit status
+ * TM_PIPELINE_EXIT_SKIPPED); the clock moves on by each job's real run
+ * time. Jobs must be pipeline jobs (tm_pipeline_run_job names). on_job
+ * (may be NULL) gets each job's report. */
+tm_status tm_pipeline_replay(tm_pipeline *p, int32_t from, int32_t to, const char *schedule,
                              void (*on_job)(void *ctx, const tm_pipeline_report *rep), void *ctx,
                              tm_err *err);
 

@@ -182,7 +182,7 @@ static int run_job(const char *cmd, const char *job, const char *what, int argc,
         return tm_cli_report(&err);
     }
     tm_cli_print_report(&rep, timings);
-    return 0;
+    return strcmp(rep.status, "skipped") == 0 ? TM_PIPELINE_EXIT_SKIPPED : 0;
 }
 
 int tm_cli_scan(int argc, char **argv)
@@ -238,6 +238,7 @@ int tm_cli_replay(int argc, char **argv)
 {
     tm_pipeline_opts o;
     int32_t as_of, from = 0, to = 0;
+    const char *schedule = NULL;
     bool timings;
     const char *pos[4];
     int np = 0;
@@ -245,7 +246,10 @@ int tm_cli_replay(int argc, char **argv)
     char *rest[64];
     int nr = 0;
     for (int i = 0; i < argc && nr < 64; i++) {
-        if ((strcmp(argv[i], "--from") == 0 || strcmp(argv[i], "--to") == 0) && i + 1 < argc) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            schedule = argv[++i];
+        } else if ((strcmp(argv[i], "--from") == 0 || strcmp(argv[i], "--to") == 0) &&
+                   i + 1 < argc) {
             int32_t *d = argv[i][2] == 'f' ? &from : &to;
             if (!tm_store_date_parse(argv[i + 1], d)) {
                 return tm_cli_usage_error("replay", "%s: expected a date YYYY-MM-DD, found \"%s\"",
@@ -272,7 +276,7 @@ int tm_cli_replay(int argc, char **argv)
     if (tm_pipeline_open(&o, &p, &err) != TM_OK) {
         return tm_cli_report(&err);
     }
-    tm_status st = tm_pipeline_replay(p, from, to, print_job, &timings, &err);
+    tm_status st = tm_pipeline_replay(p, from, to, schedule, print_job, &timings, &err);
     tm_pipeline_close(p);
     return st == TM_OK ? 0 : tm_cli_report(&err);
 }

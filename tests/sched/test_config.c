@@ -73,7 +73,7 @@ START_TEST(config_defaults_are_the_five_jobs)
         ck_assert_str_eq(tm_sched_trigger_describe(j.trigger, buf, sizeof buf), desc[i]);
         ck_assert_str_eq(tm_sched_zone_name(tm_sched_trigger_zone(j.trigger)), "America/New_York");
         ck_assert(j.coalesce);
-        ck_assert_int_eq(j.gate_days, i == 3 ? 42 : 0);
+        ck_assert_int_eq(j.skip_exit, 3); /* the jobs exit 3 when their gate skips */
     }
     tm_sched_job_info meta;
     tm_sched_config_job(cfg, 3, &meta);
