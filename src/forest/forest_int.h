@@ -163,9 +163,11 @@ tm_status tm__forest_load_catboost_json(const char *text, size_t len, const char
 /* XGBoost objective name -> link, default output, n_classes, cmp and
  * float32 sums, and base_score (n_b user-space values: 1, broadcast, or
  * n_outputs) -> margins, for a forest whose outputs are allocated
- * (load_xgboost.c; shared with the dump loader). */
+ * (load_xgboost.c; shared with the dump loader). version is the writing
+ * XGBoost's major*10000 + minor*100 + patch, 0 when unknown (dumps): a
+ * few objectives changed meaning between versions. */
 tm_status tm__forest_xgboost_objective(tm_forest *f, const char *objective, const float *b,
-                                       size_t n_b, const char *path, tm_err *err);
+                                       size_t n_b, int version, const char *path, tm_err *err);
 
 /* LightGBM model.txt, split over load_lightgbm.c (header, objective) and
  * load_lightgbm_tree.c (text primitives, Tree= blocks). */
