@@ -18,6 +18,7 @@ tm_status tm__forest_new(tm_forest **out, tm_err *err)
     f->sigmoid_scale = 1.0;
     f->leaf_dim = 1;
     f->n_iterations = 1;
+    f->best_iteration = -1;
     return TM_OK;
 }
 
