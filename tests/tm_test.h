@@ -25,6 +25,9 @@ bool tm_test_shared_has(const char *rel, const char *why);
 void tm_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Counts a group that ran, for the same kind of groups. */
 void tm_test_ran(void);
+/* Older form of a skip count (prefer tm_test_skip): a bare increment is
+ * carried to the runner when the test process exits. */
+extern int tm_test_skips;
 /* Path of the CLI binary under test ($TM_BIN, else bin/turbomode). */
 const char *tm_test_bin(void);
 /* A fresh temporary directory (removed at exit); returns its path. */
