@@ -44,6 +44,7 @@ typedef enum tm__link {
 
 struct tm__compiled; /* the predictor's layout, layout.c */
 
+/* Arrays added here must also be copied by tm_forest_slice (slice.c). */
 struct tm_forest {
     tm_forest_family family;
     tm_forest_format format;
@@ -69,6 +70,8 @@ struct tm_forest {
     bool average;             /* LightGBM rf: margin /= n_iterations before
                                  the link (not for MARGIN output) */
     int32_t n_iterations;     /* trees per output, for averaging */
+    int32_t best_iteration;   /* the round the model stores as its best
+                                 (XGBoost learner.attributes), -1 none */
 
     /* Trees. Nodes of tree t are [tree_first[t], tree_first[t] +
      * tree_n_nodes[t]) and its root is tree_first[t]. */
@@ -173,6 +176,11 @@ tm_status tm__forest_load_catboost_json(const char *text, size_t len, const char
  * few objectives changed meaning between versions. */
 tm_status tm__forest_xgboost_objective(tm_forest *f, const char *objective, const float *b,
                                        size_t n_b, int version, const char *path, tm_err *err);
+
+/* Reads XGBoost's learner.attributes.best_iteration (a string) into
+ * f->best_iteration, -1 when absent (slice.c). */
+tm_status tm__forest_read_best_iteration(tm_forest *f, const tm_json *learner, const char *path,
+                                         tm_err *err);
 
 /* Predictor layout (layout.c). */
 tm_status tm__forest_compile(tm_forest *f, tm_err *err);
