@@ -41,10 +41,9 @@ for dir in src/*/; do
     done
 done
 # Private headers across modules: only the pairs listed here (README.md
-# "Modules" gives the reason for each).
+# "Modules" gives the reason for each; none today).
 private_ok() {
     case "$1 $2" in
-    "train forest") return 0 ;; # train builds tm_forest directly (issue 13: a builder API)
     esac
     return 1
 }

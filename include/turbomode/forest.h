@@ -155,6 +155,61 @@ bool tm_forest_format_parse(const char *s, tm_forest_format *out);
 tm_status tm_forest_save(const tm_forest *f, tm_forest_format format, const char *path,
                          tm_err *err);
 
+/* ---- building a forest (a trainer's output) ------------------------------ */
+
+/* The link from margins to the default output. */
+typedef enum tm_forest_link {
+    TM_FOREST_LINK_IDENTITY,
+    TM_FOREST_LINK_SIGMOID,
+    TM_FOREST_LINK_SOFTMAX,
+} tm_forest_link;
+
+/* What the built forest holds. Node graphs compare float32(x) < threshold
+ * (left), NaN to the side each split names; oblivious levels send
+ * float32(x) > border to bit 1 and NaN to bit 0. Tree t adds to output
+ * t % n_outputs. */
+typedef struct tm_forest_shape {
+    tm_forest_family family;
+    tm_forest_format format;          /* the format it is saved in by default */
+    tm_forest_link link;
+    tm_forest_output default_output;
+    const char *objective;            /* the family's objective text, copied */
+    int n_classes;                    /* 0 regression, 2 binary, K multiclass */
+    int32_t n_features;
+    const char *const *feature_names; /* n_features names (copied) or NULL */
+    int32_t n_outputs, n_trees, n_iterations;
+    bool oblivious;                   /* oblivious levels, else node graphs */
+    int32_t n_nodes;                  /* node graphs: nodes of all trees; oblivious: levels */
+    int32_t n_leaves;                 /* leaves of all trees */
+} tm_forest_shape;
+
+/* A forest being built: trees are added in order, each with its nodes in
+ * order (graphs) or its levels and leaves (oblivious). The forest exists
+ * only once tm_forest_builder_finish has validated it. */
+typedef struct tm_forest_builder tm_forest_builder;
+
+/* A builder for a forest of shape s. On failure *out is NULL. */
+tm_status tm_forest_builder_new(const tm_forest_shape *s, tm_forest_builder **out, tm_err *err);
+/* Starts the next tree of a node graph forest with n_nodes nodes. */
+void tm_forest_builder_tree(tm_forest_builder *b, int32_t n_nodes);
+/* The next node of the current tree: a split on feature at float32
+ * threshold thr, children given as node numbers within the tree. */
+void tm_forest_builder_split(tm_forest_builder *b, int32_t feature, float thr, int32_t left,
+                             int32_t right, bool nan_left);
+/* The next node of the current tree: a leaf adding value. */
+void tm_forest_builder_leaf(tm_forest_builder *b, double value);
+/* The next tree of an oblivious forest: depth levels (feature[i], border[i]
+ * decide bit i of the leaf index) and 2^depth leaf values. */
+void tm_forest_builder_oblivious(tm_forest_builder *b, int32_t depth, const int32_t *feature,
+                                 const float *border, const double *leaves);
+/* Checks that the trees added match the shape and form proper trees, and
+ * hands the forest over (free it with tm_forest_free). The builder is freed
+ * in every case. On failure *out is NULL (TM_E_INVALID names what is
+ * wrong, TM_E_NOMEM). */
+tm_status tm_forest_builder_finish(tm_forest_builder *b, tm_forest **out, tm_err *err);
+/* Frees an unfinished builder; accepts NULL. */
+void tm_forest_builder_free(tm_forest_builder *b);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,7 +2,7 @@
  * Loaders fill the struct-of-arrays below (through tm__forest_alloc_*),
  * then call tm__forest_finish, which validates the graph and builds the
  * predictor's own layout. After finish the forest is immutable.
- * Only src/forest (and src/train, which builds forests) include this. */
+ * Only src/forest includes this; trainers use the public builder (build.c). */
 #ifndef TURBOMODE_FOREST_INT_H
 #define TURBOMODE_FOREST_INT_H
 

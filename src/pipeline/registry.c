@@ -23,17 +23,15 @@ static const tm__pipeline_entry defaults[8] = {
         {"cat_depth4", "catboost", TM_TRAIN_OBLIVIOUS, 4, 0, 0.20, 300, 1.0, 1.0, ""},
 };
 
-static const char *const entry_keys[] = {"name",          "family",        "growth",
-                                         "max_depth",     "num_leaves",    "learning_rate",
-                                         "max_rounds",    "col_subsample", "row_subsample",
-                                         "file"};
+static const char *const entry_keys[] = {
+        "name",          "family",     "growth",        "max_depth",     "num_leaves",
+        "learning_rate", "max_rounds", "col_subsample", "row_subsample", "file"};
 #define N_ENTRY_KEYS (sizeof entry_keys / sizeof entry_keys[0])
 
 /* obj[key] as a string that fits in len bytes, one of `choices` ("a|b|c")
  * when given; *out untouched when optional and missing. */
 static tm_status get_str(const tm_json_ctx *c, const tm_json *obj, const char *where,
-                         const char *key, bool optional, const char *choices, char *out,
-                         size_t len)
+                         const char *key, bool optional, const char *choices, char *out, size_t len)
 {
     const tm_json *v = NULL;
     tm_status st = tm_json_member(c, obj, where, key, TM_JSON_STRING, optional, &v);
@@ -105,8 +103,7 @@ static tm_status trained_entry(const tm_json_ctx *c, const tm_json *m, const cha
 }
 
 /* Entry i of the registry into e. */
-static tm_status read_entry(const tm_json_ctx *c, const tm_json *m, size_t i,
-                            tm__pipeline_entry *e)
+static tm_status read_entry(const tm_json_ctx *c, const tm_json *m, size_t i, tm__pipeline_entry *e)
 {
     char where[32];
     snprintf(where, sizeof where, "models[%zu]", i);
@@ -139,8 +136,7 @@ static tm_status read_entry(const tm_json_ctx *c, const tm_json *m, size_t i,
      * would be ignored, so they are refused. */
     for (size_t q = 2; q < N_ENTRY_KEYS - 1; q++) {
         if (tm_json_get(m, entry_keys[q])) {
-            return tm_json_fail(c, TM_E_PARSE, tm_json_get(m, entry_keys[q]), where,
-                                entry_keys[q],
+            return tm_json_fail(c, TM_E_PARSE, tm_json_get(m, entry_keys[q]), where, entry_keys[q],
                                 "not used with 'file' (an exported model is not retrained)");
         }
     }
@@ -169,8 +165,8 @@ tm_status tm__pipeline_registry_load(tm_pipeline *p, const char *path, tm_err *e
     st = tm_json_member(&c, tm_json_root(doc), NULL, "models", TM_JSON_ARRAY, false, &arr);
     if (st == TM_OK && (arr->len == 0 || arr->len > TM__PIPELINE_MAX_MODELS)) {
         st = tm_json_fail(&c, TM_E_PARSE, arr, NULL, "models",
-                          "expected an array of 1 to %d models, found %zu",
-                          TM__PIPELINE_MAX_MODELS, arr->len);
+                          "expected an array of 1 to %d models, found %zu", TM__PIPELINE_MAX_MODELS,
+                          arr->len);
     }
     for (size_t i = 0; st == TM_OK && i < arr->len; i++) {
         st = read_entry(&c, tm_json_at(arr, i), i, &p->reg[i]);

@@ -1,6 +1,6 @@
 /* The model while it is trained: growable node (or level) arrays in bin
  * space, evaluated on binned rows during boosting, and turned into a
- * forest at the end. Thresholds become raw-value thresholds through the
+ * forest at the end through forest's builder (tm_forest_builder). Thresholds become raw-value thresholds through the
  * bin mapper (value bins <= b  <=>  float32(x) < thr[b]), so the forest
  * predicts exactly what the trainer evaluated. */
 #include <math.h>
@@ -130,117 +130,59 @@ static float raw_threshold(const tm__train_bins *b, int32_t u, int32_t bin)
     return b->thr[b->thr_first[u] + bin];
 }
 
-static tm_status fill_general(tm_forest *f, const tm__train_model *m, const tm__train_bins *b,
-                              int32_t n_trees, int32_t n_out, const double *base, tm_err *err)
+/* Node graphs: each node in order, children within its tree. */
+static void add_general(tm_forest_builder *fb, const tm__train_model *m, const tm__train_bins *b,
+                        int32_t n_trees, int32_t n_out, const double *base)
 {
-    int32_t n_nodes = 0, n_leaves = 0;
-    for (int32_t t = 0; t < n_trees; t++) {
-        n_nodes += m->tree_n[t];
-        n_leaves += (m->tree_n[t] + 1) / 2;
-    }
-    tm_status st = tm__forest_alloc_nodes(f, n_nodes, n_leaves, err);
-    if (st != TM_OK) {
-        return st;
-    }
-    f->cmp = TM__CMP_LT_F32;
-    int32_t nd = 0, leaf = 0;
     for (int32_t t = 0; t < n_trees; t++) {
         int32_t first = m->tree_first[t];
-        f->tree_first[t] = nd;
-        f->tree_n_nodes[t] = m->tree_n[t];
-        f->tree_output[t] = t % n_out;
-        for (int32_t i = 0; i < m->tree_n[t]; i++, nd++) {
+        tm_forest_builder_tree(fb, m->tree_n[t]);
+        for (int32_t i = 0; i < m->tree_n[t]; i++) {
             int32_t src = first + i;
             if (m->left[src] < 0) {
-                f->flags[nd] = TM__NODE_LEAF;
-                f->leaf_index[nd] = leaf;
-                f->leaf_values[leaf++] = t < n_out ? m->value[src] + base[t] : m->value[src];
+                tm_forest_builder_leaf(fb, t < n_out ? m->value[src] + base[t] : m->value[src]);
                 continue;
             }
             int32_t u = m->feat_u[src];
-            float thr = raw_threshold(b, u, m->bin[src]);
-            f->feature[nd] = b->used[u];
-            f->threshold_f[nd] = thr;
-            f->threshold[nd] = (double)thr;
-            f->left[nd] = f->tree_first[t] + m->left[src];
-            f->right[nd] = f->tree_first[t] + m->right[src];
-            f->flags[nd] = m->nan_left[src] ? TM__NODE_NAN_LEFT : 0;
+            tm_forest_builder_split(fb, b->used[u], raw_threshold(b, u, m->bin[src]),
+                                    m->left[src], m->right[src], m->nan_left[src]);
         }
     }
-    return TM_OK;
 }
 
-static tm_status fill_oblivious(tm_forest *f, const tm__train_model *m, const tm__train_bins *b,
-                                int32_t n_trees, int32_t n_out, const double *base, tm_err *err)
+/* Oblivious trees: bit 1 when float32(x) > border, i.e. float32(x) >= thr. */
+static tm_status add_oblivious(tm_forest_builder *fb, const tm__train_model *m,
+                               const tm__train_bins *b, int32_t n_trees, int32_t n_out,
+                               const double *base, tm_err *err)
 {
-    int32_t n_splits = 0, n_leaves = 0;
+    int32_t feat[31];
+    float border[31];
+    int32_t max_depth = 0;
     for (int32_t t = 0; t < n_trees; t++) {
-        n_splits += m->tree_n[t];
-        n_leaves += (int32_t)1 << m->tree_n[t];
+        max_depth = m->tree_n[t] > max_depth ? m->tree_n[t] : max_depth;
     }
-    tm_status st = tm__forest_alloc_oblivious(f, n_splits, n_leaves, err);
-    if (st != TM_OK) {
-        return st;
+    if (max_depth > 30) {
+        return TM_ERR(err, TM_E_INVALID, NULL, 0, NULL, "oblivious tree deeper than 30");
     }
-    f->cmp = TM__CMP_LE_F32;
-    int32_t s = 0, leaf = 0;
-    for (int32_t t = 0; t < n_trees; t++) {
-        int32_t d = m->tree_n[t], first = m->tree_first[t];
-        f->tree_output[t] = t % n_out;
-        f->obl_depth[t] = d;
-        f->obl_first[t] = s;
-        f->obl_leaf_first[t] = leaf;
-        for (int32_t i = 0; i < d; i++, s++) {
-            int32_t u = m->lvl_feat_u[first + i];
-            /* bit 1 when float32(x) > border, i.e. float32(x) >= thr */
-            f->obl_feature[s] = b->used[u];
-            f->obl_border[s] = nextafterf(raw_threshold(b, u, m->lvl_bin[first + i]), -INFINITY);
-            f->obl_nan_one[s] = 0;
-        }
-        for (int32_t l = 0; l < ((int32_t)1 << d); l++, leaf++) {
-            double v = m->leafv[m->tree_leaf_first[t] + l];
-            f->leaf_values[leaf] = t < n_out ? v + base[t] : v;
-        }
-    }
-    return TM_OK;
-}
-
-static tm_status set_header(tm_forest *f, const tm_train_opts *o, int n_classes, int32_t n_out,
-                            int32_t n_features, tm_err *err)
-{
-    char obj[64];
-    f->n_classes = n_classes;
-    f->n_features = n_features;
-    if (o->objective == TM_TRAIN_MULTICLASS) {
-        snprintf(obj, sizeof obj, "multiclass num_class:%d", n_classes);
-        f->link = TM__LINK_SOFTMAX;
-        f->default_output = TM_FOREST_OUT_PROBABILITY;
-    } else if (o->objective == TM_TRAIN_BINARY) {
-        snprintf(obj, sizeof obj, "binary sigmoid:1");
-        f->link = TM__LINK_SIGMOID;
-        f->default_output = TM_FOREST_OUT_PROBABILITY;
-    } else {
-        snprintf(obj, sizeof obj, "regression");
-        f->link = TM__LINK_IDENTITY;
-        f->default_output = TM_FOREST_OUT_VALUE;
-    }
-    f->objective = tm_strdup(obj);
-    if (!f->objective) {
+    double *lv = tm_malloc_n((size_t)1 << max_depth, sizeof *lv);
+    if (!lv) {
         return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
     }
-    if (o->feature_names) {
-        f->feature_names = tm_calloc((size_t)n_features + 1, sizeof *f->feature_names);
-        if (!f->feature_names) {
-            return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
+    for (int32_t t = 0; t < n_trees; t++) {
+        int32_t d = m->tree_n[t], first = m->tree_first[t];
+        for (int32_t i = 0; i < d; i++) {
+            int32_t u = m->lvl_feat_u[first + i];
+            feat[i] = b->used[u];
+            border[i] = nextafterf(raw_threshold(b, u, m->lvl_bin[first + i]), -INFINITY);
         }
-        for (int32_t j = 0; j < n_features; j++) {
-            f->feature_names[j] = tm_strdup(o->feature_names[j] ? o->feature_names[j] : "");
-            if (!f->feature_names[j]) {
-                return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
-            }
+        for (int32_t l = 0; l < ((int32_t)1 << d); l++) {
+            double v = m->leafv[m->tree_leaf_first[t] + l];
+            lv[l] = t < n_out ? v + base[t] : v;
         }
+        tm_forest_builder_oblivious(fb, d, feat, border, lv);
     }
-    return tm__forest_alloc_outputs(f, n_out, err);
+    tm_free(lv);
+    return TM_OK;
 }
 
 tm_status tm__train_model_to_forest(const tm__train_model *m, const tm__train_bins *b,
@@ -248,30 +190,50 @@ tm_status tm__train_model_to_forest(const tm__train_model *m, const tm__train_bi
                                     const tm_train_opts *o, int n_classes, tm_forest **out,
                                     tm_err *err)
 {
-    tm_forest *f = NULL;
     *out = NULL;
-    tm_status st = tm__forest_new(&f, err);
+    tm_forest_shape s;
+    memset(&s, 0, sizeof s);
+    char obj[64];
+    s.family = m->oblivious ? TM_FOREST_CATBOOST : TM_FOREST_LIGHTGBM;
+    s.format = m->oblivious ? TM_FOREST_FORMAT_CATBOOST_JSON : TM_FOREST_FORMAT_LIGHTGBM;
+    if (o->objective == TM_TRAIN_MULTICLASS) {
+        snprintf(obj, sizeof obj, "multiclass num_class:%d", n_classes);
+        s.link = TM_FOREST_LINK_SOFTMAX;
+        s.default_output = TM_FOREST_OUT_PROBABILITY;
+    } else if (o->objective == TM_TRAIN_BINARY) {
+        snprintf(obj, sizeof obj, "binary sigmoid:1");
+        s.link = TM_FOREST_LINK_SIGMOID;
+        s.default_output = TM_FOREST_OUT_PROBABILITY;
+    } else {
+        snprintf(obj, sizeof obj, "regression");
+        s.link = TM_FOREST_LINK_IDENTITY;
+        s.default_output = TM_FOREST_OUT_VALUE;
+    }
+    s.objective = obj;
+    s.n_classes = n_classes;
+    s.n_features = b->n_features;
+    s.feature_names = o->feature_names;
+    s.n_outputs = n_outputs;
+    s.n_trees = n_trees;
+    s.n_iterations = n_trees / n_outputs;
+    s.oblivious = m->oblivious;
+    for (int32_t t = 0; t < n_trees; t++) {
+        s.n_nodes += m->tree_n[t];
+        s.n_leaves += m->oblivious ? (int32_t)1 << m->tree_n[t] : (m->tree_n[t] + 1) / 2;
+    }
+    tm_forest_builder *fb = NULL;
+    tm_status st = tm_forest_builder_new(&s, &fb, err);
     if (st != TM_OK) {
         return st;
     }
-    f->family = m->oblivious ? TM_FOREST_CATBOOST : TM_FOREST_LIGHTGBM;
-    f->format = m->oblivious ? TM_FOREST_FORMAT_CATBOOST_JSON : TM_FOREST_FORMAT_LIGHTGBM;
-    st = set_header(f, o, n_classes, n_outputs, b->n_features, err);
-    if (st == TM_OK) {
-        st = tm__forest_alloc_trees(f, n_trees, err);
-    }
-    if (st == TM_OK) {
-        st = m->oblivious ? fill_oblivious(f, m, b, n_trees, n_outputs, base, err)
-                          : fill_general(f, m, b, n_trees, n_outputs, base, err);
-    }
-    f->n_iterations = n_trees / n_outputs;
-    if (st == TM_OK) {
-        st = tm__forest_finish(f, "trained model", err);
+    if (m->oblivious) {
+        st = add_oblivious(fb, m, b, n_trees, n_outputs, base, err);
+    } else {
+        add_general(fb, m, b, n_trees, n_outputs, base);
     }
     if (st != TM_OK) {
-        tm_forest_free(f);
+        tm_forest_builder_free(fb);
         return st;
     }
-    *out = f;
-    return TM_OK;
+    return tm_forest_builder_finish(fb, out, err);
 }

@@ -9,7 +9,7 @@
 
 #include <turbomode/train.h>
 
-#include "forest/forest_int.h"
+#include <turbomode/forest.h>
 
 /* Most trees of a round grown side by side. */
 #define TM__TRAIN_MAX_PAR 8
