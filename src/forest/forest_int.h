@@ -21,6 +21,10 @@ enum {
     TM__NODE_DEFAULT_LEFT = 1u << 5, /* default side for ZERO_MISSING */
 };
 
+/* LightGBM's kZeroThreshold, the float literal 1e-35f as a double: the
+ * default zero_band. */
+#define TM__LGB_ZERO_THRESHOLD 1.0000000180025095e-35
+
 /* How a numerical split compares (per forest). */
 typedef enum tm__cmp {
     TM__CMP_LT_F32, /* XGBoost: float32(x) < float32(t) -> left */
@@ -51,7 +55,8 @@ struct tm_forest {
     int n_classes;            /* 0 regression, 2 binary, K multiclass */
     tm__cmp cmp;
     bool sum_f32;             /* accumulate margins in float32 (XGBoost) */
-    bool zero_tiny_inputs;    /* LightGBM: |x| <= 1e-35f behaves as 0.0 */
+    bool zero_tiny_inputs;    /* LightGBM: |x| <= zero_band behaves as 0.0 */
+    double zero_band;         /* kZeroThreshold (1e-35f); 1e-15f before LightGBM 2.0.12 */
 
     int32_t n_features;
     char **feature_names;     /* n_features names or NULL, owned */
