@@ -38,6 +38,8 @@ int tm_cli_model_retrain(int argc, char **argv);
 int tm_cli_replay(int argc, char **argv);
 int tm_cli_signals(int argc, char **argv);
 int tm_cli_models(int argc, char **argv);
+/* `evaluate` (cmd_evaluate.c). */
+int tm_cli_evaluate(int argc, char **argv);
 /* `model rollback`: for the `model` dispatcher in cmd_model.c. */
 int tm_cli_model_rollback(int argc, char **argv);
 struct tm_pipeline_opts;

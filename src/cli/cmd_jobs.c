@@ -338,12 +338,24 @@ static tm_status registry_report(tm_pipeline *p, int32_t as_of, tm_pipeline_repo
     return tm_pipeline_models_report(p, rep, err);
 }
 
+/* The signals report ends with what the latest evaluation showed. */
+static tm_status signals_report(tm_pipeline *p, int32_t date, tm_pipeline_report *rep,
+                                tm_err *err)
+{
+    tm_status st = tm_pipeline_signals_report(p, date, rep, err);
+    size_t n = strlen(rep->summary);
+    if (st == TM_OK) {
+        st = tm_pipeline_edge_note(p, rep->summary + n, sizeof rep->summary - n, err);
+    }
+    return st;
+}
+
 int tm_cli_signals(int argc, char **argv)
 {
     return run_report("signals",
-                      "Prints the signals of --as-of's date (default: the latest)\n"
-                      "and the last meta retrain's report.",
-                      argc, argv, tm_pipeline_signals_report, true);
+                      "Prints the signals of --as-of's date (default: the latest),\n"
+                      "the last meta retrain's report and what the latest evaluation showed.",
+                      argc, argv, signals_report, true);
 }
 
 /* `model rollback`, for the `model` dispatcher in cmd_model.c. */

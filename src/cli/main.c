@@ -32,6 +32,7 @@ static const command commands[] = {
     {"model-retrain", tm_cli_model_retrain, "job model_retrain: retrain the 8 base models + meta"},
     {"replay", tm_cli_replay, "run the schedule on a simulated clock over history"},
     {"signals", tm_cli_signals, "print the latest signals and the last retrain's report"},
+    {"evaluate", tm_cli_evaluate, "walk-forward evaluation of past signals against baselines"},
     {"models", tm_cli_models, "list the model registry (active models, metrics)"},
     {"daemon", tm_cli_daemon, "run the scheduled jobs (single instance per database)"},
     {"schedule", tm_cli_schedule, "schedule list|history|check|eval: the job schedule"},
