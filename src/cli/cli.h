@@ -70,6 +70,7 @@ typedef struct tm_cli_job {
     int32_t from, to;    /* replay's days */
     const char *config;  /* replay's schedule, NULL: the built-in jobs */
     bool all;            /* models: inactive ones too */
+    bool gc;             /* models: remove unregistered model files instead */
     bool timings, verbose;
 } tm_cli_job;
 /* A job command: its name, its tm_pipeline_cmd bit, its scheduler job

@@ -39,6 +39,10 @@ static const tm_opt cli_table[] = {
          "the daemon's schedule to replay", TM_PIPELINE_CMD_REPLAY},
         {"all", TM_OPT_FLAG, OFF(all), 0, 0, NULL, NULL, NULL,
          "also the inactive models (older versions)", TM_PIPELINE_CMD_REGISTRY},
+        {"gc", TM_OPT_FLAG, OFF(gc), 0, 0, NULL, NULL, NULL,
+         "instead remove the model files no registry row names (left by an interrupted "
+         "retrain)",
+         TM_PIPELINE_CMD_REGISTRY},
         {"timings", TM_OPT_FLAG, OFF(timings), 0, 0, NULL, NULL, NULL,
          "per-step times on stderr", JOBS},
         {"verbose", TM_OPT_FLAG, OFF(verbose), 0, 0, NULL, NULL, NULL, "progress lines on stderr",
@@ -71,7 +75,9 @@ static const tm_cli_jobcmd jobcmds[] = {
         {"signals", TM_PIPELINE_CMD_SIGNALS, NULL,
          "Prints the signals of --as-of's date (default: the latest), the last meta\n"
          "retrain's report and what the latest evaluation showed."},
-        {"models", TM_PIPELINE_CMD_REGISTRY, NULL, "Lists the model registry (active models)."},
+        {"models", TM_PIPELINE_CMD_REGISTRY, NULL,
+         "Lists the model registry (active models; read-only), or with --gc removes the\n"
+         "model files no registry row names."},
         {"model rollback", TM_PIPELINE_CMD_ROLLBACK, NULL,
          "Makes the previous meta-learner active again."},
 };
@@ -294,7 +300,7 @@ static int run_report(const char *cmd, int argc, char **argv, report_fn fn, bool
     if (rc >= 0) {
         return rc;
     }
-    o.read_only = read_only;
+    o.read_only = read_only && !j.gc; /* models --gc removes files: a write transaction */
     tm_pipeline *p = NULL;
     tm_err err;
     tm_err_init(&err);
@@ -321,6 +327,9 @@ static tm_status rollback_report(tm_pipeline *p, const tm_cli_job *j, tm_pipelin
 static tm_status registry_report(tm_pipeline *p, const tm_cli_job *j, tm_pipeline_report *rep,
                                  tm_err *err)
 {
+    if (j->gc) {
+        return tm_pipeline_models_gc(p, rep, err);
+    }
     return tm_pipeline_models_report(p, j->all, rep, err);
 }
 
@@ -346,6 +355,7 @@ int tm_cli_model_rollback(int argc, char **argv)
 {
     return run_report("model rollback", argc, argv, rollback_report, false);
 }
+
 
 int tm_cli_models(int argc, char **argv)
 {
