@@ -385,6 +385,8 @@ START_TEST(eval_ignores_later_prices_and_signals)
     ck_assert_ptr_nonnull(tb);
     ck_assert_uint_eq(na, nb);
     ck_assert_mem_eq(ta, tb, na);
+    free(ta);
+    free(tb);
     char *x = NULL, *y = NULL;
     ck_assert_int_eq(tm_pipeline_eval_text(ea, &x, NULL), TM_OK);
     ck_assert_int_eq(tm_pipeline_eval_text(eb, &y, NULL), TM_OK);
@@ -414,12 +416,14 @@ START_TEST(eval_cli_refuses_bad_options)
                      2);
     char *msg = tm_test_slurp(out, NULL);
     ck_assert_ptr_nonnull(strstr(msg, "field 'to'"));
+    free(msg);
     ck_assert_int_eq(tm_test_system("%s evaluate --db %s --from 2017-02-01 --to 2017-02-20 "
                                     "--cost-bps abc 2>%s",
                                     bin, db, out),
                      2);
     msg = tm_test_slurp(out, NULL);
     ck_assert_ptr_nonnull(strstr(msg, "--cost-bps: expected a finite number, found \"abc\""));
+    free(msg);
     ck_assert_int_eq(tm_test_system("%s evaluate --db %s --from 2017-02-01 --to 2017-02-20 "
                                     "--cost-bps -5 2>%s",
                                     bin, db, out),
@@ -435,6 +439,7 @@ START_TEST(eval_cli_refuses_bad_options)
                      2);
     msg = tm_test_slurp(out, NULL);
     ck_assert_ptr_nonnull(strstr(msg, "no signals dated 2017-01-02..2017-01-20"));
+    free(msg);
 }
 END_TEST
 
@@ -494,6 +499,7 @@ START_TEST(eval_html_report_renders_in_chromium)
     ck_assert_ptr_nonnull(page);
     ck_assert_ptr_null(strstr(page, "src=")); /* nothing loaded from outside */
     ck_assert_ptr_null(strstr(page, "href="));
+    free(page);
     ck_assert_int_eq(tm_test_system("timeout 120 chromium --headless --no-sandbox --disable-gpu "
                                     "--user-data-dir=%s/chrome --enable-logging=stderr --v=0 "
                                     "--dump-dom file://%s >%s 2>%s",
@@ -509,8 +515,10 @@ START_TEST(eval_html_report_renders_in_chromium)
         ck_assert_msg(strstr(out, want) != NULL, "plot %s missing", id);
     }
     ck_assert_ptr_nonnull(strstr(out, "no demonstrated edge"));
+    free(out);
     char *err = tm_test_slurp(log, NULL);
     ck_assert_msg(err && strstr(err, "CONSOLE") == NULL, "console output: %s", err ? err : "");
+    free(err);
 }
 END_TEST
 
