@@ -25,7 +25,8 @@ extern "C" {
     X(TM_E_RANGE, 6, "range", "value out of range")                           \
     X(TM_E_DB, 7, "db", "database error")                                     \
     X(TM_E_BUSY, 8, "busy", "resource busy")                                  \
-    X(TM_E_INTERNAL, 9, "internal", "internal error")
+    X(TM_E_INTERNAL, 9, "internal", "internal error")                         \
+    X(TM_E_SYSTEM, 10, "system", "the system could not do it (disk full, I/O error)")
 
 typedef enum tm_status {
 #define TM_STATUS_ENUM(code, value, name, text) code = value,
@@ -45,7 +46,7 @@ typedef struct tm_err {
     tm_status status;  /* TM_OK while no error was recorded */
     char path[256];    /* input file (or "" when none) */
     long line;         /* 1-based line, 0 if none */
-    char field[64];    /* column/field/key name, "" if none */
+    char field[160];   /* column/field/key name or path, "" if none */
     char reason[512];  /* one line, lower case, no final period */
     const char *src_file; /* C file that raised it (debug aid) */
     int src_line;         /* C line that raised it */
@@ -90,6 +91,11 @@ void tm_alloc_fail_after(long n);
 long tm_alloc_count(void);
 
 /* ---- files ------------------------------------------------------------- */
+
+/* The status for a failed system call's errno: TM_E_SYSTEM when the
+ * machine ran out of something or failed (ENOSPC, EDQUOT, EFBIG, EIO,
+ * EMFILE, ENFILE: not the input's fault), else TM_E_IO. */
+tm_status tm_errno_status(int e);
 
 /* Reads a whole file into a NUL-terminated heap buffer (free with tm_free);
  * *len gets the size without the NUL. */
@@ -169,6 +175,74 @@ const tm_json *tm_json_at(const tm_json *arr, size_t i);
 /* Number value as float32, correctly rounded from the source text when the
  * document came from JSON text, exact when it came from UBJSON float32. */
 float tm_json_f32(const tm_json *num);
+
+/* ---- typed JSON getters (json_get.c) ----------------------------------- */
+
+/* Readers of a parsed document that check what they read and, when a value
+ * is missing or of the wrong type, record a one-line error naming the file,
+ * the line (JSON text) and the value's path, e.g.
+ *   "m.json:9: field 'learner.gradient_booster.model.trees[3].split_conditions':
+ *    expected an array of numbers, found a string".
+ * A path is `where` (the enclosing value's path, "" or NULL at the top)
+ * joined with `key`; array elements add "[i]". Every getter returns TM_OK
+ * or the recorded status (TM_E_PARSE for a missing or mistyped value), and
+ * on failure leaves *out at its documented default. Arrays of numbers are
+ * read element by element through tm_json_at, so they work whatever the
+ * parser's storage of the array. */
+typedef struct tm_json_ctx {
+    const char *path; /* file named in messages */
+    bool has_lines;   /* tm_json.line is a source line (JSON text), not a UBJSON offset */
+    tm_err *err;      /* caller's; may be NULL */
+} tm_json_ctx;
+
+/* Any array length, for tm_json_member_nums. */
+#define TM_JSON_ANY_LEN ((size_t)-1)
+
+/* "null", "a boolean", "a number", "a string", "an array", "an object";
+ * "nothing" for NULL. A static string. */
+const char *tm_json_type_name(const tm_json *v);
+/* The value itself for messages when short ("found 2.5", "found \"abc\"",
+ * "found true"), else its type name. Uses buf (at least 48 bytes) for the
+ * text; returns buf or a static string. */
+const char *tm_json_found(const tm_json *v, char *buf, size_t len);
+/* Records an error at value at (its line) for the path where.key (either
+ * may be NULL) with a printf reason; returns st. */
+tm_status tm_json_fail(const tm_json_ctx *c, tm_status st, const tm_json *at, const char *where,
+                       const char *key, const char *fmt, ...)
+        __attribute__((format(printf, 6, 7)));
+/* Checks that v, the value at where.key (inside parent, which gives the
+ * line when v is NULL), has type t. */
+tm_status tm_json_expect(const tm_json_ctx *c, const tm_json *v, const tm_json *parent,
+                         const char *where, const char *key, tm_json_type t);
+/* obj[key] of type t into *out. Missing (or null, when optional): an error
+ * unless optional, in which case *out is NULL and TM_OK is returned. A
+ * non-object obj counts as having no members. */
+tm_status tm_json_member(const tm_json_ctx *c, const tm_json *obj, const char *where,
+                         const char *key, tm_json_type t, bool optional, const tm_json **out);
+/* obj[key] as an integer-valued number in lo..hi; when optional and
+ * missing, *out = dflt. */
+tm_status tm_json_member_int(const tm_json_ctx *c, const tm_json *obj, const char *where,
+                             const char *key, int64_t lo, int64_t hi, bool optional, int64_t dflt,
+                             int64_t *out);
+/* obj[key] as a number (any value, NaN and infinities included when the
+ * document holds them); when optional and missing, *out = dflt. */
+tm_status tm_json_member_num(const tm_json_ctx *c, const tm_json *obj, const char *where,
+                             const char *key, bool optional, double dflt, double *out);
+/* obj[key] as an array of n numbers (any length when n is TM_JSON_ANY_LEN).
+ * Its elements are checked as they are read with the *_at getters. */
+tm_status tm_json_member_nums(const tm_json_ctx *c, const tm_json *obj, const char *where,
+                              const char *key, size_t n, bool optional, const tm_json **out);
+/* Element i of arr (path where) as an integer in lo..hi; *out = 0 on error. */
+tm_status tm_json_int_at(const tm_json_ctx *c, const tm_json *arr, const char *where, size_t i,
+                         int64_t lo, int64_t hi, int64_t *out);
+/* Element i as a flag: a boolean, or the number 0 or 1. */
+tm_status tm_json_flag_at(const tm_json_ctx *c, const tm_json *arr, const char *where, size_t i,
+                          bool *out);
+/* Element i as a number: as float32 (tm_json_f32 rounding) or as double. */
+tm_status tm_json_f32_at(const tm_json_ctx *c, const tm_json *arr, const char *where, size_t i,
+                         float *out);
+tm_status tm_json_num_at(const tm_json_ctx *c, const tm_json *arr, const char *where, size_t i,
+                         double *out);
 
 /* ---- growable text buffer ---------------------------------------------- */
 

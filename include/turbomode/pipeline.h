@@ -32,6 +32,7 @@ typedef struct tm_pipeline_opts {
     const char *db_path;                      /* required */
     const char *models_dir;                   /* NULL: "<db dir>/turbomode_models" */
     const char *registry_path;                /* base-model registry (JSON); NULL: the 8 defaults */
+    bool read_only;                           /* open an existing database read-only (reports) */
     int horizon;                              /* label horizon, trading days: 5 */
     double up;                                /* BUY when the forward return > up: 0.040 */
     double down;                              /* SELL when it is < -down: 0.036 */
@@ -52,8 +53,9 @@ typedef struct tm_pipeline_opts {
 
 void tm_pipeline_opts_init(tm_pipeline_opts *o);
 
-/* Opens the database (creating and migrating it) and reads the registry.
- * On failure *out is NULL. Close with tm_pipeline_close. */
+/* Opens the database (creating and migrating it; with read_only, an
+ * existing one only, never written) and reads the registry. On failure
+ * *out is NULL. Close with tm_pipeline_close. */
 tm_status tm_pipeline_open(const tm_pipeline_opts *o, tm_pipeline **out, tm_err *err);
 void tm_pipeline_close(tm_pipeline *p);
 

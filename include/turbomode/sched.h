@@ -270,7 +270,8 @@ typedef struct tm_sched_run_row {
 typedef tm_status (*tm_sched_row_fn)(void *ctx, const tm_sched_run_row *row, tm_err *err);
 
 /* Calls fn for the last `limit` rows of job_runs (job NULL: all), oldest
- * first. The database is opened read-only. */
+ * first. The database is opened read-only and must exist (TM_E_IO); one
+ * without job_runs has no rows (TM_OK, fn never called). */
 tm_status tm_sched_history(const char *db, const char *job, long limit, tm_sched_row_fn fn,
                            void *ctx, tm_err *err);
 

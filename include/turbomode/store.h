@@ -29,6 +29,12 @@ typedef struct tm_store tm_store;
  * step in one transaction. A database from a newer build fails with
  * TM_E_FORMAT. On failure *out is NULL. Close with tm_store_close. */
 tm_status tm_store_open(const char *path, tm_store **out, tm_err *err);
+/* Opens an existing database read-only: nothing is created, migrated or
+ * written, so it works on a read-only file or mount. A missing file fails
+ * with TM_E_IO (the system's reason), a schema other than
+ * TM_STORE_SCHEMA_VERSION with TM_E_FORMAT; writes through the handle fail
+ * with TM_E_DB. An empty path is refused (TM_E_INVALID) by both opens. */
+tm_status tm_store_open_readonly(const char *path, tm_store **out, tm_err *err);
 void tm_store_close(tm_store *s);
 /* The schema version of the open database (PRAGMA user_version). */
 int tm_store_schema_version(tm_store *s);

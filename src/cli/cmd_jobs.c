@@ -282,7 +282,8 @@ int tm_cli_replay(int argc, char **argv)
 typedef tm_status (*report_fn)(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
                                tm_err *err);
 
-static int run_report(const char *cmd, const char *what, int argc, char **argv, report_fn fn)
+static int run_report(const char *cmd, const char *what, int argc, char **argv, report_fn fn,
+                      bool read_only)
 {
     tm_pipeline_opts o;
     int32_t as_of;
@@ -292,6 +293,7 @@ static int run_report(const char *cmd, const char *what, int argc, char **argv, 
     if (rc >= 0) {
         return rc;
     }
+    o.read_only = read_only;
     tm_pipeline *p = NULL;
     tm_err err;
     tm_err_init(&err);
@@ -327,17 +329,17 @@ int tm_cli_signals(int argc, char **argv)
     return run_report("signals",
                       "Prints the signals of --as-of's date (default: the latest)\n"
                       "and the last meta retrain's report.",
-                      argc, argv, tm_pipeline_signals_report);
+                      argc, argv, tm_pipeline_signals_report, true);
 }
 
 /* `model rollback`, for the `model` dispatcher in cmd_model.c. */
 int tm_cli_model_rollback(int argc, char **argv)
 {
     return run_report("model rollback", "Makes the previous meta-learner active again.", argc,
-                      argv, rollback_report);
+                      argv, rollback_report, false);
 }
 
 int tm_cli_models(int argc, char **argv)
 {
-    return run_report("models", "Lists the model registry.", argc, argv, registry_report);
+    return run_report("models", "Lists the model registry.", argc, argv, registry_report, true);
 }

@@ -2,6 +2,7 @@
  * model, reads a CSV (columns by name when the model has names and the
  * header has them all, else by position), predicts, and writes the output
  * atomically so a failure leaves nothing at --output. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,7 +190,8 @@ static tm_status write_output(const tm_forest *f, tm_forest_output kind, const d
     }
     if (ferror(fp)) {
         tm_atomic_abort(&a);
-        return TM_ERR(err, TM_E_IO, path, 0, NULL, "write failed");
+        return TM_ERR(err, tm_errno_status(errno), path, 0, NULL, "write failed: %s",
+                      strerror(errno));
     }
     return tm_atomic_commit(&a, err);
 }

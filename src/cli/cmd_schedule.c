@@ -1,6 +1,7 @@
 /* `turbomode schedule list|history|check|eval`: what the schedule is, what
  * ran, which jobs would collide, and "what will this schedule do?" on
  * JSON lines in the form of ../shared/fixtures/scheduler. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,8 +100,8 @@ static int cmd_list(const args *a)
 
 static tm_status print_row(void *ctx, const tm_sched_run_row *r, tm_err *err)
 {
-    (void)ctx;
     (void)err;
+    (*(size_t *)ctx)++;
     printf("%-18s %-26s %-13s", r->job, r->scheduled, r->status);
     if (*r->started) {
         printf(" start %s", r->started);
@@ -130,8 +131,14 @@ static int cmd_history(const args *a)
     }
     tm_err err;
     tm_err_init(&err);
-    tm_status st = tm_sched_history(tm_sched_config_db(cfg), a->job, a->limit, print_row, NULL, &err);
+    size_t n_rows = 0;
+    tm_status st =
+            tm_sched_history(tm_sched_config_db(cfg), a->job, a->limit, print_row, &n_rows, &err);
     tm_sched_config_free(cfg);
+    if (st == TM_OK && n_rows == 0) {
+        printf("no scheduler runs recorded yet%s%s\n", a->job ? " for job " : "",
+               a->job ? a->job : "");
+    }
     return st == TM_OK ? 0 : report(&err);
 }
 
@@ -171,7 +178,7 @@ static int cmd_eval(const args *a)
     const char *name = a->file && strcmp(a->file, "-") != 0 ? a->file : NULL;
     FILE *in = name ? fopen(name, "r") : stdin;
     if (!in) {
-        fprintf(stderr, "turbomode schedule: %s: cannot open\n", name);
+        fprintf(stderr, "turbomode schedule: %s: cannot open: %s\n", name, strerror(errno));
         return 2;
     }
     char *line = NULL;

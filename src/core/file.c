@@ -13,6 +13,21 @@
 
 #include <turbomode/core.h>
 
+tm_status tm_errno_status(int e)
+{
+    switch (e) {
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+    case EIO:
+    case EMFILE:
+    case ENFILE:
+        return TM_E_SYSTEM;
+    default:
+        return TM_E_IO;
+    }
+}
+
 tm_status tm_file_read(const char *path, char **out, size_t *len, tm_err *err)
 {
     *out = NULL;
@@ -90,7 +105,8 @@ tm_status tm_atomic_open(tm_atomic *a, const char *path, tm_err *err)
     if (fd < 0) {
         int e = errno;
         a->tmp[0] = 0;
-        return TM_ERR(err, TM_E_IO, path, 0, NULL, "cannot create output: %s", strerror(e));
+        return TM_ERR(err, tm_errno_status(e), path, 0, NULL, "cannot create output: %s",
+                      strerror(e));
     }
     (void)fchmod(fd, 0644);
     FILE *fp = fdopen(fd, "wb");
@@ -123,20 +139,30 @@ tm_status tm_atomic_commit(tm_atomic *a, tm_err *err)
     if (!fp) {
         return TM_ERR(err, TM_E_INVALID, a->path, 0, NULL, "output not open");
     }
+    /* errno of the first failing step (a write error kept by the stream
+     * from an earlier fwrite shows again in fflush or fclose). */
+    errno = 0;
+    int e = 0;
     bool ok = fflush(fp) == 0 && !ferror(fp);
-    int e = errno;
-    ok = ok && fsync(fileno(fp)) == 0;
-    if (fclose(fp) != 0) {
+    e = ok ? 0 : errno;
+    if (ok && fsync(fileno(fp)) != 0) {
         ok = false;
+        e = errno;
+    }
+    if (fclose(fp) != 0 && ok) {
+        ok = false;
+        e = errno;
     }
     if (!ok) {
         unlink(a->tmp);
-        return TM_ERR(err, TM_E_IO, a->path, 0, NULL, "write failed: %s", strerror(e));
+        e = e ? e : EIO;
+        return TM_ERR(err, tm_errno_status(e), a->path, 0, NULL, "write failed: %s",
+                      strerror(e));
     }
     if (rename(a->tmp, a->path) != 0) {
         e = errno;
         unlink(a->tmp);
-        return TM_ERR(err, TM_E_IO, a->path, 0, NULL, "cannot rename output: %s",
+        return TM_ERR(err, tm_errno_status(e), a->path, 0, NULL, "cannot rename output: %s",
                       strerror(e));
     }
     fsync_dir_of(a->path);

@@ -5,7 +5,6 @@
  * Decision rule, NaN treatment and the output formula: formats/catboost
  * §3-§6. Evaluation itself is the predictor's. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,8 +25,7 @@
     } while (0)
 
 typedef struct loader {
-    const char *path;             /* for messages */
-    tm_err *err;                  /* caller's */
+    tm_json_ctx j;                /* file and error sink for messages */
     tm_forest *f;                 /* being filled, owned by the entry point */
     const tm_json *cats;          /* features_info.categorical_features or NULL */
     const tm_json *ctrs;          /* features_info.ctrs or NULL */
@@ -38,87 +36,18 @@ typedef struct loader {
     int32_t next_node, next_leaf; /* non-symmetric walk cursors */
 } loader;
 
-/* Records a one-line error at JSON value `at` (its line) for the field
- * where.key (either may be NULL or ""). Returns st. */
-__attribute__((format(printf, 6, 7))) static tm_status fail(const loader *L, tm_status st,
-                                                            const tm_json *at, const char *where,
-                                                            const char *key, const char *fmt, ...)
-{
-    char reason[480], field[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    where = where ? where : "";
-    snprintf(field, sizeof field, "%s%s%s", where, *where && key ? "." : "", key ? key : "");
-    return TM_ERR(L->err, st, L->path, at ? at->line : 0, *field ? field : NULL, "%s", reason);
-}
-
 static tm_status nomem(const loader *L)
 {
-    return TM_ERR(L->err, TM_E_NOMEM, L->path, 0, NULL, "out of memory");
-}
-
-static const char *const type_names[] = {"null",     "a boolean", "a number",
-                                         "a string", "an array",  "an object"};
-
-/* What a value is, for "expected X, found Y"; JSON numbers keep their
- * source spelling. */
-static const char *found(const tm_json *v, char *buf, size_t len)
-{
-    if (!v) {
-        return "nothing";
-    }
-    if (v->type == TM_JSON_NUMBER) {
-        snprintf(buf, len, "%.*s", (int)(v->len < 40 ? v->len : 40), v->str ? v->str : "?");
-    } else if (v->type == TM_JSON_STRING) {
-        snprintf(buf, len, "\"%.40s\"", v->str);
-    } else {
-        return v->type == TM_JSON_BOOL ? (v->boolean ? "true" : "false") : type_names[v->type];
-    }
-    return buf;
-}
-
-/* Checks that v (field where.key, inside parent) has type t. */
-static tm_status expect(const loader *L, const tm_json *v, const tm_json *parent, const char *where,
-                        const char *key, tm_json_type t)
-{
-    char buf[64];
-    if (v && v->type == t) {
-        return TM_OK;
-    }
-    return fail(L, TM_E_PARSE, v ? v : parent, where, key, "expected %s, found %s", type_names[t],
-                found(v, buf, sizeof buf));
-}
-
-/* obj[key] of type t into *out. A missing (or null) key fails unless
- * optional, in which case *out is NULL. where names obj in messages. */
-static tm_status member(const loader *L, const tm_json *obj, const char *where, const char *key,
-                        tm_json_type t, bool optional, const tm_json **out)
-{
-    const tm_json *v = tm_json_get(obj, key);
-    *out = NULL;
-    if (!v || (optional && v->type == TM_JSON_NULL)) {
-        return optional ? TM_OK : fail(L, TM_E_PARSE, obj, where, NULL, "missing key '%s'", key);
-    }
-    tm_status st = expect(L, v, obj, where, key, t);
-    *out = st == TM_OK ? v : NULL;
-    return st;
+    return TM_ERR(L->j.err, TM_E_NOMEM, L->j.path, 0, NULL, "out of memory");
 }
 
 /* obj[key] (required) as an integer in lo..hi. */
 static tm_status member_int(const loader *L, const tm_json *obj, const char *where, const char *key,
                             int32_t lo, int32_t hi, int32_t *out)
 {
-    char buf[64];
-    const tm_json *v = NULL;
-    tm_status st = member(L, obj, where, key, TM_JSON_NUMBER, false, &v);
-    if (st == TM_OK &&
-        (!(v->num >= (double)lo && v->num <= (double)hi) || v->num != floor(v->num))) {
-        return fail(L, TM_E_PARSE, v, where, key, "expected an integer in %d..%d, found %s",
-                    (int)lo, (int)hi, found(v, buf, sizeof buf));
-    }
-    *out = st == TM_OK ? (int32_t)v->num : 0;
+    int64_t v = 0;
+    tm_status st = tm_json_member_int(&L->j, obj, where, key, lo, hi, false, 0, &v);
+    *out = (int32_t)v;
     return st;
 }
 
@@ -163,21 +92,21 @@ static tm_status load_feature(loader *L, const tm_json *arr, size_t i, bool is_f
     tm_status st;
     snprintf(where, sizeof where, "features_info.%s[%zu]",
              is_float ? "float_features" : "categorical_features", i);
-    CHECK(expect(L, e, arr, where, NULL, TM_JSON_OBJECT));
+    CHECK(tm_json_expect(&L->j, e, arr, where, NULL, TM_JSON_OBJECT));
     CHECK(member_int(L, e, where, "flat_feature_index", 0, MAX_COLUMNS - 1, col));
     if (!is_float) {
         goto done;
     }
     CHECK(member_int(L, e, where, "feature_index", 0, L->n_float - 1, &idx));
-    CHECK(member(L, e, where, "nan_value_treatment", TM_JSON_STRING, true, &nan));
+    CHECK(tm_json_member(&L->j, e, where, "nan_value_treatment", TM_JSON_STRING, true, &nan));
     L->float_col[idx] = *col;
     /* AsIs: NaN > border is false; AsFalse: NaN is below every border */
     L->float_nan_one[idx] = nan && strcmp(nan->str, "AsTrue") == 0;
     if (nan && !L->float_nan_one[idx] && strcmp(nan->str, "AsIs") != 0 &&
         strcmp(nan->str, "AsFalse") != 0) {
-        st = fail(L, TM_E_PARSE, nan, where, "nan_value_treatment",
-                  "expected \"AsIs\", \"AsFalse\" or \"AsTrue\", found %s",
-                  found(nan, buf, sizeof buf));
+        st = tm_json_fail(&L->j, TM_E_PARSE, nan, where, "nan_value_treatment",
+                          "expected \"AsIs\", \"AsFalse\" or \"AsTrue\", found %s",
+                          tm_json_found(nan, buf, sizeof buf));
     }
 done:
     return st;
@@ -218,18 +147,20 @@ static tm_status load_features(loader *L, const tm_json *root)
     bool named = false;
     char desc[128];
     tm_status st;
-    CHECK(member(L, root, NULL, "features_info", TM_JSON_OBJECT, false, &fi));
-    CHECK(member(L, fi, "features_info", "float_features", TM_JSON_ARRAY, true, &floats));
-    CHECK(member(L, fi, "features_info", "categorical_features", TM_JSON_ARRAY, true, &L->cats));
-    CHECK(member(L, fi, "features_info", "ctrs", TM_JSON_ARRAY, true, &L->ctrs));
+    CHECK(tm_json_member(&L->j, root, NULL, "features_info", TM_JSON_OBJECT, false, &fi));
+    CHECK(tm_json_member(&L->j, fi, "features_info", "float_features", TM_JSON_ARRAY, true,
+                         &floats));
+    CHECK(tm_json_member(&L->j, fi, "features_info", "categorical_features", TM_JSON_ARRAY, true,
+                         &L->cats));
+    CHECK(tm_json_member(&L->j, fi, "features_info", "ctrs", TM_JSON_ARRAY, true, &L->ctrs));
     for (int k = 0; k < 2; k++) { /* estimated features: not computable from the JSON */
         const char *key = k ? "embedding_features" : "text_features";
         const tm_json *arr = tm_json_get(fi, key);
         if (arr && arr->type == TM_JSON_ARRAY && arr->len > 0) {
             describe(arr, NULL, desc, sizeof desc);
-            st = fail(L, TM_E_FORMAT, arr, "features_info", key,
-                      "model needs %s feature%s (not supported): apply it with catboost",
-                      k ? "embedding" : "text", desc);
+            st = tm_json_fail(&L->j, TM_E_FORMAT, arr, "features_info", key,
+                              "model needs %s feature%s (not supported): apply it with catboost",
+                              k ? "embedding" : "text", desc);
             goto done;
         }
     }
@@ -268,20 +199,21 @@ static tm_status load_scale_bias(loader *L, const tm_json *root)
     tm_forest *f = L->f;
     const tm_json *sb = NULL;
     tm_status st;
-    CHECK(member(L, root, NULL, "scale_and_bias", TM_JSON_ARRAY, true, &sb));
+    CHECK(tm_json_member(&L->j, root, NULL, "scale_and_bias", TM_JSON_ARRAY, true, &sb));
     const tm_json *scale = tm_json_at(sb, 0), *bias = tm_json_at(sb, 1);
     if (sb && (sb->len != 2 || scale->type != TM_JSON_NUMBER ||
                (bias->type != TM_JSON_NUMBER && bias->type != TM_JSON_ARRAY) ||
                (bias->type == TM_JSON_ARRAY && bias->len != (size_t)L->dim))) {
-        st = fail(L, TM_E_PARSE, sb, "scale_and_bias", NULL,
-                  "expected [scale, [bias, ...]] with %d bias(es), as the leaves have", L->dim);
+        st = tm_json_fail(&L->j, TM_E_PARSE, sb, "scale_and_bias", NULL,
+                          "expected [scale, [bias, ...]] with %d bias(es), as the leaves have",
+                          L->dim);
         goto done;
     }
-    CHECK(tm__forest_alloc_outputs(f, L->dim, L->err));
+    CHECK(tm__forest_alloc_outputs(f, L->dim, L->j.err));
     f->scale = sb ? scale->num : 1.0;
     for (int32_t k = 0; sb && k < L->dim; k++) {
         const tm_json *b = bias->type == TM_JSON_ARRAY ? tm_json_at(bias, (size_t)k) : bias;
-        CHECK(expect(L, b, bias, "scale_and_bias", NULL, TM_JSON_NUMBER));
+        CHECK(tm_json_expect(&L->j, b, bias, "scale_and_bias", NULL, TM_JSON_NUMBER));
         f->base_score[k] = b->num;
     }
 done:
@@ -330,7 +262,7 @@ static tm_status set_objective(loader *L, const tm_json *root)
     for (size_t i = 0; i < n; i++) {
         const tm_json *v = tm_json_at(names, i);
         char buf[64];
-        const char *s = v->type == TM_JSON_STRING ? v->str : found(v, buf, sizeof buf);
+        const char *s = v->type == TM_JSON_STRING ? v->str : tm_json_found(v, buf, sizeof buf);
         if (!(f->class_names[i] = tm_strdup(s))) {
             return nomem(L);
         }
@@ -350,27 +282,29 @@ static tm_status load_split(const loader *L, const tm_json *s, const char *where
     char desc[160], buf[64];
     int32_t fidx;
     tm_status st;
-    CHECK(expect(L, s, NULL, where, NULL, TM_JSON_OBJECT));
-    CHECK(member(L, s, where, "split_type", TM_JSON_STRING, true, &type));
+    CHECK(tm_json_expect(&L->j, s, NULL, where, NULL, TM_JSON_OBJECT));
+    CHECK(tm_json_member(&L->j, s, where, "split_type", TM_JSON_STRING, true, &type));
     bool onehot = type && strcmp(type->str, "OneHotFeature") == 0;
     if (onehot || (type && strcmp(type->str, "OnlineCtr") == 0)) {
         const tm_json *el = tm_json_at(tm_json_get(tm_json_at(L->ctrs, 0), "elements"), 0);
         describe(L->cats, tm_json_get(onehot ? s : el, "cat_feature_index"), desc, sizeof desc);
-        st = fail(L, TM_E_FORMAT, s, where, "split_type",
-                  "model needs categorical feature%s (one-hot/ctr hashing is not supported): "
-                  "%s; apply it with catboost",
-                  desc, onehot ? "OneHotFeature split" : "OnlineCtr split needs ctr_data");
+        st = tm_json_fail(
+                &L->j, TM_E_FORMAT, s, where, "split_type",
+                "model needs categorical feature%s (one-hot/ctr hashing is not supported): "
+                "%s; apply it with catboost",
+                desc, onehot ? "OneHotFeature split" : "OnlineCtr split needs ctr_data");
         goto done;
     }
     if ((type && strcmp(type->str, "FloatFeature") != 0) || L->n_float == 0) {
-        st = fail(L, TM_E_FORMAT, s, where, "split_type",
-                  "unsupported split %s: only splits on features_info.float_features can be "
-                  "applied",
-                  type ? found(type, buf, sizeof buf) : "\"FloatFeature\"");
+        st = tm_json_fail(
+                &L->j, TM_E_FORMAT, s, where, "split_type",
+                "unsupported split %s: only splits on features_info.float_features can be "
+                "applied",
+                type ? tm_json_found(type, buf, sizeof buf) : "\"FloatFeature\"");
         goto done;
     }
     CHECK(member_int(L, s, where, "float_feature_index", 0, L->n_float - 1, &fidx));
-    CHECK(member(L, s, where, "border", TM_JSON_NUMBER, false, &b));
+    CHECK(tm_json_member(&L->j, s, where, "border", TM_JSON_NUMBER, false, &b));
     *col = L->float_col[fidx];
     *border = tm_json_f32(b);
     *nan_one = L->float_nan_one[fidx];
@@ -393,29 +327,31 @@ static tm_status load_oblivious(loader *L, const tm_json *trees)
     for (size_t t = 0; t < trees->len; t++) {
         const tm_json *tree = tm_json_at(trees, t);
         snprintf(where, sizeof where, "oblivious_trees[%zu]", t);
-        CHECK(expect(L, tree, trees, where, NULL, TM_JSON_OBJECT));
-        CHECK(member(L, tree, where, "splits", TM_JSON_ARRAY, false, &splits));
-        CHECK(member(L, tree, where, "leaf_values", TM_JSON_ARRAY, false, &lv));
+        CHECK(tm_json_expect(&L->j, tree, trees, where, NULL, TM_JSON_OBJECT));
+        CHECK(tm_json_member(&L->j, tree, where, "splits", TM_JSON_ARRAY, false, &splits));
+        CHECK(tm_json_member(&L->j, tree, where, "leaf_values", TM_JSON_ARRAY, false, &lv));
         size_t depth = splits->len < MAX_OBL_DEPTH ? splits->len : MAX_OBL_DEPTH;
         size_t d = L->dim ? (size_t)L->dim : lv->len >> depth; /* D from the first tree */
         L->dim = d < 1 ? 1 : d > MAX_DIM ? MAX_DIM : (int32_t)d;
         if (splits->len > MAX_OBL_DEPTH || lv->len != ((size_t)1 << depth) * (size_t)L->dim) {
-            st = fail(L, TM_E_PARSE, lv, where, "leaf_values",
-                      "expected 2^%zu leaves x %d outputs (depth at most %d), found %zu values",
-                      splits->len, (int)L->dim, MAX_OBL_DEPTH, lv->len);
+            st = tm_json_fail(
+                    &L->j, TM_E_PARSE, lv, where, "leaf_values",
+                    "expected 2^%zu leaves x %d outputs (depth at most %d), found %zu values",
+                    splits->len, (int)L->dim, MAX_OBL_DEPTH, lv->len);
             goto done;
         }
         n_splits += (int64_t)depth;
         n_leaves += (int64_t)1 << depth;
         if (n_splits > INT32_MAX || n_leaves * L->dim > INT32_MAX) {
-            st = fail(L, TM_E_RANGE, tree, where, NULL, "model too large (over 2^31 leaf values)");
+            st = tm_json_fail(&L->j, TM_E_RANGE, tree, where, NULL,
+                              "model too large (over 2^31 leaf values)");
             goto done;
         }
     }
     L->dim = L->dim ? L->dim : 1;
     f->leaf_dim = L->dim;
-    CHECK(tm__forest_alloc_trees(f, (int32_t)trees->len, L->err));
-    CHECK(tm__forest_alloc_oblivious(f, (int32_t)n_splits, (int32_t)n_leaves, L->err));
+    CHECK(tm__forest_alloc_trees(f, (int32_t)trees->len, L->j.err));
+    CHECK(tm__forest_alloc_oblivious(f, (int32_t)n_splits, (int32_t)n_leaves, L->j.err));
     for (int32_t t = 0, s0 = 0, l0 = 0; t < f->n_trees; t++) {
         const tm_json *tree = tm_json_at(trees, (size_t)t);
         splits = tm_json_get(tree, "splits");
@@ -432,7 +368,7 @@ static tm_status load_oblivious(loader *L, const tm_json *trees)
         for (size_t j = 0; j < lv->len; j++) {
             const tm_json *v = tm_json_at(lv, j);
             snprintf(where, sizeof where, "oblivious_trees[%d].leaf_values[%zu]", (int)t, j);
-            CHECK(expect(L, v, lv, where, NULL, TM_JSON_NUMBER));
+            CHECK(tm_json_expect(&L->j, v, lv, where, NULL, TM_JSON_NUMBER));
             f->leaf_values[(size_t)l0 * (size_t)L->dim + j] = v->num;
         }
         s0 += depth;
@@ -455,18 +391,21 @@ static tm_status walk_leaf(loader *L, const tm_json *node, int32_t me, const cha
     size_t n = v && v->type == TM_JSON_ARRAY ? v->len : 1;
     if (!fill) {
         L->dim = L->dim ? L->dim : n <= MAX_DIM ? (int32_t)n : 1;
-        return v ? TM_OK : fail(L, TM_E_PARSE, node, where, NULL, "missing key 'value' or 'split'");
+        return v ? TM_OK
+                 : tm_json_fail(&L->j, TM_E_PARSE, node, where, NULL,
+                                "missing key 'value' or 'split'");
     }
     if (n != (size_t)L->dim || (v->type != TM_JSON_ARRAY && v->type != TM_JSON_NUMBER)) {
-        return fail(L, TM_E_PARSE, v, where, "value", "expected %d number(s), found %s",
-                    (int)L->dim,
-                    v->type == TM_JSON_ARRAY ? "another count" : found(v, buf, sizeof buf));
+        return tm_json_fail(&L->j, TM_E_PARSE, v, where, "value", "expected %d number(s), found %s",
+                            (int)L->dim,
+                            v->type == TM_JSON_ARRAY ? "another count"
+                                                     : tm_json_found(v, buf, sizeof buf));
     }
     f->flags[me] = TM__NODE_LEAF;
     f->leaf_index[me] = li;
     for (int32_t k = 0; k < L->dim; k++) {
         const tm_json *x = v->type == TM_JSON_ARRAY ? tm_json_at(v, (size_t)k) : v;
-        tm_status st = expect(L, x, v, where, "value", TM_JSON_NUMBER);
+        tm_status st = tm_json_expect(&L->j, x, v, where, "value", TM_JSON_NUMBER);
         if (st != TM_OK) {
             return st;
         }
@@ -488,10 +427,10 @@ static tm_status walk(loader *L, const tm_json *node, int32_t first, const char 
     uint8_t nan_one = 0;
     tm_status st = TM_OK;
     snprintf(where, sizeof where, "%s.node[%d]", tree, (int)(me - first));
-    CHECK(expect(L, node, NULL, where, NULL, TM_JSON_OBJECT));
+    CHECK(tm_json_expect(&L->j, node, NULL, where, NULL, TM_JSON_OBJECT));
     if (depth > MAX_NODE_DEPTH || me == INT32_MAX || L->next_leaf == INT32_MAX) {
-        st = fail(L, TM_E_RANGE, node, where, NULL, "tree deeper than %d or too large",
-                  MAX_NODE_DEPTH);
+        st = tm_json_fail(&L->j, TM_E_RANGE, node, where, NULL, "tree deeper than %d or too large",
+                          MAX_NODE_DEPTH);
         goto done;
     }
     L->next_node++;
@@ -499,8 +438,8 @@ static tm_status walk(loader *L, const tm_json *node, int32_t first, const char 
         st = walk_leaf(L, node, me, where, fill);
         goto done;
     }
-    CHECK(member(L, node, where, "left", TM_JSON_OBJECT, false, &left));
-    CHECK(member(L, node, where, "right", TM_JSON_OBJECT, false, &right));
+    CHECK(tm_json_member(&L->j, node, where, "left", TM_JSON_OBJECT, false, &left));
+    CHECK(tm_json_member(&L->j, node, where, "right", TM_JSON_OBJECT, false, &right));
     if (fill) {
         snprintf(sw, sizeof sw, "%s.split", where);
         CHECK(load_split(L, split, sw, &f->feature[me], &f->threshold_f[me], &nan_one));
@@ -523,7 +462,7 @@ static tm_status load_nonsym(loader *L, const tm_json *trees)
     tm_forest *f = L->f;
     char where[64];
     tm_status st;
-    CHECK(tm__forest_alloc_trees(f, (int32_t)trees->len, L->err));
+    CHECK(tm__forest_alloc_trees(f, (int32_t)trees->len, L->j.err));
     for (int pass = 0; pass < 2; pass++) {
         L->next_node = L->next_leaf = 0;
         for (int32_t t = 0; t < f->n_trees; t++) {
@@ -534,12 +473,13 @@ static tm_status load_nonsym(loader *L, const tm_json *trees)
         }
         L->dim = L->dim ? L->dim : 1;
         if ((int64_t)L->next_leaf * L->dim > INT32_MAX) {
-            st = fail(L, TM_E_RANGE, trees, "trees", NULL, "model too large (over 2^31 values)");
+            st = tm_json_fail(&L->j, TM_E_RANGE, trees, "trees", NULL,
+                              "model too large (over 2^31 values)");
             goto done;
         }
         f->leaf_dim = L->dim;
         if (pass == 0) {
-            CHECK(tm__forest_alloc_nodes(f, L->next_node, L->next_leaf, L->err));
+            CHECK(tm__forest_alloc_nodes(f, L->next_node, L->next_leaf, L->j.err));
         }
     }
 done:
@@ -553,7 +493,7 @@ tm_status tm__forest_load_catboost_json(const char *text, size_t len, const char
                                         tm_err *err)
 {
     tm_json_doc *doc = NULL;
-    loader L = {.path = path, .err = err};
+    loader L = {.j = {.path = path, .has_lines = true, .err = err}};
     tm_status st;
     (void)opts; /* the export is complete: nothing to take from options */
     *out = NULL;
@@ -562,14 +502,15 @@ tm_status tm__forest_load_catboost_json(const char *text, size_t len, const char
     const tm_json *obl = tm_json_get(root, "oblivious_trees"), *trees = tm_json_get(root, "trees");
     const char *key = obl ? "oblivious_trees" : "trees";
     if (!obl == !trees) {
-        st = fail(&L, obl ? TM_E_PARSE : TM_E_FORMAT, root, NULL, NULL,
-                  obl ? "both 'oblivious_trees' and 'trees' are present"
-                      : "not a catboost model: no 'oblivious_trees' or 'trees' at the top level");
+        st = tm_json_fail(
+                &L.j, obl ? TM_E_PARSE : TM_E_FORMAT, root, NULL, NULL,
+                obl ? "both 'oblivious_trees' and 'trees' are present"
+                    : "not a catboost model: no 'oblivious_trees' or 'trees' at the top level");
         goto done;
     }
-    CHECK(expect(&L, obl ? obl : trees, root, NULL, key, TM_JSON_ARRAY));
+    CHECK(tm_json_expect(&L.j, obl ? obl : trees, root, NULL, key, TM_JSON_ARRAY));
     if ((obl ? obl : trees)->len > INT32_MAX) {
-        st = fail(&L, TM_E_RANGE, root, NULL, key, "too many trees");
+        st = tm_json_fail(&L.j, TM_E_RANGE, root, NULL, key, "too many trees");
         goto done;
     }
     CHECK(tm__forest_new(&L.f, err));

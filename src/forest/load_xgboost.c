@@ -4,7 +4,6 @@
  * the struct-of-arrays trees (see formats/xgboost.md §1-5). The objective
  * table is in load_xgboost_objective.c. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,141 +15,54 @@
 /* Cap on all categorical bitsets together (32-bit words): 64 MiB. */
 #define MAX_CAT_WORDS (1L << 24)
 
-/* ---- document access with errors that say where ----------------------- */
+/* Typed reads with errors naming the value's path: core's tm_json getters.
+ * The learner's paths, for messages. */
+#define P_LEARNER "learner"
+#define P_LMP     "learner.learner_model_param"
+#define P_GB      "learner.gradient_booster"
 
-typedef struct walk {
-    const char *path;
-    bool has_lines; /* JSON text: tm_json.line is a line (UBJSON: an offset) */
-    tm_err *err;
-} walk;
+typedef tm_json_ctx walk;
 
-static tm_status fail(const walk *w, tm_status st, const tm_json *at, const char *field,
-                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static tm_status fail(const walk *w, tm_status st, const tm_json *at, const char *field,
-                      const char *fmt, ...)
+static tm_status nomem(const walk *w)
 {
-    char reason[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    long line = w->has_lines && at ? at->line : 0;
-    return TM_ERR(w->err, st, w->path, line, field, "%s", reason);
+    return TM_ERR(w->err, TM_E_NOMEM, w->path, 0, NULL, "out of memory");
 }
 
-static const char *type_word(tm_json_type type)
-{
-    static const char *const words[] = {"null",     "a boolean", "a number",
-                                        "a string", "an array",  "an object"};
-    return words[type];
-}
-
-static const char *type_name(const tm_json *j)
-{
-    return j ? type_word(j->type) : "nothing";
-}
-
-/* Member key of obj, which must be of type; field names it in messages. */
-static tm_status member(const walk *w, const tm_json *obj, const char *key, tm_json_type type,
-                        const char *field, const tm_json **out)
+/* A parameter at where.key: XGBoost writes numbers as strings ("3",
+ * "5E-1"); a number is accepted too. Missing: dflt unless required. */
+static tm_status param_num(const walk *w, const tm_json *obj, const char *where, const char *key,
+                           bool required, double dflt, double *out)
 {
     const tm_json *j = tm_json_get(obj, key);
-    *out = j;
-    if (!j) {
-        return fail(w, TM_E_PARSE, obj, field, "missing key '%s'", key);
-    }
-    if (j->type != type) {
-        return fail(w, TM_E_PARSE, j, field, "expected %s, found %s", type_word(type),
-                    type_name(j));
-    }
-    return TM_OK;
-}
-
-/* An integer-valued number (or boolean) as int64. */
-static bool as_int(const tm_json *j, int64_t *v)
-{
-    if (j && j->type == TM_JSON_BOOL) {
-        *v = j->boolean;
-        return true;
-    }
-    if (!j || j->type != TM_JSON_NUMBER) {
-        return false;
-    }
-    if (j->is_int) {
-        *v = j->inum;
-        return true;
-    }
-    if (!(j->num >= -9.0e18 && j->num <= 9.0e18) || j->num != floor(j->num)) {
-        return false;
-    }
-    *v = (int64_t)j->num;
-    return true;
-}
-
-/* Element i of array arr as an integer in [lo, hi]. */
-static tm_status int_at(const walk *w, const tm_json *arr, size_t i, int64_t lo, int64_t hi,
-                        const char *field, int64_t *v)
-{
-    const tm_json *j = tm_json_at(arr, i);
-    if (!as_int(j, v)) {
-        return fail(w, TM_E_PARSE, j ? j : arr, field, "element %zu: expected an integer, found %s",
-                    i, type_name(j));
-    }
-    if (*v < lo || *v > hi) {
-        return fail(w, TM_E_PARSE, j, field, "element %zu: %lld outside %lld..%lld", i,
-                    (long long)*v, (long long)lo, (long long)hi);
-    }
-    return TM_OK;
-}
-
-/* Element i of arr as float32 (exact from UBJSON, correctly rounded from
- * JSON text; formats/xgboost.md §1: parse with strtof, not via double). */
-static tm_status f32_at(const walk *w, const tm_json *arr, size_t i, const char *field, float *v)
-{
-    const tm_json *j = tm_json_at(arr, i);
-    if (!j || j->type != TM_JSON_NUMBER) {
-        return fail(w, TM_E_PARSE, j ? j : arr, field, "element %zu: expected a number, found %s",
-                    i, type_name(j));
-    }
-    *v = tm_json_f32(j);
-    return TM_OK;
-}
-
-/* A learner parameter: XGBoost writes numbers as strings ("3", "5E-1"). */
-static tm_status param_num(const walk *w, const tm_json *obj, const char *key, bool required,
-                           double dflt, double *out)
-{
-    const tm_json *j = tm_json_get(obj, key);
+    char buf[64];
     *out = dflt;
     if (!j) {
-        return required ? fail(w, TM_E_PARSE, obj, key, "missing key '%s'", key) : TM_OK;
+        return required ? tm_json_fail(w, TM_E_PARSE, obj, where, key, "missing") : TM_OK;
     }
     if (j->type == TM_JSON_NUMBER) {
         *out = j->num;
         return TM_OK;
     }
-    if (j->type != TM_JSON_STRING) {
-        return fail(w, TM_E_PARSE, j, key, "expected a number, found %s", type_name(j));
-    }
-    if (!tm_parse_double(j->str, j->len, out)) {
-        return fail(w, TM_E_PARSE, j, key, "expected a number, found \"%.40s\"", j->str);
+    if (j->type != TM_JSON_STRING || !tm_parse_double(j->str, j->len, out)) {
+        return tm_json_fail(w, TM_E_PARSE, j, where, key, "expected a number, found %s",
+                            tm_json_found(j, buf, sizeof buf));
     }
     return TM_OK;
 }
 
 /* An integer parameter in [lo, hi]; a dflt below lo makes it required. */
-static tm_status param_int(const walk *w, const tm_json *obj, const char *key, int64_t lo,
-                           int64_t hi, int64_t dflt, int64_t *out)
+static tm_status param_int(const walk *w, const tm_json *obj, const char *where, const char *key,
+                           int64_t lo, int64_t hi, int64_t dflt, int64_t *out)
 {
     double d;
-    tm_status st = param_num(w, obj, key, dflt < lo, (double)dflt, &d);
+    tm_status st = param_num(w, obj, where, key, dflt < lo, (double)dflt, &d);
     if (st != TM_OK) {
         return st;
     }
     if (d != floor(d) || d < (double)lo || d > (double)hi) {
-        return fail(w, TM_E_PARSE, tm_json_get(obj, key), key,
-                    "expected an integer in %lld..%lld, found %.17g", (long long)lo, (long long)hi,
-                    d);
+        return tm_json_fail(w, TM_E_PARSE, tm_json_get(obj, key), where, key,
+                            "expected an integer in %lld..%lld, found %.17g", (long long)lo,
+                            (long long)hi, d);
     }
     *out = (int64_t)d;
     return TM_OK;
@@ -170,8 +82,9 @@ static tm_status parse_base_score(const walk *w, const tm_json *lmp, float *b, s
         b[0] = tm_json_f32(j);
         return TM_OK;
     }
-    if (j->type != TM_JSON_STRING) {
-        return fail(w, TM_E_PARSE, j, "base_score", "expected a string, found %s", type_name(j));
+    tm_status st = tm_json_expect(w, j, lmp, P_LMP, "base_score", TM_JSON_STRING);
+    if (st != TM_OK) {
+        return st;
     }
     const char *s = j->str, *end = s + j->len;
     bool vec = j->len >= 2 && s[0] == '[' && end[-1] == ']';
@@ -196,8 +109,8 @@ static tm_status parse_base_score(const walk *w, const tm_json *lmp, float *b, s
             tl--;
         }
         if (n == cap || !tm_parse_float(s, tl, &b[n])) {
-            return fail(w, TM_E_PARSE, j, "base_score",
-                        "expected a number or a list of numbers, found \"%.60s\"", j->str);
+            return tm_json_fail(w, TM_E_PARSE, j, P_LMP, "base_score",
+                                "expected a number or a list of numbers, found \"%.60s\"", j->str);
         }
         n++;
         if (e == end) {
@@ -223,91 +136,104 @@ typedef struct cursor {
     int64_t nodes, leaves, words;
 } cursor;
 
-static tm_status tree_array(const walk *w, const tm_json *tree, const char *key, int32_t t,
-                            bool required, size_t n, const tm_json **out)
+/* The path of tree t's key (NULL: the tree itself) into buf. */
+static const char *tree_path(const char *model, int32_t t, const char *key, char *buf, size_t len)
 {
-    char field[64];
-    snprintf(field, sizeof field, "trees[%d].%s", t, key);
-    const tm_json *a = tm_json_get(tree, key);
-    *out = NULL;
-    if (!a && !required) {
-        return TM_OK;
-    }
-    tm_status st = member(w, tree, key, TM_JSON_ARRAY, field, out);
-    if (st == TM_OK && n != (size_t)-1 && a->len != n) {
-        st = fail(w, TM_E_PARSE, a, field, "expected %zu elements, found %zu", n, a->len);
-    }
-    return st;
+    snprintf(buf, len, "%s.trees[%d]%s%s", model, (int)t, key ? "." : "", key ? key : "");
+    return buf;
 }
 
-static tm_status tree_view_get(const walk *w, const tm_json *tree, int32_t t, tree_view *v)
+static tm_status tree_view_get(const walk *w, const char *model, const tm_json *trees, int32_t t,
+                               tree_view *v)
 {
-    char field[64];
-    snprintf(field, sizeof field, "trees[%d]", t);
+    char where[128];
+    const tm_json *tree = tm_json_at(trees, (size_t)t), *tp = NULL;
+    tree_path(model, t, NULL, where, sizeof where);
     memset(v, 0, sizeof *v);
-    if (!tree || tree->type != TM_JSON_OBJECT) {
-        return fail(w, TM_E_PARSE, tree, field, "expected an object, found %s", type_name(tree));
-    }
     int64_t leaf_vec = 0;
-    const tm_json *tp = tm_json_get(tree, "tree_param");
-    tm_status st = param_int(w, tp, "size_leaf_vector", 0, INT32_MAX, 0, &leaf_vec);
+    tm_status st = tm_json_expect(w, tree, trees, where, NULL, TM_JSON_OBJECT);
+    st = st ? st : tm_json_member(w, tree, where, "tree_param", TM_JSON_OBJECT, true, &tp);
+    char tpw[160];
+    snprintf(tpw, sizeof tpw, "%s.tree_param", where);
+    st = st ? st : param_int(w, tp, tpw, "size_leaf_vector", 0, INT32_MAX, 0, &leaf_vec);
     if (st == TM_OK && leaf_vec > 1) {
-        return fail(w, TM_E_FORMAT, tp, field,
-                    "multi-output trees (size_leaf_vector %lld) are not supported",
-                    (long long)leaf_vec);
+        return tm_json_fail(w, TM_E_FORMAT, tp, where, NULL,
+                            "multi-output trees (size_leaf_vector %lld) are not supported",
+                            (long long)leaf_vec);
     }
-    st = st ? st : tree_array(w, tree, "left_children", t, true, (size_t)-1, &v->lc);
+    st = st ? st
+            : tm_json_member_nums(w, tree, where, "left_children", TM_JSON_ANY_LEN, false, &v->lc);
     if (st != TM_OK) {
         return st;
     }
     v->n = v->lc->len;
     if (v->n == 0) {
-        return fail(w, TM_E_PARSE, v->lc, field, "a tree needs at least one node");
+        return tm_json_fail(w, TM_E_PARSE, v->lc, where, "left_children",
+                            "a tree needs at least one node");
     }
-    st = tree_array(w, tree, "right_children", t, true, v->n, &v->rc);
-    st = st ? st : tree_array(w, tree, "split_indices", t, true, v->n, &v->si);
-    st = st ? st : tree_array(w, tree, "split_conditions", t, true, v->n, &v->sc);
-    st = st ? st : tree_array(w, tree, "default_left", t, true, v->n, &v->dl);
-    st = st ? st : tree_array(w, tree, "split_type", t, false, v->n, &v->st);
+    st = tm_json_member_nums(w, tree, where, "right_children", v->n, false, &v->rc);
+    st = st ? st : tm_json_member_nums(w, tree, where, "split_indices", v->n, false, &v->si);
+    st = st ? st : tm_json_member_nums(w, tree, where, "split_conditions", v->n, false, &v->sc);
+    st = st ? st : tm_json_member(w, tree, where, "default_left", TM_JSON_ARRAY, false, &v->dl);
+    if (st == TM_OK && v->dl->len != v->n) {
+        return tm_json_fail(w, TM_E_PARSE, v->dl, where, "default_left",
+                            "expected %zu flags, found %zu", v->n, v->dl->len);
+    }
+    st = st ? st : tm_json_member_nums(w, tree, where, "split_type", v->n, true, &v->st);
     bool has_cats = tm_json_get(tree, "categories_nodes") != NULL;
-    st = st ? st : tree_array(w, tree, "categories_nodes", t, false, (size_t)-1, &v->cat_nodes);
+    st = st ? st
+            : tm_json_member_nums(w, tree, where, "categories_nodes", TM_JSON_ANY_LEN, true,
+                                  &v->cat_nodes);
     size_t n_cat_nodes = v->cat_nodes ? v->cat_nodes->len : 0;
     st = st ? st
-            : tree_array(w, tree, "categories_segments", t, has_cats, n_cat_nodes, &v->cat_segs);
-    st = st ? st : tree_array(w, tree, "categories_sizes", t, has_cats, n_cat_nodes, &v->cat_sizes);
-    st = st ? st : tree_array(w, tree, "categories", t, has_cats, (size_t)-1, &v->cats);
+            : tm_json_member_nums(w, tree, where, "categories_segments", n_cat_nodes, !has_cats,
+                                  &v->cat_segs);
+    st = st ? st
+            : tm_json_member_nums(w, tree, where, "categories_sizes", n_cat_nodes, !has_cats,
+                                  &v->cat_sizes);
+    st = st ? st
+            : tm_json_member_nums(w, tree, where, "categories", TM_JSON_ANY_LEN, !has_cats,
+                                  &v->cats);
     return st;
 }
 
 /* Reads the category sets of tree t (first = its first node): checks
  * them, counts their bitset words and, when fill, sets the bits. XGBoost
  * stores each node's set as a slice of `categories` (formats/xgboost.md §3). */
-static tm_status tree_categories(const walk *w, tm_forest *f, const tree_view *v, int32_t t,
-                                 int32_t first, bool fill, cursor *c)
+static tm_status tree_categories(const walk *w, tm_forest *f, const tree_view *v, const char *model,
+                                 int32_t t, int32_t first, bool fill, cursor *c)
 {
-    char field[64];
-    snprintf(field, sizeof field, "trees[%d].categories", t);
+    char fc[160], fn[160], fs[160], fz[160], fl[160], ft[160];
     size_t n_sets = v->cat_nodes ? v->cat_nodes->len : 0;
+    if (n_sets == 0) {
+        return TM_OK;
+    }
+    tree_path(model, t, "categories", fc, sizeof fc);
+    tree_path(model, t, "categories_nodes", fn, sizeof fn);
+    tree_path(model, t, "categories_segments", fs, sizeof fs);
+    tree_path(model, t, "categories_sizes", fz, sizeof fz);
+    tree_path(model, t, "left_children", fl, sizeof fl);
+    tree_path(model, t, "split_type", ft, sizeof ft);
     size_t n_cats = v->cats ? v->cats->len : 0;
     for (size_t k = 0; k < n_sets; k++) {
         int64_t nd, seg, size, typ = 0, lc, cat, max_cat = -1;
-        tm_status st = int_at(w, v->cat_nodes, k, 0, (int64_t)v->n - 1, field, &nd);
-        st = st ? st : int_at(w, v->cat_segs, k, 0, (int64_t)n_cats, field, &seg);
-        st = st ? st : int_at(w, v->cat_sizes, k, 0, (int64_t)n_cats - seg, field, &size);
-        st = st ? st : int_at(w, v->lc, (size_t)nd, -1, INT32_MAX, field, &lc);
+        tm_status st = tm_json_int_at(w, v->cat_nodes, fn, k, 0, (int64_t)v->n - 1, &nd);
+        st = st ? st : tm_json_int_at(w, v->cat_segs, fs, k, 0, (int64_t)n_cats, &seg);
+        st = st ? st : tm_json_int_at(w, v->cat_sizes, fz, k, 0, (int64_t)n_cats - seg, &size);
+        st = st ? st : tm_json_int_at(w, v->lc, fl, (size_t)nd, -1, INT32_MAX, &lc);
         if (st == TM_OK && v->st) {
-            st = int_at(w, v->st, (size_t)nd, 0, 1, field, &typ);
+            st = tm_json_int_at(w, v->st, ft, (size_t)nd, 0, 1, &typ);
         }
         if (st != TM_OK) {
             return st;
         }
         if (lc == -1 || typ != 1) {
-            return fail(w, TM_E_PARSE, v->cat_nodes, field,
-                        "node %lld has a category set but is not a categorical split",
-                        (long long)nd);
+            return tm_json_fail(w, TM_E_PARSE, v->cat_nodes, fn, NULL,
+                                "node %lld has a category set but is not a categorical split",
+                                (long long)nd);
         }
         for (int64_t i = seg; i < seg + size; i++) {
-            st = int_at(w, v->cats, (size_t)i, 0, MAX_CATEGORY - 1, field, &cat);
+            st = tm_json_int_at(w, v->cats, fc, (size_t)i, 0, MAX_CATEGORY - 1, &cat);
             if (st != TM_OK) {
                 return st;
             }
@@ -319,16 +245,16 @@ static tm_status tree_categories(const walk *w, tm_forest *f, const tree_view *v
         int64_t words = max_cat < 0 ? 0 : max_cat / 32 + 1;
         if (fill) {
             if (f->cat_n_words[first + nd] != 0) {
-                return fail(w, TM_E_PARSE, v->cat_nodes, field, "node %lld has two category sets",
-                            (long long)nd);
+                return tm_json_fail(w, TM_E_PARSE, v->cat_nodes, fn, NULL,
+                                    "node %lld has two category sets", (long long)nd);
             }
             f->cat_first[first + nd] = (int32_t)c->words;
             f->cat_n_words[first + nd] = (int32_t)words;
         }
         c->words += words;
         if (c->words > MAX_CAT_WORDS) {
-            return fail(w, TM_E_RANGE, v->cats, field, "category sets too large (over %ld words)",
-                        MAX_CAT_WORDS);
+            return tm_json_fail(w, TM_E_RANGE, v->cats, fc, NULL,
+                                "category sets too large (over %ld words)", MAX_CAT_WORDS);
         }
     }
     return TM_OK;
@@ -337,30 +263,31 @@ static tm_status tree_categories(const walk *w, tm_forest *f, const tree_view *v
 /* Reads the nodes of tree t: checks every index, counts nodes and leaves
  * and, when fill, writes them into f at the cursor. A node is a leaf iff
  * its left child is -1; a leaf's split_condition is its value. */
-static tm_status tree_nodes(const walk *w, tm_forest *f, const tree_view *v, int32_t t, bool fill,
-                            cursor *c)
+static tm_status tree_nodes(const walk *w, tm_forest *f, const tree_view *v, const char *model,
+                            int32_t t, bool fill, cursor *c)
 {
     static const char *const keys[] = {"left_children", "right_children", "split_conditions",
                                        "split_indices", "default_left",   "split_type"};
-    char fld[6][48]; /* field names for messages, once per tree */
+    char fld[6][160]; /* paths for messages, once per tree */
     for (int a = 0; a < 6; a++) {
-        snprintf(fld[a], sizeof fld[a], "trees[%d].%s", t, keys[a]);
+        tree_path(model, t, keys[a], fld[a], sizeof fld[a]);
     }
     int32_t first = (int32_t)c->nodes;
     int64_t last = (int64_t)v->n - 1;
     for (size_t i = 0; i < v->n; i++) {
-        int64_t lc, rc, feat = 0, dl = 0, typ = 0;
+        int64_t lc, rc, feat = 0, typ = 0;
+        bool dl = false;
         float cond = 0.0f;
-        tm_status st = int_at(w, v->lc, i, -1, last, fld[0], &lc);
-        st = st ? st : int_at(w, v->rc, i, -1, last, fld[1], &rc);
-        st = st ? st : f32_at(w, v->sc, i, fld[2], &cond);
+        tm_status st = tm_json_int_at(w, v->lc, fld[0], i, -1, last, &lc);
+        st = st ? st : tm_json_int_at(w, v->rc, fld[1], i, -1, last, &rc);
+        st = st ? st : tm_json_f32_at(w, v->sc, fld[2], i, &cond);
         if (st == TM_OK && lc != -1) {
-            st = int_at(w, v->si, i, 0, INT32_MAX, fld[3], &feat);
-            st = st ? st : int_at(w, v->dl, i, 0, 1, fld[4], &dl);
-            st = st || !v->st ? st : int_at(w, v->st, i, 0, 1, fld[5], &typ);
+            st = tm_json_int_at(w, v->si, fld[3], i, 0, INT32_MAX, &feat);
+            st = st ? st : tm_json_flag_at(w, v->dl, fld[4], i, &dl);
+            st = st || !v->st ? st : tm_json_int_at(w, v->st, fld[5], i, 0, 1, &typ);
             if (st == TM_OK && rc == -1) {
-                st = fail(w, TM_E_PARSE, v->rc, fld[1],
-                          "node %zu has a left child but no right child", i);
+                st = tm_json_fail(w, TM_E_PARSE, v->rc, fld[1], NULL,
+                                  "node %zu has a left child but no right child", i);
             }
         }
         if (st != TM_OK) {
@@ -386,29 +313,30 @@ static tm_status tree_nodes(const walk *w, tm_forest *f, const tree_view *v, int
     }
     c->nodes += (int64_t)v->n;
     if (c->nodes > INT32_MAX) {
-        return fail(w, TM_E_RANGE, v->lc, "trees", "too many nodes (over %d)", INT32_MAX);
+        return tm_json_fail(w, TM_E_RANGE, v->lc, model, "trees", "too many nodes (over %d)",
+                            INT32_MAX);
     }
-    return tree_categories(w, f, v, t, first, fill, c);
+    return tree_categories(w, f, v, model, t, first, fill, c);
 }
 
 /* Walks every tree twice: once to count (and check), once to fill. */
-static tm_status read_trees(const walk *w, tm_forest *f, const tm_json *trees)
+static tm_status read_trees(const walk *w, tm_forest *f, const char *model, const tm_json *trees)
 {
     cursor c = {0, 0, 0};
     tree_view v;
     tm_status st = TM_OK;
     for (int32_t t = 0; t < f->n_trees && st == TM_OK; t++) {
         f->tree_first[t] = (int32_t)c.nodes;
-        st = tree_view_get(w, tm_json_at(trees, (size_t)t), t, &v);
-        st = st ? st : tree_nodes(w, f, &v, t, false, &c);
+        st = tree_view_get(w, model, trees, t, &v);
+        st = st ? st : tree_nodes(w, f, &v, model, t, false, &c);
         f->tree_n_nodes[t] = (int32_t)v.n;
     }
     st = st ? st : tm__forest_alloc_nodes(f, (int32_t)c.nodes, (int32_t)c.leaves, w->err);
     st = st ? st : tm__forest_alloc_cats(f, (int32_t)c.words, w->err);
     c = (cursor){0, 0, 0};
     for (int32_t t = 0; t < f->n_trees && st == TM_OK; t++) {
-        st = tree_view_get(w, tm_json_at(trees, (size_t)t), t, &v);
-        st = st ? st : tree_nodes(w, f, &v, t, true, &c);
+        st = tree_view_get(w, model, trees, t, &v);
+        st = st ? st : tree_nodes(w, f, &v, model, t, true, &c);
     }
     return st;
 }
@@ -418,55 +346,68 @@ static tm_status read_trees(const walk *w, tm_forest *f, const tm_json *trees)
 static tm_status read_feature_names(const walk *w, tm_forest *f, const tm_json *learner)
 {
     const tm_json *names = tm_json_get(learner, "feature_names");
-    if (!names || names->type != TM_JSON_ARRAY || names->len == 0) {
+    if (!names || (names->type == TM_JSON_ARRAY && names->len == 0)) {
         return TM_OK; /* empty when the model was trained without names */
     }
-    if (names->len != (size_t)f->n_features) {
-        return fail(w, TM_E_PARSE, names, "feature_names", "expected %d names, found %zu",
-                    f->n_features, names->len);
+    tm_status st = tm_json_expect(w, names, learner, P_LEARNER, "feature_names", TM_JSON_ARRAY);
+    if (st == TM_OK && names->len != (size_t)f->n_features) {
+        st = tm_json_fail(w, TM_E_PARSE, names, P_LEARNER, "feature_names",
+                          "expected %d names, found %zu", f->n_features, names->len);
+    }
+    if (st != TM_OK) {
+        return st;
     }
     f->feature_names = tm_calloc(names->len, sizeof *f->feature_names);
     if (!f->feature_names) {
-        return TM_ERR(w->err, TM_E_NOMEM, w->path, 0, NULL, "out of memory");
+        return nomem(w);
     }
     for (size_t i = 0; i < names->len; i++) {
         const tm_json *s = tm_json_at(names, i);
-        if (s->type != TM_JSON_STRING) {
-            return fail(w, TM_E_PARSE, s, "feature_names",
-                        "element %zu: expected a string, found %s", i, type_name(s));
+        char where[64];
+        snprintf(where, sizeof where, P_LEARNER ".feature_names[%zu]", i);
+        st = tm_json_expect(w, s, names, where, NULL, TM_JSON_STRING);
+        if (st != TM_OK) {
+            return st;
         }
         f->feature_names[i] = tm_strdup(s->str);
         if (!f->feature_names[i]) {
-            return TM_ERR(w->err, TM_E_NOMEM, w->path, 0, NULL, "out of memory");
+            return nomem(w);
         }
     }
     return TM_OK;
 }
 
-/* The gbtree model object and, for dart, the per-tree weights. */
+/* The gbtree model object, its path and, for dart, the per-tree weights. */
 static tm_status read_booster(const walk *w, const tm_json *learner, const tm_json **model,
-                              const tm_json **weights)
+                              const char **model_path, const tm_json **weights)
 {
     const tm_json *gb, *name, *inner;
     *weights = NULL;
-    tm_status st = member(w, learner, "gradient_booster", TM_JSON_OBJECT, "gradient_booster", &gb);
-    st = st ? st : member(w, gb, "name", TM_JSON_STRING, "gradient_booster.name", &name);
+    *model_path = P_GB ".model";
+    tm_status st =
+            tm_json_member(w, learner, P_LEARNER, "gradient_booster", TM_JSON_OBJECT, false, &gb);
+    st = st ? st : tm_json_member(w, gb, P_GB, "name", TM_JSON_STRING, false, &name);
     if (st != TM_OK) {
         return st;
     }
     if (strcmp(name->str, "gbtree") == 0) {
-        return member(w, gb, "model", TM_JSON_OBJECT, "gradient_booster.model", model);
+        return tm_json_member(w, gb, P_GB, "model", TM_JSON_OBJECT, false, model);
     }
     if (strcmp(name->str, "dart") == 0) {
-        st = member(w, gb, "gbtree", TM_JSON_OBJECT, "gradient_booster.gbtree", &inner);
-        st = st ? st : member(w, inner, "model", TM_JSON_OBJECT, "gbtree.model", model);
-        return st ? st : member(w, gb, "weight_drop", TM_JSON_ARRAY, "weight_drop", weights);
+        *model_path = P_GB ".gbtree.model";
+        st = tm_json_member(w, gb, P_GB, "gbtree", TM_JSON_OBJECT, false, &inner);
+        st = st ? st
+                : tm_json_member(w, inner, P_GB ".gbtree", "model", TM_JSON_OBJECT, false, model);
+        return st ? st
+                  : tm_json_member_nums(w, gb, P_GB, "weight_drop", TM_JSON_ANY_LEN, false,
+                                        weights);
     }
     if (strcmp(name->str, "gblinear") == 0) {
-        return fail(w, TM_E_FORMAT, name, "gradient_booster",
-                    "not a tree model: booster 'gblinear' is a linear model");
+        return tm_json_fail(w, TM_E_FORMAT, name, P_GB, "name",
+                            "not a tree model: booster 'gblinear' is a linear model");
     }
-    return fail(w, TM_E_FORMAT, name, "gradient_booster", "unsupported booster '%.60s'", name->str);
+    return tm_json_fail(w, TM_E_FORMAT, name, P_GB, "name", "unsupported booster '%.60s'",
+                        name->str);
 }
 
 /* Model-level parameters: outputs, features, objective and base margins. */
@@ -476,13 +417,14 @@ static tm_status read_learner(const walk *w, tm_forest *f, const tm_json *learne
     int64_t n_feat = 0, n_class = 0, n_target = 1;
     float b[TM__MAX_OUTPUTS];
     size_t n_b = 1;
-    tm_status st =
-            member(w, learner, "learner_model_param", TM_JSON_OBJECT, "learner_model_param", &lmp);
-    st = st ? st : member(w, learner, "objective", TM_JSON_OBJECT, "objective", &obj);
-    st = st ? st : member(w, obj, "name", TM_JSON_STRING, "objective.name", &name);
-    st = st ? st : param_int(w, lmp, "num_feature", 0, INT32_MAX, -1, &n_feat);
-    st = st ? st : param_int(w, lmp, "num_class", 0, TM__MAX_OUTPUTS, 0, &n_class);
-    st = st ? st : param_int(w, lmp, "num_target", 1, TM__MAX_OUTPUTS, 1, &n_target);
+    tm_status st = tm_json_member(w, learner, P_LEARNER, "learner_model_param", TM_JSON_OBJECT,
+                                  false, &lmp);
+    st = st ? st : tm_json_member(w, learner, P_LEARNER, "objective", TM_JSON_OBJECT, false, &obj);
+    st = st ? st
+            : tm_json_member(w, obj, P_LEARNER ".objective", "name", TM_JSON_STRING, false, &name);
+    st = st ? st : param_int(w, lmp, P_LMP, "num_feature", 0, INT32_MAX, -1, &n_feat);
+    st = st ? st : param_int(w, lmp, P_LMP, "num_class", 0, TM__MAX_OUTPUTS, 0, &n_class);
+    st = st ? st : param_int(w, lmp, P_LMP, "num_target", 1, TM__MAX_OUTPUTS, 1, &n_target);
     st = st ? st : parse_base_score(w, lmp, b, TM__MAX_OUTPUTS, &n_b);
     if (st != TM_OK) {
         return st;
@@ -495,41 +437,43 @@ static tm_status read_learner(const walk *w, tm_forest *f, const tm_json *learne
 }
 
 /* Trees, their output groups (tree_info) and dart weights. */
-static tm_status read_model(const walk *w, tm_forest *f, const tm_json *model,
+static tm_status read_model(const walk *w, tm_forest *f, const tm_json *model, const char *mp,
                             const tm_json *weights)
 {
-    const tm_json *trees, *info;
+    const tm_json *trees, *info, *gmp = NULL;
     int64_t n_par = 1, v;
-    tm_status st = member(w, model, "trees", TM_JSON_ARRAY, "trees", &trees);
-    st = st ? st : member(w, model, "tree_info", TM_JSON_ARRAY, "tree_info", &info);
-    st = st ? st
-            : param_int(w, tm_json_get(model, "gbtree_model_param"), "num_parallel_tree", 1,
-                        INT32_MAX, 1, &n_par);
+    char gw[96], iw[96];
+    snprintf(gw, sizeof gw, "%s.gbtree_model_param", mp);
+    snprintf(iw, sizeof iw, "%s.tree_info", mp);
+    tm_status st = tm_json_member(w, model, mp, "trees", TM_JSON_ARRAY, false, &trees);
+    st = st ? st : tm_json_member_nums(w, model, mp, "tree_info", trees->len, false, &info);
+    st = st ? st : tm_json_member(w, model, mp, "gbtree_model_param", TM_JSON_OBJECT, true, &gmp);
+    st = st ? st : param_int(w, gmp, gw, "num_parallel_tree", 1, INT32_MAX, 1, &n_par);
     if (st != TM_OK) {
         return st;
     }
-    if (trees->len > INT32_MAX || info->len != trees->len) {
-        return fail(w, TM_E_PARSE, info, "tree_info",
-                    "expected %zu entries (one per tree), found %zu", trees->len, info->len);
+    if (trees->len > INT32_MAX) {
+        return tm_json_fail(w, TM_E_RANGE, trees, mp, "trees", "too many trees");
     }
     if (weights && weights->len != trees->len) {
-        return fail(w, TM_E_PARSE, weights, "weight_drop",
-                    "expected %zu weights (one per tree), found %zu", trees->len, weights->len);
+        return tm_json_fail(w, TM_E_PARSE, weights, P_GB, "weight_drop",
+                            "expected %zu weights (one per tree), found %zu", trees->len,
+                            weights->len);
     }
     st = tm__forest_alloc_trees(f, (int32_t)trees->len, w->err);
     for (int32_t t = 0; t < f->n_trees && st == TM_OK; t++) {
-        st = int_at(w, info, (size_t)t, 0, f->n_outputs - 1, "tree_info", &v);
+        st = tm_json_int_at(w, info, iw, (size_t)t, 0, f->n_outputs - 1, &v);
         f->tree_output[t] = (int32_t)v;
         if (st == TM_OK && weights) {
             float wt;
-            st = f32_at(w, weights, (size_t)t, "weight_drop", &wt);
+            st = tm_json_f32_at(w, weights, P_GB ".weight_drop", (size_t)t, &wt);
             f->tree_weight[t] = (double)wt;
         }
     }
     /* One iteration = n_outputs x num_parallel_tree trees (§4). */
     int64_t per_round = (int64_t)f->n_outputs * n_par;
     f->n_iterations = (int32_t)((f->n_trees + per_round - 1) / per_round);
-    return st ? st : read_trees(w, f, trees);
+    return st ? st : read_trees(w, f, mp, trees);
 }
 
 static tm_status load_doc(const walk *w, const tm_json *root, tm_forest_format format,
@@ -537,10 +481,11 @@ static tm_status load_doc(const walk *w, const tm_json *root, tm_forest_format f
 {
     tm_forest *f = NULL;
     const tm_json *learner = tm_json_get(root, "learner"), *model = NULL, *weights = NULL;
+    const char *mp = NULL;
     tm_status st;
     if (!learner || learner->type != TM_JSON_OBJECT) {
-        st = fail(w, TM_E_FORMAT, root, "learner",
-                  "not an xgboost model: no 'learner' object at the top level");
+        st = tm_json_fail(w, TM_E_FORMAT, root, P_LEARNER, NULL,
+                          "not an xgboost model: no 'learner' object at the top level");
         goto done;
     }
     st = tm__forest_new(&f, w->err);
@@ -548,9 +493,9 @@ static tm_status load_doc(const walk *w, const tm_json *root, tm_forest_format f
         goto done;
     }
     f->format = format;
-    st = read_booster(w, learner, &model, &weights);
+    st = read_booster(w, learner, &model, &mp, &weights);
     st = st ? st : read_learner(w, f, learner);
-    st = st ? st : read_model(w, f, model, weights);
+    st = st ? st : read_model(w, f, model, mp, weights);
     st = st ? st : tm__forest_finish(f, w->path, w->err);
 done:
     if (st != TM_OK) {
@@ -567,7 +512,7 @@ tm_status tm__forest_load_xgboost_json(const char *text, size_t len, const char 
 {
     (void)opts; /* complete models carry their own objective and base score */
     tm_json_doc *doc = NULL;
-    walk w = {path, true, err};
+    walk w = {.path = path, .has_lines = true, .err = err};
     *out = NULL;
     tm_status st = tm_json_parse(text, len, path, &doc, err);
     if (st == TM_OK) {
@@ -583,7 +528,7 @@ tm_status tm__forest_load_xgboost_ubjson(const unsigned char *data, size_t len, 
 {
     (void)opts;
     tm_json_doc *doc = NULL;
-    walk w = {path, false, err};
+    walk w = {.path = path, .has_lines = false, .err = err};
     *out = NULL;
     tm_status st = tm_ubjson_parse(data, len, path, &doc, err);
     if (st == TM_OK) {

@@ -4,6 +4,7 @@
  * ("float32(x) > border" is 1), leaf values leaf-major with one value per
  * output (a one-output tree gets zeros for the others, which leaves every
  * double sum unchanged), and scale_and_bias. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,7 +210,8 @@ tm_status tm__forest_write_catboost(const tm_forest *f, tm_atomic *a, tm_err *er
     }
     fputs("]]}\n", fp);
     if (ferror(fp)) {
-        st = TM_ERR(err, TM_E_IO, path, 0, NULL, "write failed");
+        st = TM_ERR(err, tm_errno_status(errno), path, 0, NULL, "write failed: %s",
+                    strerror(errno));
     }
 done:
     tm_free(u);

@@ -4,6 +4,7 @@
  * numbered apart, decision_type 8 = missing type NaN, | 2 = default left,
  * "x <= threshold" in double). The base score is folded into the first
  * tree of each output, as LightGBM itself does with boost_from_average. */
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -394,7 +395,8 @@ tm_status tm__forest_write_lightgbm(const tm_forest *f, tm_atomic *a, tm_err *er
     }
     if (st == TM_OK && (fwrite(head.p, 1, head.len, a->fp) != head.len ||
                         fwrite(body.p, 1, body.len, a->fp) != body.len)) {
-        st = TM_ERR(err, TM_E_IO, path, 0, NULL, "write failed");
+        st = TM_ERR(err, tm_errno_status(errno), path, 0, NULL, "write failed: %s",
+                    strerror(errno));
     }
 done:
     tm_free(w);

@@ -4,6 +4,7 @@
  * siblings adjacent (XGBoost finds the right child at left + 1). The base
  * score is folded into the first tree of each output and base_score is set
  * to the value whose margin is 0, so XGBoost's float32 sum starts at 0. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -215,7 +216,8 @@ tm_status tm__forest_write_xgboost(const tm_forest *f, tm_atomic *a, tm_err *err
             obj.base_score, f->link == TM__LINK_SOFTMAX ? f->n_outputs : 0, f->n_features, obj.name,
             obj.param);
     if (ferror(fp)) {
-        st = TM_ERR(err, TM_E_IO, path, 0, NULL, "write failed");
+        st = TM_ERR(err, tm_errno_status(errno), path, 0, NULL, "write failed: %s",
+                    strerror(errno));
     }
 done:
     tm_free(w);

@@ -39,7 +39,8 @@ tm_status tm__pipeline_mkdirs(const char *dir, tm_err *err)
         }
     }
     if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-        return TM_ERR(err, TM_E_IO, dir, 0, NULL, "cannot create directory: %s", strerror(errno));
+        return TM_ERR(err, tm_errno_status(errno), dir, 0, NULL, "cannot create directory: %s",
+                      strerror(errno));
     }
     return TM_OK;
 }

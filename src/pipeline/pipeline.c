@@ -152,7 +152,8 @@ tm_status tm_pipeline_open(const tm_pipeline_opts *o, tm_pipeline **out, tm_err 
     p->o.models_dir = p->models_dir;
     p->o.registry_path = NULL;
     if ((st = tm__pipeline_registry_load(p, o->registry_path, err)) != TM_OK ||
-        (st = tm_store_open(p->db_path, &p->store, err)) != TM_OK) {
+        (st = (o->read_only ? tm_store_open_readonly : tm_store_open)(p->db_path, &p->store,
+                                                                     err)) != TM_OK) {
         goto done;
     }
     *out = p;

@@ -146,6 +146,9 @@ tm_status tm_sched_check(const tm_sched_config *cfg, const char *db, tm_sched_ti
     if (db && stat(db, &sb) == 0) {
         st = tm__sched_db_open(db, true, &d, err);
     }
+    if (st == TM_OK && !d) {
+        fn(ctx, "no scheduler runs recorded yet: durations are the configured estimates");
+    }
     tm_sched_time to = from + (int64_t)(horizon_s * 1e6);
     for (size_t i = 0; st == TM_OK && i < cfg->n_jobs; i++) {
         f[i].job = &cfg->jobs[i];

@@ -3,9 +3,11 @@
  * unique per (job, fire) so a decision replayed after a crash is not
  * recorded twice. WAL mode and a busy timeout, since jobs write the same
  * database while the daemon records their runs. */
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sched/sched_int.h"
 
@@ -52,6 +54,11 @@ tm_status tm__sched_db_open(const char *path, bool readonly, tm__sched_db **out,
     snprintf(d->path, sizeof d->path, "%s", path);
     int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     tm_status st = TM_OK;
+    struct stat sb;
+    if (readonly && stat(path, &sb) != 0) {
+        st = TM_ERR(err, TM_E_IO, path, 0, NULL, "cannot open database: %s", strerror(errno));
+        goto done;
+    }
     if (sqlite3_open_v2(path, &d->db, flags, NULL) != SQLITE_OK) {
         st = TM_ERR(err, readonly ? TM_E_IO : TM_E_DB, path, 0, NULL, "cannot open database: %s",
                     d->db ? sqlite3_errmsg(d->db) : "out of memory");
@@ -63,8 +70,24 @@ tm_status tm__sched_db_open(const char *path, bool readonly, tm__sched_db **out,
         st = db_fail(d, err, "cannot create job_runs");
         goto done;
     }
-    /* A job_runs table of another shape (not the scheduler's) cannot be used. */
     sqlite3_stmt *q = NULL;
+    if (readonly) {
+        /* A database no daemon has used yet has no job_runs: nothing to read. */
+        bool found = false;
+        if (sqlite3_prepare_v2(d->db, "SELECT 1 FROM sqlite_master WHERE name = 'job_runs'", -1,
+                               &q, NULL) != SQLITE_OK) {
+            st = db_fail(d, err, "cannot read the schema");
+            goto done;
+        }
+        found = sqlite3_step(q) == SQLITE_ROW;
+        sqlite3_finalize(q);
+        q = NULL;
+        if (!found) {
+            tm__sched_db_close(d);
+            return TM_OK;
+        }
+    }
+    /* A job_runs table of another shape (not the scheduler's) cannot be used. */
     if (sqlite3_prepare_v2(d->db, "SELECT scheduled_us, status, message FROM job_runs LIMIT 0", -1,
                            &q, NULL) != SQLITE_OK) {
         st = db_fail(d, err, "job_runs is not the scheduler's table");
@@ -301,7 +324,7 @@ tm_status tm_sched_history(const char *db, const char *job, long limit, tm_sched
 {
     tm__sched_db *d;
     tm_status st = tm__sched_db_open(db, true, &d, err);
-    if (st != TM_OK) {
+    if (st != TM_OK || !d) {
         return st;
     }
     st = tm__sched_db_history(d, job, limit, fn, ctx, err);

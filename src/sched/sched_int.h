@@ -183,6 +183,9 @@ tm_status tm__sched_expand(const tm_sched_config *cfg, const tm__sched_job *job,
 
 typedef struct tm__sched_db tm__sched_db;
 
+/* Opens path's job_runs (read-write: creating the file and the table when
+ * absent). Read-only, a missing file fails (TM_E_IO) and a database
+ * without job_runs gives TM_OK with *out NULL: nothing recorded yet. */
 tm_status tm__sched_db_open(const char *path, bool readonly, tm__sched_db **out, tm_err *err);
 void tm__sched_db_close(tm__sched_db *db);
 /* synchronous=OFF: for simulations, where speed matters more than power cuts. */

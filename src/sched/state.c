@@ -2,6 +2,7 @@
  * scheduled time of its last success, as JSON, written atomically
  * (temporary file, fsync, rename) after the job_runs rows it summarises
  * are committed. Times are kept as integers (exact) and ISO text. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,10 +64,20 @@ static tm_status save_fast(const char *path, const char *text, tm_err *err)
     FILE *fp = fopen(tmp, "wb");
     size_t len = strlen(text);
     bool ok = fp && fwrite(text, 1, len, fp) == len;
-    ok = fp && fclose(fp) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
+    int e = ok ? 0 : errno;
+    if (fp && fclose(fp) != 0 && ok) {
+        ok = false;
+        e = errno;
+    }
+    if (ok && rename(tmp, path) != 0) {
+        ok = false;
+        e = errno;
+    }
+    if (!ok) {
         remove(tmp);
-        return TM_ERR(err, TM_E_IO, path, 0, NULL, "cannot write the state file");
+        e = e ? e : EIO;
+        return TM_ERR(err, tm_errno_status(e), path, 0, NULL, "cannot write the state file: %s",
+                      strerror(e));
     }
     return TM_OK;
 }
@@ -115,8 +126,10 @@ tm_status tm__sched_state_save(const char *path, const tm__sched_jstate *st, siz
     if (s == TM_OK) {
         size_t len = strlen(text);
         if (fwrite(text, 1, len, a.fp) != len) {
+            int e = errno;
             tm_atomic_abort(&a);
-            s = TM_ERR(err, TM_E_IO, path, 0, NULL, "cannot write the state file");
+            s = TM_ERR(err, tm_errno_status(e), path, 0, NULL, "cannot write the state file: %s",
+                       strerror(e));
         } else {
             s = tm_atomic_commit(&a, err);
         }

@@ -3,9 +3,11 @@
  * the version), transactions, dates, and the SQLite error helpers. The
  * typed reads and writes live in store_market.c, store_signals.c and
  * store_registry.c. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "store_int.h"
 
@@ -71,6 +73,14 @@ static const char *const migrations[TM_STORE_SCHEMA_VERSION] = {
 
 tm_status tm__store_fail(tm_store *s, tm_err *err, const char *what)
 {
+    /* A full disk or an I/O error: the operating system's reason is the
+     * one to show ("No space left on device"), not SQLite's summary. */
+    int code = sqlite3_errcode(s->db) & 0xff;
+    int sys = sqlite3_system_errno(s->db);
+    if ((code == SQLITE_FULL || code == SQLITE_IOERR || code == SQLITE_CANTOPEN) && sys != 0) {
+        return TM_ERR(err, TM_E_DB, s->path, 0, NULL, "%s: %s (%s)", what, strerror(sys),
+                      sqlite3_errmsg(s->db));
+    }
     return TM_ERR(err, TM_E_DB, s->path, 0, NULL, "%s: %s", what, sqlite3_errmsg(s->db));
 }
 
@@ -188,6 +198,10 @@ tm_status tm_store_begin(tm_store *s, tm_err *err)
     if (s->in_tx) {
         return TM_ERR(err, TM_E_INVALID, s->path, 0, NULL, "a transaction is already open");
     }
+    if (s->read_only) {
+        return TM_ERR(err, TM_E_INVALID, s->path, 0, NULL,
+                      "cannot write: the database was opened read-only");
+    }
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         int code = sqlite3_errcode(s->db);
         tm_status st = tm__store_fail(s, err, "begin");
@@ -265,22 +279,72 @@ static tm_status migrate(tm_store *s, tm_err *err)
     return TM_OK;
 }
 
+/* Allocates s and opens the connection with flags; an empty path (SQLite
+ * would open a temporary database) and, read-only, a missing file are
+ * refused with the reason. */
+static tm_status open_conn(const char *path, int flags, tm_store **out, tm_err *err)
+{
+    *out = NULL;
+    if (!path || !*path) {
+        return TM_ERR(err, TM_E_INVALID, NULL, 0, "--db",
+                      "expected a database path, found \"\"");
+    }
+    struct stat sb;
+    if (!(flags & SQLITE_OPEN_CREATE) && stat(path, &sb) != 0) {
+        return TM_ERR(err, TM_E_IO, path, 0, NULL, "cannot open database: %s", strerror(errno));
+    }
+    tm_store *s = tm_calloc(1, sizeof *s);
+    if (!s || !(s->path = tm_strdup(path))) {
+        tm_free(s);
+        return TM_ERR(err, TM_E_NOMEM, path, 0, NULL, "out of memory opening the database");
+    }
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+        tm_status st = TM_ERR(err, TM_E_DB, path, 0, NULL, "cannot open database: %s",
+                              s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        tm_store_close(s);
+        return st;
+    }
+    sqlite3_busy_timeout(s->db, 10000);
+    *out = s;
+    return TM_OK;
+}
+
+tm_status tm_store_open_readonly(const char *path, tm_store **out, tm_err *err)
+{
+    tm_store *s = NULL;
+    tm_status st = open_conn(path, SQLITE_OPEN_READONLY, &s, err);
+    if (st != TM_OK) {
+        return st;
+    }
+    int v = tm_store_schema_version(s);
+    if (v < 0) {
+        st = tm__store_fail(s, err, "read schema version");
+    } else if (v != TM_STORE_SCHEMA_VERSION) {
+        st = TM_ERR(err, TM_E_FORMAT, path, 0, "user_version",
+                    "expected a TurboMode database of schema version %d, found %d%s",
+                    TM_STORE_SCHEMA_VERSION, v,
+                    v == 0 ? " (not a TurboMode database, or an empty one)"
+                    : v < TM_STORE_SCHEMA_VERSION
+                            ? " (run a job on it once to migrate it)"
+                            : " (database from a newer turbomode)");
+    }
+    if (st != TM_OK) {
+        tm_store_close(s);
+        return st;
+    }
+    s->read_only = true;
+    *out = s;
+    return TM_OK;
+}
+
 tm_status tm_store_open(const char *path, tm_store **out, tm_err *err)
 {
     *out = NULL;
-    tm_status st = TM_OK;
-    tm_store *s = tm_calloc(1, sizeof *s);
-    if (!s || !(s->path = tm_strdup(path))) {
-        st = TM_ERR(err, TM_E_NOMEM, path, 0, NULL, "out of memory opening the database");
-        goto done;
+    tm_store *s = NULL;
+    tm_status st = open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s, err);
+    if (st != TM_OK) {
+        return st;
     }
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        st = TM_ERR(err, TM_E_DB, path, 0, NULL, "cannot open database: %s",
-                    s->db ? sqlite3_errmsg(s->db) : "out of memory");
-        goto done;
-    }
-    sqlite3_busy_timeout(s->db, 10000);
     /* WAL: readers never block the writer; synchronous=FULL so a commit
      * survives power loss, not only a killed process. A 64 MiB page cache
      * (default 2 MiB) keeps a retrain's rewrite of meta_predictions from

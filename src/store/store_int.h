@@ -12,6 +12,7 @@ struct tm_store {
     sqlite3 *db; /* open connection, owned */
     char *path;  /* database path, owned */
     bool in_tx;  /* inside tm_store_begin .. commit/rollback */
+    bool read_only; /* opened by tm_store_open_readonly */
 };
 
 /* Records SQLite's current message for s as TM_E_DB (what names the

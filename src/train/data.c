@@ -100,6 +100,38 @@ static tm_status check_shape(const tm_train_data *d, const char *what, tm_err *e
     return TM_OK;
 }
 
+/* Zero weights are allowed row by row, but a class (or, for regression,
+ * the whole set) whose rows all weigh 0 would give a 0/0 loss and trees
+ * that learn nothing: each class present needs a positive weight sum.
+ * Labels are valid class ids (k > 0) when this runs. */
+static tm_status check_weight_sums(const tm_train_data *d, int k, tm_err *err)
+{
+    if (!d->weight) {
+        return TM_OK;
+    }
+    double sum[TM_TRAIN_MAX_CLASSES] = {0};
+    size_t cnt[TM_TRAIN_MAX_CLASSES] = {0};
+    for (size_t r = 0; r < d->n_rows; r++) {
+        int c = k > 0 ? (int)d->label[r] : 0;
+        sum[c] += d->weight[r];
+        cnt[c]++;
+    }
+    for (int c = 0; c < (k > 0 ? k : 1); c++) {
+        if (cnt[c] > 0 && !(sum[c] > 0.0)) {
+            if (k == 0) {
+                return TM_ERR(err, TM_E_INVALID, d->name, 0, "weight",
+                              "expected a positive sum of weights, found 0 over %zu rows",
+                              cnt[c]);
+            }
+            return TM_ERR(err, TM_E_INVALID, d->name, 0, "weight",
+                          "expected a positive sum of weights for class %d, found 0 over its "
+                          "%zu rows",
+                          c, cnt[c]);
+        }
+    }
+    return TM_OK;
+}
+
 /* Checks labels (and weights) of d against objective and k classes. */
 static tm_status check_labels(const tm_train_opts *o, const tm_train_data *d, int k, tm_err *err)
 {
@@ -123,7 +155,7 @@ static tm_status check_labels(const tm_train_opts *o, const tm_train_data *d, in
             return row_err(d, "weight", r, "a finite weight >= 0", d->weight[r], err);
         }
     }
-    return TM_OK;
+    return check_weight_sums(d, k, err);
 }
 
 tm_status tm__train_check_data(const tm_train_opts *o, const tm_train_data *tr,

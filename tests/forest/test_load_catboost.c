@@ -384,7 +384,7 @@ START_TEST(errors_name_field_and_reason)
                  "m.json:1: both 'oblivious_trees' and 'trees' are present");
     expect_error("{\"oblivious_trees\":{}}", TM_E_PARSE,
                  "m.json:1: field 'oblivious_trees': expected an array, found an object");
-    expect_error("{\"oblivious_trees\":[]}", TM_E_PARSE, "m.json:1: missing key 'features_info'");
+    expect_error("{\"oblivious_trees\":[]}", TM_E_PARSE, "m.json:1: field 'features_info': missing");
     expect_error(model("RMSE", "", FEATS, "\"oblivious_trees\":[" OBL(SPLIT(0, "0"), "1,2,3") "]"),
                  TM_E_PARSE,
                  "m.json:1: field 'oblivious_trees[0].leaf_values': expected 2^1 leaves x 1 "

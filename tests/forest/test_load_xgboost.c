@@ -703,7 +703,7 @@ START_TEST(xgb_errors_name_field_and_reason)
     const char *gblinear = "{\"name\":\"gblinear\",\"model\":{\"weights\":[1,2,3]}}";
     ck_assert_str_eq(load_mem_fail(model_text("reg:squarederror", "5E-1", 0, gblinear, "", ""),
                                    NULL, TM_E_FORMAT),
-                     "bad.json:1: field 'gradient_booster': not a tree model: booster "
+                     "bad.json:1: field 'learner.gradient_booster.name': not a tree model: booster "
                      "'gblinear' is a linear model");
     ck_assert_str_eq(load_mem_fail(simple_model("foo:bar", "5E-1", 0), NULL, TM_E_FORMAT),
                      "bad.json: field 'objective': unsupported xgboost objective 'foo:bar'");
@@ -714,26 +714,26 @@ START_TEST(xgb_errors_name_field_and_reason)
                      "bad.json: field 'num_class': multi:softprob needs num_class >= 2, found "
                      "1 outputs");
     ck_assert_str_eq(load_mem_fail(simple_model("reg:squarederror", "abc", 0), NULL, TM_E_PARSE),
-                     "bad.json:1: field 'base_score': expected a number or a list of numbers, "
-                     "found \"abc\"");
+                     "bad.json:1: field 'learner.learner_model_param.base_score': expected a "
+                     "number or a list of numbers, found \"abc\"");
     ck_assert_str_eq(load_mem_fail(model_text("reg:squarederror", "5E-1", 0, NULL,
                                               TREE_NUM "," TREE_CAT, "0,1"),
                                    NULL, TM_E_PARSE),
-                     "bad.json:1: field 'tree_info': element 1: 1 outside 0..0");
+                     "bad.json:1: field 'learner.gradient_booster.model.tree_info[1]': expected an integer in 0..0, found 1");
     ck_assert_str_eq(load_mem_fail(model_text("reg:squarederror", "5E-1", 0, NULL, TREE_NUM, "0,0"),
                                    NULL, TM_E_PARSE),
-                     "bad.json:1: field 'tree_info': expected 1 entries (one per tree), found 2");
+                     "bad.json:1: field 'learner.gradient_booster.model.tree_info': expected 1 elements, found 2");
     ck_assert_str_eq(load_mem_fail("{\"learner\":[1]}", NULL, TM_E_FORMAT),
                      "bad.json:1: field 'learner': not an xgboost model: no 'learner' object at "
                      "the top level");
     ck_assert_str_eq(load_mem_fail("{\"learner\":{}}", &json, TM_E_PARSE),
-                     "bad.json:1: field 'gradient_booster': missing key 'gradient_booster'");
+                     "bad.json:1: field 'learner.gradient_booster': missing");
 
     char text[8192];
     snprintf(text, sizeof text, "%s", simple_model("reg:squarederror", "5E-1", 0));
     memcpy(strstr(text, "\"num_feature\""), "\"num_featurX\"", 13);
     ck_assert_str_eq(load_mem_fail(text, NULL, TM_E_PARSE),
-                     "bad.json:1: field 'num_feature': missing key 'num_feature'");
+                     "bad.json:1: field 'learner.learner_model_param.num_feature': missing");
 
     /* Tree arrays: a child outside the tree, a wrong length, a bad split. */
     char tree[2048];
@@ -741,12 +741,14 @@ START_TEST(xgb_errors_name_field_and_reason)
     memcpy(strstr(tree, "[1,-1,-1]"), "[7,-1,-1]", 9);
     snprintf(text, sizeof text, "%s", model_text("reg:squarederror", "5E-1", 0, NULL, tree, "0"));
     ck_assert_str_eq(load_mem_fail(text, NULL, TM_E_PARSE),
-                     "bad.json:1: field 'trees[0].left_children': element 0: 7 outside -1..2");
+                     "bad.json:1: field 'learner.gradient_booster.model.trees[0].left_children[0]': expected an integer "
+                     "in -1..2, found 7");
     snprintf(tree, sizeof tree, "%s", TREE_NUM);
     memcpy(strstr(tree, "[0,0,0],\"split_cond"), "[0,0]  ", 7);
     snprintf(text, sizeof text, "%s", model_text("reg:squarederror", "5E-1", 0, NULL, tree, "0"));
     ck_assert_str_eq(load_mem_fail(text, NULL, TM_E_PARSE),
-                     "bad.json:1: field 'trees[0].split_indices': expected 3 elements, found 2");
+                     "bad.json:1: field 'learner.gradient_booster.model.trees[0].split_indices': expected 3 elements, "
+                     "found 2");
     snprintf(tree, sizeof tree, "%s", TREE_NUM);
     memcpy(strstr(tree, "[0,0,0],\"split_cond"), "[5,0,0]", 7);
     snprintf(text, sizeof text, "%s", model_text("reg:squarederror", "5E-1", 0, NULL, tree, "0"));
@@ -756,12 +758,13 @@ START_TEST(xgb_errors_name_field_and_reason)
     memcpy(strstr(tree, "[0,3,40]"), "[0,3,-4]", 8);
     snprintf(text, sizeof text, "%s", model_text("reg:squarederror", "5E-1", 0, NULL, tree, "0"));
     ck_assert_str_eq(load_mem_fail(text, NULL, TM_E_PARSE),
-                     "bad.json:1: field 'trees[0].categories': element 2: -4 outside 0..16777215");
+                     "bad.json:1: field 'learner.gradient_booster.model.trees[0].categories[2]': expected an integer in "
+                     "0..16777215, found -4");
     snprintf(tree, sizeof tree, "%s", TREE_NUM);
     memcpy(strstr(tree, "\"0\"}"), "\"2\"}", 4);
     snprintf(text, sizeof text, "%s", model_text("reg:squarederror", "5E-1", 0, NULL, tree, "0"));
     ck_assert_str_eq(load_mem_fail(text, NULL, TM_E_FORMAT),
-                     "bad.json:1: field 'trees[0]': multi-output trees (size_leaf_vector 2) are "
+                     "bad.json:1: field 'learner.gradient_booster.model.trees[0]': multi-output trees (size_leaf_vector 2) are "
                      "not supported");
 }
 END_TEST

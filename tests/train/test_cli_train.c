@@ -2,6 +2,7 @@
  * with class weights writes a model and the metrics JSON; bad input exits
  * 2 with a one-line message and leaves --out as it was. */
 #include <check.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +147,48 @@ START_TEST(cli_train_bad_input_exits_2_and_keeps_out)
 }
 END_TEST
 
+/* label,w,f0: 30 rows, classes 0..2 in turn; w is 0 for every row, or
+ * for the rows of one class (zero_class >= 0). */
+static void write_weighted(const char *name, int zero_class)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tm_test_tmpdir(), name);
+    FILE *fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("label,w,f0\n", fp);
+    for (int r = 0; r < 30; r++) {
+        int c = r % 3;
+        bool zero = zero_class < 0 || c == zero_class;
+        fprintf(fp, "%d,%s,%d\n", c, zero ? "0" : "1.5", r * 7 % 11);
+    }
+    fclose(fp);
+}
+
+START_TEST(cli_train_zero_weight_sums_refused)
+{
+    write_weighted("w0.csv", -1);
+    write_weighted("w2.csv", 2);
+    expect_failure("--input w0.csv --label label --weight-column w --out keep.txt", 2,
+                   "turbomode: w0.csv: field 'weight': expected a positive sum of weights for "
+                   "class 0, found 0 over its 10 rows\n");
+    expect_failure("--input w2.csv --label label --weight-column w --out keep.txt", 2,
+                   "turbomode: w2.csv: field 'weight': expected a positive sum of weights for "
+                   "class 2, found 0 over its 10 rows\n");
+    expect_failure("--input w0.csv --label label --weight-column w --objective regression "
+                   "--out keep.txt",
+                   2,
+                   "turbomode: w0.csv: field 'weight': expected a positive sum of weights, "
+                   "found 0 over 30 rows\n");
+    char path[512];
+    snprintf(path, sizeof path, "%s/m_w0.txt", tm_test_tmpdir());
+    int rc;
+    char *err = run("--input w0.csv --label label --weight-column w --out m_w0.txt", &rc);
+    ck_assert_int_eq(rc, 2);
+    free(err);
+    ck_assert_int_ne(access(path, F_OK), 0); /* nothing written */
+}
+END_TEST
+
 TM_TEST_SUITE(train_cli)
 {
     Suite *s = suite_create("train_cli");
@@ -153,6 +196,7 @@ TM_TEST_SUITE(train_cli)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, cli_train_writes_model_and_metrics);
     tcase_add_test(tc, cli_train_bad_input_exits_2_and_keeps_out);
+    tcase_add_test(tc, cli_train_zero_weight_sums_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,282 @@
+/* Bad inputs and hostile conditions refused, each through the real command:
+ * the exact command line, its exit status, its one-line message, and that
+ * nothing was written or changed (databases compared byte for byte, no
+ * file created). A small synthetic market (6 stocks, weekdays from
+ * 2015-01-05) feeds the commands that need prices. */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tm_test.h"
+
+/* Tests share a directory beside the runner's temporary one (a forked
+ * test's exit removes that one). */
+static const char *rdir(void)
+{
+    static char d[512];
+    if (!d[0]) {
+        snprintf(d, sizeof d, "%s_reliability", tm_test_tmpdir());
+    }
+    mkdir(d, 0700);
+    return d;
+}
+
+/* Runs `turbomode ARGS` in rdir() with stdout to out.txt and stderr to
+ * err.txt; returns the exit status. */
+static int tm(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int tm(const char *fmt, ...)
+{
+    char args[2048], bin[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    if (!realpath(tm_test_bin(), bin)) {
+        snprintf(bin, sizeof bin, "%s", tm_test_bin());
+    }
+    return tm_test_system("cd '%s' && '%s' %s >out.txt 2>err.txt", rdir(), bin, args);
+}
+
+/* The text of out.txt or err.txt of the last tm() call (owned by the
+ * caller). */
+static char *slurp_rel(const char *name)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", rdir(), name);
+    char *t = tm_test_slurp(path, NULL);
+    return t ? t : strdup("");
+}
+
+/* Checks the last command's exit status and whole stderr. */
+static void expect(int rc, int want_rc, const char *want_err)
+{
+    char *err = slurp_rel("err.txt");
+    ck_assert_msg(rc == want_rc, "exit %d, expected %d; stderr: %s", rc, want_rc, err);
+    ck_assert_str_eq(err, want_err);
+    free(err);
+}
+
+static bool exists(const char *name)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", rdir(), name);
+    return access(path, F_OK) == 0;
+}
+
+/* A checksum of a file in rdir() ("" when absent), to show it unchanged. */
+static char *sum(const char *name)
+{
+    tm_test_system("cd '%s' && (cksum '%s' 2>/dev/null || true) > sum.txt", rdir(), name);
+    return slurp_rel("sum.txt");
+}
+
+/* prices.csv: 6 stocks S0..S5 over n weekdays from 2015-01-05, a seeded
+ * random walk; vix.csv: the ^VIX series on the same days. */
+static void write_market(int n)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/prices.csv", rdir());
+    FILE *p = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/vix.csv", rdir());
+    FILE *v = fopen(path, "w");
+    ck_assert(p && v);
+    fputs("date,open,high,low,close,volume,Name\n", p);
+    fputs("date,open,high,low,close\n", v);
+    double close[6] = {30, 45, 60, 75, 90, 105};
+    uint64_t s = 99;
+    int y = 2015, m = 1, d = 5, wd = 0; /* 2015-01-05 is a Monday */
+    static const int mdays[13] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    for (int i = 0; i < n;) {
+        if (wd < 5) {
+            for (int k = 0; k < 6; k++) {
+                s = s * 2862933555777941757ULL + 3037000493ULL;
+                double r = ((double)(s >> 11) / 9007199254740992.0 - 0.5) * 0.05;
+                double o = close[k];
+                close[k] *= 1 + r;
+                double hi = (o > close[k] ? o : close[k]) * 1.004;
+                double lo = (o < close[k] ? o : close[k]) * 0.996;
+                fprintf(p, "%04d-%02d-%02d,%.4f,%.4f,%.4f,%.4f,%d,S%d\n", y, m, d, o, hi, lo,
+                        close[k], 50000 + (int)(s >> 48), k);
+            }
+            double x = 16 + (double)(i % 40) / 8;
+            fprintf(v, "%04d-%02d-%02d,%.2f,%.2f,%.2f,%.2f\n", y, m, d, x, x + 1, x - 1, x);
+            i++;
+        }
+        wd = (wd + 1) % 7;
+        int md = mdays[m] + (m == 2 && y % 4 == 0);
+        if (++d > md) {
+            d = 1;
+            if (++m > 12) {
+                m = 1;
+                y++;
+            }
+        }
+    }
+    fclose(p);
+    fclose(v);
+}
+
+/* market.db: the market of n days imported (prices and ^VIX). */
+static void market_db(const char *db, int n)
+{
+    write_market(n);
+    tm_test_system("rm -rf '%s/%s'*", rdir(), db);
+    ck_assert_int_eq(tm("import-prices --db %s prices.csv", db), 0);
+    ck_assert_int_eq(tm("import-prices --db %s --symbol ^VIX vix.csv", db), 0);
+}
+
+START_TEST(reliability_reports_refuse_a_missing_database)
+{
+    expect(tm("signals --db typo.db"), 2,
+           "turbomode: typo.db: cannot open database: No such file or directory\n");
+    ck_assert(!exists("typo.db"));
+    expect(tm("models --db typo.db"), 2,
+           "turbomode: typo.db: cannot open database: No such file or directory\n");
+    ck_assert(!exists("typo.db"));
+    expect(tm("schedule history --db typo.db"), 2,
+           "turbomode: typo.db: cannot open database: No such file or directory\n");
+    ck_assert(!exists("typo.db"));
+    expect(tm("scan --db ''"), 2, "turbomode: field '--db': expected a database path, found \"\"\n");
+    expect(tm("backfill --db ''"), 2,
+           "turbomode: field '--db': expected a database path, found \"\"\n");
+    expect(tm("import-prices --db '' prices.csv"), 2,
+           "turbomode: field '--db': expected a database path, found \"\"\n");
+    /* A database that is not TurboMode's is named, not migrated. */
+    tm_test_system("cd '%s' && rm -f other.db && sqlite3 other.db 'CREATE TABLE t(x)'", rdir());
+    char *before = sum("other.db");
+    expect(tm("signals --db other.db"), 2,
+           "turbomode: other.db: field 'user_version': expected a TurboMode database of schema "
+           "version 2, found 0 (not a TurboMode database, or an empty one)\n");
+    char *after = sum("other.db");
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+}
+END_TEST
+
+START_TEST(reliability_schedule_without_job_runs_is_not_a_failure)
+{
+    market_db("sched.db", 30);
+    char *before = sum("sched.db");
+    expect(tm("schedule history --db sched.db"), 0, "");
+    char *out = slurp_rel("out.txt");
+    ck_assert_str_eq(out, "no scheduler runs recorded yet\n");
+    free(out);
+    expect(tm("schedule check --db sched.db --from 2027-01-01T00:00:00Z --horizon 7d"), 0, "");
+    out = slurp_rel("out.txt");
+    ck_assert_str_eq(out, "no scheduler runs recorded yet: durations are the configured "
+                          "estimates\n0 colliding pairs in 7 days from now\n");
+    free(out);
+    char *after = sum("sched.db");
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+}
+END_TEST
+
+START_TEST(reliability_reports_read_only)
+{
+    market_db("ro.db", 30);
+    char *before = sum("ro.db");
+    expect(tm("models --db ro.db"), 0, "");
+    expect(tm("signals --db ro.db"), 0, "");
+    char *after = sum("ro.db");
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    /* The same on a read-only mount, where any write attempt fails. */
+    char bin[4096];
+    if (!realpath(tm_test_bin(), bin)) {
+        snprintf(bin, sizeof bin, "%s", tm_test_bin());
+    }
+    if (tm_test_system("unshare -m true 2>/dev/null") != 0) {
+        printf("SKIP: reliability_reports_read_only: no mount namespace (unshare -m)\n");
+        tm_test_skips++;
+        return;
+    }
+    int rc = tm_test_system(
+            "cd '%s' && mkdir -p mnt && unshare -m sh -c 'mount --bind . mnt && "
+            "mount -o remount,ro,bind mnt && cd mnt && touch probe 2>/dev/null && exit 3; "
+            "\"%s\" signals --db ro.db && \"%s\" models --db ro.db' >out.txt 2>err.txt",
+            rdir(), bin, bin);
+    char *err = slurp_rel("err.txt");
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    free(err);
+}
+END_TEST
+
+/* Runs script under `unshare -m` in rdir() with a 256 KiB tmpfs at mnt
+ * (filled up when full); false (and a SKIP line) when mount namespaces
+ * are not available. $T is the binary. */
+static bool in_tmpfs(const char *script, bool full, int *rc)
+{
+    char bin[4096];
+    if (!realpath(tm_test_bin(), bin)) {
+        snprintf(bin, sizeof bin, "%s", tm_test_bin());
+    }
+    if (tm_test_system("unshare -m true 2>/dev/null") != 0) {
+        printf("SKIP: reliability: no mount namespace (unshare -m) for a full disk\n");
+        tm_test_skips++;
+        return false;
+    }
+    *rc = tm_test_system("cd '%s' && mkdir -p mnt && T='%s' unshare -m sh -c 'mount -t tmpfs -o "
+                         "size=256k tmpfs mnt && %s %s' >out.txt 2>err.txt",
+                         rdir(), bin,
+                         full ? "cp ro.db mnt/full.db && (dd if=/dev/zero of=mnt/fill bs=4k "
+                                "2>/dev/null; true) &&"
+                              : "",
+                         script);
+    return true;
+}
+
+START_TEST(reliability_disk_full_exits_1_with_the_reason)
+{
+    market_db("ro.db", 30);
+    char path[700];
+    snprintf(path, sizeof path, "%s/train.csv", rdir());
+    FILE *fp = fopen(path, "w");
+    fputs("label,f0,f1\n", fp);
+    for (int r = 0; r < 300; r++) {
+        fprintf(fp, "%d,%d,%d\n", r % 3, (r * 37) % 101 + r % 3 * 50, r % 17);
+    }
+    fclose(fp);
+    int rc;
+    if (!in_tmpfs("\"$T\" train --input train.csv --label label --max-rounds 20 --out "
+                  "mnt/m.txt; r=$?; ls mnt >&2; exit $r",
+                  true, &rc)) {
+        return;
+    }
+    expect(rc, 1, "turbomode: mnt/m.txt: write failed: No space left on device\nfill\nfull.db\n");
+    ck_assert(in_tmpfs("\"$T\" import-prices --db mnt/full.db prices.csv", true, &rc));
+    char *err = slurp_rel("err.txt");
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(strncmp(err, "turbomode: mnt/full.db: ", 24) == 0 &&
+                          strstr(err, ": No space left on device (") && !strchr(err, '\n')[1],
+                  "%s", err);
+    free(err);
+}
+END_TEST
+
+START_TEST(reliability_zz_cleanup)
+{
+    tm_test_system("rm -rf '%s'", rdir());
+}
+END_TEST
+
+TM_TEST_SUITE(reliability)
+{
+    Suite *s = suite_create("reliability");
+    TCase *tc = tcase_create("refusals");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, reliability_reports_refuse_a_missing_database);
+    tcase_add_test(tc, reliability_schedule_without_job_runs_is_not_a_failure);
+    tcase_add_test(tc, reliability_reports_read_only);
+    tcase_add_test(tc, reliability_disk_full_exits_1_with_the_reason);
+    tcase_add_test(tc, reliability_zz_cleanup);
+    suite_add_tcase(s, tc);
+    return s;
+}
