@@ -47,17 +47,20 @@ void tm__forest_qs_ranks(const tm_forest *f, const double *X, size_t stride, siz
 }
 
 typedef int32_t v8i __attribute__((vector_size(32)));
-#define NQ (TM__BLOCK / 8)
+#if TM__BLOCK != 32
+#    error "the bitvector kernel takes blocks of 32 rows (4 vectors of 8)"
+#endif
 
-/* Applies n entries to the NQ vectors of word w. */
-#define APPLY(w, e, n)                                                                             \
+/* Applies n entries to word a0..a3 (32 rows), kept in registers. */
+#define APPLY(a, e, n)                                                                             \
     for (int32_t i_ = 0; i_ < (n); i_++) {                                                         \
         const v8i *x_ = (const v8i *)(rb + (e)[i_].off);                                           \
         v8i k_ = (v8i){0} + (e)[i_].k1;                                                            \
         v8i m_ = (v8i){0} + (int32_t)(e)[i_].nmask;                                                \
-        for (int q_ = 0; q_ < NQ; q_++) {                                                          \
-            w[q_] &= (k_ > x_[q_]) | m_;                                                           \
-        }                                                                                          \
+        a##0 &= (k_ > x_[0]) | m_;                                                                 \
+        a##1 &= (k_ > x_[1]) | m_;                                                                 \
+        a##2 &= (k_ > x_[2]) | m_;                                                                 \
+        a##3 &= (k_ > x_[3]) | m_;                                                                 \
     }
 
 /* Exit leaves: the lowest bit set in word 0, else in word 1. */
@@ -66,17 +69,23 @@ typedef int32_t v8i __attribute__((vector_size(32)));
         rb = __builtin_assume_aligned(rb, 64);                                                     \
         const qnode *e = c->qs + c->qs_first[t];                                                   \
         int32_t n0 = c->qs_n0[t], n1 = c->qs_n1[t];                                                \
-        v8i w0[NQ], w1[NQ];                                                                        \
-        for (int q = 0; q < NQ; q++) {                                                             \
-            w0[q] = w1[q] = (v8i){0} - 1;                                                          \
+        v8i ones = (v8i){0} - 1;                                                                   \
+        v8i w0 = ones, w1 = ones, w2 = ones, w3 = ones;                                            \
+        APPLY(w, e, n0);                                                                           \
+        v8i lo[4] = {w0, w1, w2, w3};                                                              \
+        const uint32_t *l = (const uint32_t *)lo;                                                  \
+        if (n1 == 0) {                                                                             \
+            for (int r = 0; r < TM__BLOCK; r++) {                                                  \
+                idx[r] = __builtin_ctz(l[r]);                                                      \
+            }                                                                                      \
+            return;                                                                                \
         }                                                                                          \
-        APPLY(w0, e, n0);                                                                          \
-        APPLY(w1, e + n0, n1);                                                                     \
-        uint32_t lo[TM__BLOCK], hi[TM__BLOCK];                                                     \
-        memcpy(lo, w0, sizeof lo);                                                                 \
-        memcpy(hi, w1, sizeof hi);                                                                 \
+        w0 = w1 = w2 = w3 = ones;                                                                  \
+        APPLY(w, e + n0, n1);                                                                      \
+        v8i hi[4] = {w0, w1, w2, w3};                                                              \
+        const uint32_t *h = (const uint32_t *)hi;                                                  \
         for (int r = 0; r < TM__BLOCK; r++) {                                                      \
-            idx[r] = lo[r] ? __builtin_ctz(lo[r]) : 32 + __builtin_ctz(hi[r]);                     \
+            idx[r] = l[r] ? __builtin_ctz(l[r]) : 32 + __builtin_ctz(h[r]);                        \
         }                                                                                          \
     }
 
