@@ -1,5 +1,6 @@
 /* TurboMode scheduler: APScheduler 3.x cron / interval / date triggers with
- * pytz time zone semantics, misfire grace and coalescing, the 6-week gate,
+ * pytz time zone semantics, misfire grace and coalescing, the 6-week gate
+ * rule (schedule eval; the daemon leaves the gate to the job itself),
  * a config file, and a daemon that runs jobs as child processes with a
  * SQLite job_runs table, a state file, resource locks and one instance per
  * database. See ../shared/fixtures/scheduler/README.txt for the semantics. */
@@ -93,6 +94,16 @@ const tm_sched_zone *tm_sched_trigger_zone(const tm_sched_trigger *t);
  * "interval[...]", "date[...]". Truncates to len. Returns buf. */
 char *tm_sched_trigger_describe(const tm_sched_trigger *t, char *buf, size_t len);
 
+/* The market close (local hour in the job's zone) that decides a fire's
+ * as_of: a job fired before it sees the previous day's data. */
+#define TM_SCHED_CLOSE_HOUR 16
+
+/* The as_of day ("YYYY-MM-DD") of a fire at `fire` in zone z: its local
+ * date from TM_SCHED_CLOSE_HOUR on, else the day before. The one rule for
+ * {as_of} in daemon commands and for replay. buf needs 11 bytes. Returns
+ * buf. */
+char *tm_sched_fire_as_of(tm_sched_time fire, const tm_sched_zone *z, char *buf, size_t len);
+
 /* ---- misfire and the gate ----------------------------------------------- */
 
 typedef enum tm_sched_fire_action {
@@ -151,6 +162,9 @@ void tm_sched_config_free(tm_sched_config *cfg);
 /* Replaces the database path (and the lock, state and log paths derived
  * from it unless the config set them). */
 tm_status tm_sched_config_set_db(tm_sched_config *cfg, const char *db, tm_err *err);
+/* Replaces the state file path (a simulation keeps its own beside the
+ * daemon's). */
+tm_status tm_sched_config_set_state_path(tm_sched_config *cfg, const char *path, tm_err *err);
 /* Replaces the path of the turbomode binary used for {turbomode}. */
 tm_status tm_sched_config_set_binary(tm_sched_config *cfg, const char *bin, tm_err *err);
 
@@ -163,7 +177,8 @@ typedef struct tm_sched_job_info {
     bool coalesce;
     double timeout_s;                /* run time limit */
     double estimate_s;               /* configured duration estimate, 0 = none */
-    int gate_days;                   /* 0: no gate */
+    int skip_exit;                   /* exit status that means "skipped by the job's own
+                                        gate" (recorded as gate_skip); -1: none */
     size_t n_resources;
     const char *const *resources;    /* names of what the job writes */
 } tm_sched_job_info;
@@ -193,6 +208,7 @@ typedef struct tm_sched_run_req {
     const char *log_path;     /* file the output is appended to */
     tm_sched_time scheduled;  /* the fire time */
     tm_sched_time now;        /* start instant */
+    const char *as_of;        /* tm_sched_fire_as_of of the fire ("YYYY-MM-DD") */
 } tm_sched_run_req;
 
 /* How a run ended. */
@@ -266,6 +282,9 @@ typedef struct tm_sched_run_row {
     const char *job, *scheduled, *started, *ended, *status, *message; /* "" if NULL */
     double delay_s;  /* start - scheduled, -1 when it did not start */
     int exit_code;   /* -1 if none */
+    int64_t fires;   /* fire times the row stands for: > 1 for a span of missed or
+                        coalesced fires */
+    const char *last_scheduled; /* the last fire of a span, "" for one fire */
 } tm_sched_run_row;
 typedef tm_status (*tm_sched_row_fn)(void *ctx, const tm_sched_run_row *row, tm_err *err);
 

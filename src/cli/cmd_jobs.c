@@ -111,6 +111,16 @@ int tm_cli_pipeline_args(const char *cmd, const char *what, int argc, char **arg
     if (!o->db_path) {
         return tm_cli_usage_error(cmd, "--db PATH is required");
     }
+    int rc = tm_cli_today(cmd, &o->today);
+    if (rc >= 0) {
+        return rc;
+    }
+    if (*as_of > o->today) {
+        char a[16], t[16];
+        return tm_cli_usage_error(cmd, "--as-of: expected a date not after today (%s), found %s",
+                                  tm_store_date_format(o->today, t),
+                                  tm_store_date_format(*as_of, a));
+    }
     if (o->horizon < 1 || o->n_folds < 2 || o->n_folds > 8 || o->up <= 0 || o->down <= 0 ||
         o->rounds_scale <= 0) {
         return tm_cli_usage_error(cmd, "--horizon >= 1, --folds 2..8, --up/--down/"
@@ -182,7 +192,7 @@ static int run_job(const char *cmd, const char *job, const char *what, int argc,
         return tm_cli_report(&err);
     }
     tm_cli_print_report(&rep, timings);
-    return 0;
+    return strcmp(rep.status, "skipped") == 0 ? TM_PIPELINE_EXIT_SKIPPED : 0;
 }
 
 int tm_cli_scan(int argc, char **argv)
@@ -238,6 +248,7 @@ int tm_cli_replay(int argc, char **argv)
 {
     tm_pipeline_opts o;
     int32_t as_of, from = 0, to = 0;
+    const char *schedule = NULL;
     bool timings;
     const char *pos[4];
     int np = 0;
@@ -245,7 +256,10 @@ int tm_cli_replay(int argc, char **argv)
     char *rest[64];
     int nr = 0;
     for (int i = 0; i < argc && nr < 64; i++) {
-        if ((strcmp(argv[i], "--from") == 0 || strcmp(argv[i], "--to") == 0) && i + 1 < argc) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            schedule = argv[++i];
+        } else if ((strcmp(argv[i], "--from") == 0 || strcmp(argv[i], "--to") == 0) &&
+                   i + 1 < argc) {
             int32_t *d = argv[i][2] == 'f' ? &from : &to;
             if (!tm_store_date_parse(argv[i + 1], d)) {
                 return tm_cli_usage_error("replay", "%s: expected a date YYYY-MM-DD, found \"%s\"",
@@ -272,7 +286,7 @@ int tm_cli_replay(int argc, char **argv)
     if (tm_pipeline_open(&o, &p, &err) != TM_OK) {
         return tm_cli_report(&err);
     }
-    tm_status st = tm_pipeline_replay(p, from, to, print_job, &timings, &err);
+    tm_status st = tm_pipeline_replay(p, from, to, schedule, print_job, &timings, &err);
     tm_pipeline_close(p);
     return st == TM_OK ? 0 : tm_cli_report(&err);
 }
@@ -324,12 +338,24 @@ static tm_status registry_report(tm_pipeline *p, int32_t as_of, tm_pipeline_repo
     return tm_pipeline_models_report(p, rep, err);
 }
 
+/* The signals report ends with what the latest evaluation showed. */
+static tm_status signals_report(tm_pipeline *p, int32_t date, tm_pipeline_report *rep,
+                                tm_err *err)
+{
+    tm_status st = tm_pipeline_signals_report(p, date, rep, err);
+    size_t n = strlen(rep->summary);
+    if (st == TM_OK) {
+        st = tm_pipeline_edge_note(p, rep->summary + n, sizeof rep->summary - n, err);
+    }
+    return st;
+}
+
 int tm_cli_signals(int argc, char **argv)
 {
     return run_report("signals",
-                      "Prints the signals of --as-of's date (default: the latest)\n"
-                      "and the last meta retrain's report.",
-                      argc, argv, tm_pipeline_signals_report, true);
+                      "Prints the signals of --as-of's date (default: the latest),\n"
+                      "the last meta retrain's report and what the latest evaluation showed.",
+                      argc, argv, signals_report, true);
 }
 
 /* `model rollback`, for the `model` dispatcher in cmd_model.c. */

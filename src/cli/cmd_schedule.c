@@ -85,8 +85,8 @@ static int cmd_list(const args *a)
             printf("%.0f s", (double)j.grace_us / 1e6);
         }
         printf(", coalesce: %s, timeout: %.0f s", j.coalesce ? "true" : "false", j.timeout_s);
-        if (j.gate_days) {
-            printf(", gate: %d days", j.gate_days);
+        if (j.skip_exit >= 0) {
+            printf(", skip_exit: %d", j.skip_exit);
         }
         printf("\n  resources:");
         for (size_t r = 0; r < j.n_resources; r++) {
@@ -103,6 +103,9 @@ static tm_status print_row(void *ctx, const tm_sched_run_row *r, tm_err *err)
     (void)err;
     (*(size_t *)ctx)++;
     printf("%-18s %-26s %-13s", r->job, r->scheduled, r->status);
+    if (r->fires > 1) {
+        printf(" %lld fires to %s", (long long)r->fires, r->last_scheduled);
+    }
     if (*r->started) {
         printf(" start %s", r->started);
     }

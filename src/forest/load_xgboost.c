@@ -377,13 +377,50 @@ static tm_status read_feature_names(const walk *w, tm_forest *f, const tm_json *
     return TM_OK;
 }
 
-/* The gbtree model object, its path and, for dart, the per-tree weights. */
-static tm_status read_booster(const walk *w, const tm_json *learner, const tm_json **model,
-                              const char **model_path, const tm_json **weights)
+/* A booster as read: the gbtree model object, its path for messages and
+ * the per-tree weights of a DART model (NULL: every weight is 1). */
+typedef struct booster {
+    const tm_json *model;
+    const char *model_path;
+    const tm_json *weights;
+    char weights_path[128];
+} booster;
+
+/* DART tree weights, wherever the writing version put them (src/gbm/
+ * gbtree.cc, gbtree_model.cc): up to 3.2 the booster is named "dart" and
+ * the weights sit beside its inner "gbtree" object; 3.3 names it "gbtree"
+ * and puts them beside "model"; 3.4 moves them inside "model" (and still
+ * reads the older places). Absent or empty means every weight is 1. No
+ * version writes both places: both present is refused, not guessed. */
+static tm_status read_weights(const walk *w, const tm_json *gb, booster *b)
+{
+    char inner[128];
+    const tm_json *outer = NULL, *in_model = NULL;
+    tm_status st = tm_json_member_nums(w, gb, P_GB, "weight_drop", TM_JSON_ANY_LEN, true, &outer);
+    st = st ? st
+            : tm_json_member_nums(w, b->model, b->model_path, "weight_drop", TM_JSON_ANY_LEN, true,
+                                  &in_model);
+    if (st != TM_OK) {
+        return st;
+    }
+    snprintf(inner, sizeof inner, "%s.weight_drop", b->model_path);
+    if (outer && in_model) {
+        return tm_json_fail(w, TM_E_PARSE, in_model, inner, NULL,
+                            "tree weights found both here and in " P_GB
+                            ".weight_drop; no xgboost version writes both");
+    }
+    b->weights = outer ? outer : in_model;
+    snprintf(b->weights_path, sizeof b->weights_path, "%s", outer ? P_GB ".weight_drop" : inner);
+    if (b->weights && b->weights->len == 0) {
+        b->weights = NULL;
+    }
+    return TM_OK;
+}
+
+static tm_status read_booster(const walk *w, const tm_json *learner, booster *b)
 {
     const tm_json *gb, *name, *inner;
-    *weights = NULL;
-    *model_path = P_GB ".model";
+    *b = (booster){.model_path = P_GB ".model"};
     tm_status st =
             tm_json_member(w, learner, P_LEARNER, "gradient_booster", TM_JSON_OBJECT, false, &gb);
     st = st ? st : tm_json_member(w, gb, P_GB, "name", TM_JSON_STRING, false, &name);
@@ -391,16 +428,16 @@ static tm_status read_booster(const walk *w, const tm_json *learner, const tm_js
         return st;
     }
     if (strcmp(name->str, "gbtree") == 0) {
-        return tm_json_member(w, gb, P_GB, "model", TM_JSON_OBJECT, false, model);
+        st = tm_json_member(w, gb, P_GB, "model", TM_JSON_OBJECT, false, &b->model);
+        return st ? st : read_weights(w, gb, b);
     }
     if (strcmp(name->str, "dart") == 0) {
-        *model_path = P_GB ".gbtree.model";
+        b->model_path = P_GB ".gbtree.model";
         st = tm_json_member(w, gb, P_GB, "gbtree", TM_JSON_OBJECT, false, &inner);
         st = st ? st
-                : tm_json_member(w, inner, P_GB ".gbtree", "model", TM_JSON_OBJECT, false, model);
-        return st ? st
-                  : tm_json_member_nums(w, gb, P_GB, "weight_drop", TM_JSON_ANY_LEN, false,
-                                        weights);
+                : tm_json_member(w, inner, P_GB ".gbtree", "model", TM_JSON_OBJECT, false,
+                                 &b->model);
+        return st ? st : read_weights(w, gb, b);
     }
     if (strcmp(name->str, "gblinear") == 0) {
         return tm_json_fail(w, TM_E_FORMAT, name, P_GB, "name",
@@ -410,8 +447,26 @@ static tm_status read_booster(const walk *w, const tm_json *learner, const tm_js
                         name->str);
 }
 
+/* The writing version, from the top-level "version": [major, minor,
+ * patch] (every version since 1.0 writes it), as major*10000 + minor*100 +
+ * patch; absent: the newest rules apply. */
+static tm_status read_version(const walk *w, const tm_json *root, int *version)
+{
+    const tm_json *v = NULL;
+    int64_t part[3] = {0, 0, 0};
+    *version = INT32_MAX;
+    tm_status st = tm_json_member_nums(w, root, NULL, "version", 3, true, &v);
+    for (size_t i = 0; v && i < 3 && st == TM_OK; i++) {
+        st = tm_json_int_at(w, v, "version", i, 0, 99, &part[i]);
+    }
+    if (st == TM_OK && v) {
+        *version = (int)(part[0] * 10000 + part[1] * 100 + part[2]);
+    }
+    return st;
+}
+
 /* Model-level parameters: outputs, features, objective and base margins. */
-static tm_status read_learner(const walk *w, tm_forest *f, const tm_json *learner)
+static tm_status read_learner(const walk *w, tm_forest *f, const tm_json *learner, int version)
 {
     const tm_json *lmp, *obj, *name;
     int64_t n_feat = 0, n_class = 0, n_target = 1;
@@ -432,22 +487,23 @@ static tm_status read_learner(const walk *w, tm_forest *f, const tm_json *learne
     f->n_features = (int32_t)n_feat;
     int64_t n_out = n_class > n_target ? n_class : n_target;
     st = tm__forest_alloc_outputs(f, (int32_t)n_out, w->err);
-    st = st ? st : tm__forest_xgboost_objective(f, name->str, b, n_b, w->path, w->err);
+    st = st ? st : tm__forest_xgboost_objective(f, name->str, b, n_b, version, w->path, w->err);
     return st ? st : read_feature_names(w, f, learner);
 }
 
 /* Trees, their output groups (tree_info) and dart weights. */
-static tm_status read_model(const walk *w, tm_forest *f, const tm_json *model, const char *mp,
-                            const tm_json *weights)
+static tm_status read_model(const walk *w, tm_forest *f, const booster *b)
 {
-    const tm_json *trees, *info, *gmp = NULL;
+    const tm_json *trees, *info, *gmp = NULL, *weights = b->weights;
+    const char *mp = b->model_path;
     int64_t n_par = 1, v;
     char gw[96], iw[96];
     snprintf(gw, sizeof gw, "%s.gbtree_model_param", mp);
     snprintf(iw, sizeof iw, "%s.tree_info", mp);
-    tm_status st = tm_json_member(w, model, mp, "trees", TM_JSON_ARRAY, false, &trees);
-    st = st ? st : tm_json_member_nums(w, model, mp, "tree_info", trees->len, false, &info);
-    st = st ? st : tm_json_member(w, model, mp, "gbtree_model_param", TM_JSON_OBJECT, true, &gmp);
+    tm_status st = tm_json_member(w, b->model, mp, "trees", TM_JSON_ARRAY, false, &trees);
+    st = st ? st : tm_json_member_nums(w, b->model, mp, "tree_info", trees->len, false, &info);
+    st = st ? st
+            : tm_json_member(w, b->model, mp, "gbtree_model_param", TM_JSON_OBJECT, true, &gmp);
     st = st ? st : param_int(w, gmp, gw, "num_parallel_tree", 1, INT32_MAX, 1, &n_par);
     if (st != TM_OK) {
         return st;
@@ -456,7 +512,7 @@ static tm_status read_model(const walk *w, tm_forest *f, const tm_json *model, c
         return tm_json_fail(w, TM_E_RANGE, trees, mp, "trees", "too many trees");
     }
     if (weights && weights->len != trees->len) {
-        return tm_json_fail(w, TM_E_PARSE, weights, P_GB, "weight_drop",
+        return tm_json_fail(w, TM_E_PARSE, weights, b->weights_path, NULL,
                             "expected %zu weights (one per tree), found %zu", trees->len,
                             weights->len);
     }
@@ -466,7 +522,7 @@ static tm_status read_model(const walk *w, tm_forest *f, const tm_json *model, c
         f->tree_output[t] = (int32_t)v;
         if (st == TM_OK && weights) {
             float wt;
-            st = tm_json_f32_at(w, weights, P_GB ".weight_drop", (size_t)t, &wt);
+            st = tm_json_f32_at(w, weights, b->weights_path, (size_t)t, &wt);
             f->tree_weight[t] = (double)wt;
         }
     }
@@ -480,8 +536,9 @@ static tm_status load_doc(const walk *w, const tm_json *root, tm_forest_format f
                           tm_forest **out)
 {
     tm_forest *f = NULL;
-    const tm_json *learner = tm_json_get(root, "learner"), *model = NULL, *weights = NULL;
-    const char *mp = NULL;
+    const tm_json *learner = tm_json_get(root, "learner");
+    booster b;
+    int version = 0;
     tm_status st;
     if (!learner || learner->type != TM_JSON_OBJECT) {
         st = tm_json_fail(w, TM_E_FORMAT, root, P_LEARNER, NULL,
@@ -493,9 +550,10 @@ static tm_status load_doc(const walk *w, const tm_json *root, tm_forest_format f
         goto done;
     }
     f->format = format;
-    st = read_booster(w, learner, &model, &mp, &weights);
-    st = st ? st : read_learner(w, f, learner);
-    st = st ? st : read_model(w, f, model, mp, weights);
+    st = read_version(w, root, &version);
+    st = st ? st : read_booster(w, learner, &b);
+    st = st ? st : read_learner(w, f, learner, version);
+    st = st ? st : read_model(w, f, &b);
     st = st ? st : tm__forest_finish(f, w->path, w->err);
 done:
     if (st != TM_OK) {

@@ -336,8 +336,8 @@ static tm_status fill_tree(dump *d, tm_forest *f, int32_t t, id_rank *ids, const
 
 /* Builds the forest from the parsed dump with the caller's objective, base
  * score and class count (XGBoost 1.x defaults: reg:squarederror, 0.5). */
-tm_status tm__forest_xgbdump_finish(dump *d, const tm_forest_load_opts *opts, tm_forest_format format,
-                             tm_forest **out)
+tm_status tm__forest_xgbdump_finish(dump *d, const tm_forest_load_opts *opts,
+                                    tm_forest_format format, tm_forest **out)
 {
     tm_forest *f = NULL;
     int32_t *remap = NULL;
@@ -362,7 +362,15 @@ tm_status tm__forest_xgbdump_finish(dump *d, const tm_forest_load_opts *opts, tm
     }
     f->format = format;
     st = tm__forest_alloc_outputs(f, opts->num_class > 1 ? opts->num_class : 1, d->err);
-    st = st ? st : tm__forest_xgboost_objective(f, objective, &b, 1, d->path, d->err);
+    st = st ? st : tm__forest_xgboost_objective(f, objective, &b, 1, 0, d->path, d->err);
+    if (st == TM_OK && opts->num_class > 1 && d->n_trees % (size_t)opts->num_class != 0) {
+        /* tree i feeds class i % K: a count that is not a multiple of K
+         * means K is not the model's class count */
+        st = TM_ERR(d->err, TM_E_INVALID, d->path, 0, "num_class",
+                    "%d classes do not divide the dump's %zu trees (a dump holds one tree "
+                    "per class per round)",
+                    opts->num_class, (size_t)d->n_trees);
+    }
     st = st ? st : map_features(d, f, &remap);
     st = st ? st : alloc_ir(d, f, &max_tree);
     if (st == TM_OK && !(ids = tm_malloc_n(max_tree, sizeof *ids))) {
@@ -579,4 +587,3 @@ tm_status tm__forest_load_xgboost_dump_text(const char *text, size_t len, const 
     tm__forest_xgbdump_free(&d);
     return st;
 }
-

@@ -46,7 +46,7 @@ static bool xgboost_link(const tm_forest *f, const double *m, double *out)
     if (f->family != TM_FOREST_XGBOOST) {
         return false;
     }
-    if (f->link == TM__LINK_SIGMOID) {
+    if (f->link == TM__LINK_SIGMOID || f->link == TM__LINK_OVA_SIGMOID) {
         for (int k = 0; k < n; k++) {
             out[k] = (double)(1.0f / (1.0f + expf(-(float)m[k])));
         }

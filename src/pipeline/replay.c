@@ -1,10 +1,12 @@
-/* Replay: the five jobs on a simulated clock over historical data, run by
- * the real scheduler (tm_sched_open / tm_sched_run: APScheduler cron
- * semantics in America/New_York, job_runs rows, misfire handling) with a
- * fake clock that jumps to each deadline and an executor that runs each
- * job in-process. A job's as_of is the last day whose 16:00 close precedes
- * its fire time, so no night sees a later price. Each job also writes its
- * job_results row. */
+/* Replay: the jobs on a simulated clock over historical data, run by the
+ * real scheduler on the daemon's schedule (the built-in jobs, or the
+ * config file the daemon would read) with a fake clock and an executor
+ * that runs each job in-process. Everything that decides a fire is the
+ * scheduler's and the job's own, as under the daemon: the triggers, the
+ * misfire rules, each fire's as_of (tm_sched_fire_as_of), the job's gate
+ * (a skipped job reports TM_PIPELINE_EXIT_SKIPPED as its exit status).
+ * The simulated clock moves on by each job's real run time, so job_runs
+ * holds real durations. Each job also writes its job_results row. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,25 +15,9 @@
 
 #include "pipeline_int.h"
 
-/* DESIGN's schedule. The daemon's meta_retrain starts 2026-02-22, after
- * the historical data ends, so replay leaves start_date out; the job's own
- * 42-day gate decides. One resource for all: runs never overlap. */
-static const char replay_jobs[] =
-        "[job outcome_tracker]\ncommand = track-outcomes\nhour = 2\nminute = 0\n"
-        "misfire_grace_time = 3600\nresources = database\n"
-        "[job sample_generator]\ncommand = generate-samples\nday_of_week = sun\nhour = 3\n"
-        "minute = 0\nmisfire_grace_time = 3600\nresources = database\n"
-        "[job model_retrain]\ncommand = model-retrain\nday = 1\nhour = 4\nminute = 0\n"
-        "misfire_grace_time = 3600\nresources = database\n"
-        "[job overnight_scan]\ncommand = scan\nhour = 23\nminute = 0\n"
-        "misfire_grace_time = 3600\nresources = database\n"
-        "[job meta_retrain]\ncommand = meta-retrain\nday_of_week = sun\nhour = 23\nminute = 45\n"
-        "misfire_grace_time = 3600\nresources = database\n";
-
 typedef struct sim {
     tm_pipeline *p;
     tm_sched *sched;
-    const tm_sched_zone *zone;
     tm_sched_time now; /* the simulated clock */
     bool running;      /* a run has ended, waiting to be polled */
     int64_t handle;
@@ -42,22 +28,6 @@ typedef struct sim {
     tm_err first; /* the first job failure */
     size_t runs;
 } sim;
-
-/* as_of of a fire time: its local date, minus a day before the 16:00 close. */
-static int32_t fire_as_of(tm_sched_time t, const tm_sched_zone *z)
-{
-    char iso[TM_SCHED_ISO_LEN];
-    tm_sched_time_format(t, z, iso, sizeof iso);
-    int32_t d = 0;
-    char day[11];
-    memcpy(day, iso, 10);
-    day[10] = 0;
-    if (!tm_store_date_parse(day, &d)) {
-        return 0;
-    }
-    int hour = (iso[11] - '0') * 10 + (iso[12] - '0');
-    return hour >= 16 ? d : tm__pipeline_ymd(tm__pipeline_days(d) - 1);
-}
 
 static tm_sched_time sim_now(void *ctx)
 {
@@ -72,23 +42,33 @@ static void sim_wait(void *ctx, tm_sched_time deadline)
     }
 }
 
-/* Runs the job to completion right away; poll() reports it. */
+/* Runs the job to completion right away and moves the clock on by the
+ * time it took; poll() reports it. */
 static tm_status sim_start(void *ctx, const tm_sched_run_req *req, int64_t *handle, int64_t *pid,
                            tm_err *err)
 {
     (void)err;
     sim *s = ctx;
-    int32_t as_of = fire_as_of(req->scheduled, s->zone);
+    int32_t as_of = 0;
+    if (!tm_store_date_parse(req->as_of, &as_of)) {
+        return TM_ERR(err, TM_E_INTERNAL, NULL, 0, NULL, "bad as_of from the scheduler: %s",
+                      req->as_of);
+    }
     tm_err e;
     tm_err_init(&e);
     char iso[TM_SCHED_ISO_LEN];
-    tm_sched_time_format(req->scheduled, s->zone, iso, sizeof iso);
+    tm_sched_time_format(req->scheduled, NULL, iso, sizeof iso);
     tm__pipeline_log(s->p, "replay %s %s as_of=%d", iso, req->job, as_of);
+    double t0 = tm_now_seconds();
     tm_status st = tm_pipeline_run_job(s->p, req->job, as_of, s->rep, &e);
+    s->now += (int64_t)((tm_now_seconds() - t0) * 1e6) + 1;
     memset(&s->res, 0, sizeof s->res);
     s->runs++;
     if (st == TM_OK) {
         snprintf(s->res.output, sizeof s->res.output, "%.1000s", s->rep->summary);
+        if (strcmp(s->rep->status, "skipped") == 0) {
+            s->res.exit_code = TM_PIPELINE_EXIT_SKIPPED;
+        }
         if (s->on_job) {
             s->on_job(s->ctx, s->rep);
         }
@@ -134,7 +114,27 @@ static void sim_log(void *ctx, const char *line)
     tm__pipeline_log(ctx, "scheduler: %s", line);
 }
 
-tm_status tm_pipeline_replay(tm_pipeline *p, int32_t from, int32_t to,
+/* The schedule: the daemon's (path NULL: the built-in jobs) on p's
+ * database, with its own state file beside the daemon's. */
+static tm_status replay_config(const tm_pipeline *p, const char *path, tm_sched_config **cfg,
+                               char *state, size_t len, tm_err *err)
+{
+    snprintf(state, len, "%s.replay-state", p->db_path);
+    tm_status st = tm_sched_config_load(path, cfg, err);
+    st = st == TM_OK ? tm_sched_config_set_db(*cfg, p->db_path, err) : st;
+    return st == TM_OK ? tm_sched_config_set_state_path(*cfg, state, err) : st;
+}
+
+/* Midnight at the start of day `from` (or 23:59:59 of `to`) in zone z. */
+static tm_status day_time(int32_t date, const char *clock, const tm_sched_zone *z,
+                          tm_sched_time *out, tm_err *err)
+{
+    char day[16], iso[40];
+    snprintf(iso, sizeof iso, "%sT%s", tm_store_date_format(date, day), clock);
+    return tm_sched_time_parse(iso, z, out, err);
+}
+
+tm_status tm_pipeline_replay(tm_pipeline *p, int32_t from, int32_t to, const char *schedule,
                              void (*on_job)(void *ctx, const tm_pipeline_report *rep), void *ctx,
                              tm_err *err)
 {
@@ -146,27 +146,19 @@ tm_status tm_pipeline_replay(tm_pipeline *p, int32_t from, int32_t to,
     s.on_job = on_job;
     s.ctx = ctx;
     s.rep = tm_malloc(sizeof *s.rep);
-    char text[2048], state[1100], a[16], b[16], iso[40];
-    snprintf(state, sizeof state, "%s.replay-state", p->db_path);
-    snprintf(text, sizeof text, "state_file = %s\n%s", state, replay_jobs);
+    char state[1100];
     tm_status st = s.rep ? TM_OK : TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
-    if (st == TM_OK) {
-        st = tm_sched_config_parse(text, strlen(text), "<replay schedule>", &cfg, err);
-    }
-    if (st == TM_OK) {
-        st = tm_sched_config_set_db(cfg, p->db_path, err);
-    }
+    st = st == TM_OK ? replay_config(p, schedule, &cfg, state, sizeof state, err) : st;
     if (st != TM_OK) {
         goto done;
     }
+    /* The span is read in the first job's zone (all built-in jobs share one). */
     tm_sched_job_info info;
     tm_sched_config_job(cfg, 0, &info);
-    s.zone = tm_sched_trigger_zone(info.trigger);
+    const tm_sched_zone *zone = tm_sched_trigger_zone(info.trigger);
     tm_sched_time end = 0;
-    snprintf(iso, sizeof iso, "%sT00:00:00", tm_store_date_format(from, a));
-    st = tm_sched_time_parse(iso, s.zone, &s.now, err);
-    snprintf(iso, sizeof iso, "%sT23:59:59", tm_store_date_format(to, b));
-    st = st == TM_OK ? tm_sched_time_parse(iso, s.zone, &end, err) : st;
+    st = day_time(from, "00:00:00", zone, &s.now, err);
+    st = st == TM_OK ? day_time(to, "23:59:59", zone, &end, err) : st;
     if (st != TM_OK) {
         goto done;
     }
@@ -182,12 +174,9 @@ tm_status tm_pipeline_replay(tm_pipeline *p, int32_t from, int32_t to,
     opt.durable = false;
     opt.log = p->o.log ? sim_log : NULL;
     opt.log_ctx = p;
-    bool force = p->o.force;
-    p->o.force = false; /* the gate applies under replay */
     if ((st = tm_sched_open(cfg, &opt, &s.sched, err)) == TM_OK) {
         st = tm_sched_run(s.sched, end, err);
     }
-    p->o.force = force;
     tm_sched_close(s.sched);
     unlink(state);
     if (st == TM_OK && s.first.status != TM_OK) {

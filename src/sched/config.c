@@ -13,24 +13,24 @@
 static const char default_jobs[] =
     "[job overnight_scan]\n"
     "command = {turbomode} scan --db {db} --as-of {as_of}\n"
-    "hour = 23\nminute = 0\nmisfire_grace_time = 3600\n"
+    "hour = 23\nminute = 0\nmisfire_grace_time = 3600\nskip_exit = 3\n"
     "timeout = 2h\nestimate = 30m\nresources = database, signals\n"
     "[job outcome_tracker]\n"
     "command = {turbomode} track-outcomes --db {db} --as-of {as_of}\n"
-    "hour = 2\nminute = 0\nmisfire_grace_time = 3600\n"
+    "hour = 2\nminute = 0\nmisfire_grace_time = 3600\nskip_exit = 3\n"
     "timeout = 1h\nestimate = 10m\nresources = database, signal_outcomes\n"
     "[job sample_generator]\n"
     "command = {turbomode} generate-samples --db {db} --as-of {as_of}\n"
-    "day_of_week = sun\nhour = 3\nminute = 0\nmisfire_grace_time = 3600\n"
+    "day_of_week = sun\nhour = 3\nminute = 0\nmisfire_grace_time = 3600\nskip_exit = 3\n"
     "timeout = 2h\nestimate = 15m\nresources = database, training_samples\n"
     "[job meta_retrain]\n"
-    "command = {turbomode} meta-retrain --db {db} --as-of {as_of} --force\n"
+    "command = {turbomode} meta-retrain --db {db} --as-of {as_of}\n"
     "day_of_week = sun\nhour = 23\nminute = 45\nstart_date = 2026-02-22 23:45:00\n"
-    "misfire_grace_time = 3600\ngate_days = 42\n"
+    "misfire_grace_time = 3600\nskip_exit = 3\n"
     "timeout = 4h\nestimate = 30m\nresources = database, meta_predictions, meta_model\n"
     "[job model_retrain]\n"
     "command = {turbomode} model-retrain --db {db} --as-of {as_of}\n"
-    "day = 1\nhour = 4\nminute = 0\nmisfire_grace_time = 3600\n"
+    "day = 1\nhour = 4\nminute = 0\nmisfire_grace_time = 3600\nskip_exit = 3\n"
     "timeout = 8h\nestimate = 2h\nresources = database, base_models, meta_model, meta_predictions\n";
 
 static const char *const trigger_args[] = {
@@ -39,7 +39,7 @@ static const char *const trigger_args[] = {
     "start_date", "end_date", "run_date", "timezone"};
 #define N_TRIGGER_ARGS (sizeof trigger_args / sizeof trigger_args[0])
 static const char *const job_keys[] = {"trigger", "command", "misfire_grace_time", "coalesce",
-                                       "max_instances", "timeout", "estimate", "gate_days",
+                                       "max_instances", "timeout", "estimate", "skip_exit",
                                        "resources"};
 static const char *const global_keys[] = {"timezone", "db", "state_file", "lock_file",
                                           "log_dir", "stop_grace", "kill_grace", "turbomode"};
@@ -248,12 +248,13 @@ static tm_status job_options(const parser *p, const section *s, tm__sched_job *j
     if (st == TM_OK && (kv = lookup(s, "estimate"))) {
         st = duration(p, kv, &job->estimate_s, err);
     }
-    if (st == TM_OK && (kv = lookup(s, "gate_days"))) {
+    job->skip_exit = -1;
+    if (st == TM_OK && (kv = lookup(s, "skip_exit"))) {
         char *end;
-        long d = strtol(kv->value, &end, 10);
-        job->gate_days = (int)d;
-        if (end == kv->value || *end || d < 0 || d > 36500) {
-            st = fail(p, kv->line, kv->key, err, "expected a whole number of days");
+        long c = strtol(kv->value, &end, 10);
+        job->skip_exit = (int)c;
+        if (end == kv->value || *end || c < 1 || c > 255) {
+            st = fail(p, kv->line, kv->key, err, "expected an exit status 1..255");
         }
     }
     if (st == TM_OK && (kv = lookup(s, "resources"))) {
@@ -421,6 +422,11 @@ static tm_status parse_line(parser *p, section *s, char *line, long lineno, tm_e
         }
         return global_key(p, k, v, lineno, err);
     }
+    if (strcmp(k, "gate_days") == 0) {
+        return fail(p, lineno, k, err,
+                    "the retrain gate belongs to the job, not the schedule (the job exits "
+                    "with its skip_exit status when its gate holds it back)");
+    }
     if (!in_list(job_keys, sizeof job_keys / sizeof job_keys[0], k) &&
         !in_list(trigger_args, N_TRIGGER_ARGS, k)) {
         char why[300];
@@ -448,6 +454,11 @@ static tm_status parse_text(parser *p, const char *text, size_t len, tm_err *err
     tm_status st = TM_OK;
     long lineno = 0;
     const char *at = text, *end = text + len;
+    /* A UTF-8 byte order mark (editors on some systems write one) is not
+     * part of the first line. */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        at += 3;
+    }
     while (st == TM_OK && at < end) {
         const char *nl = memchr(at, '\n', (size_t)(end - at));
         size_t n = nl ? (size_t)(nl - at) : (size_t)(end - at);
@@ -563,6 +574,13 @@ tm_status tm_sched_config_set_db(tm_sched_config *cfg, const char *db, tm_err *e
 {
     tm_status st = set_str(&cfg->db, db, err);
     return st == TM_OK ? derive_paths(cfg, err) : st;
+}
+
+tm_status tm_sched_config_set_state_path(tm_sched_config *cfg, const char *path, tm_err *err)
+{
+    tm_status st = set_str(&cfg->state, path, err);
+    cfg->state_set = cfg->state_set || st == TM_OK;
+    return st;
 }
 
 tm_status tm_sched_config_set_binary(tm_sched_config *cfg, const char *bin, tm_err *err)

@@ -18,7 +18,7 @@ void tm_sched_config_job(const tm_sched_config *cfg, size_t i, tm_sched_job_info
     out->coalesce = j->coalesce;
     out->timeout_s = j->timeout_s;
     out->estimate_s = j->estimate_s;
-    out->gate_days = j->gate_days;
+    out->skip_exit = j->skip_exit;
     out->n_resources = j->n_resources;
     out->resources = (const char *const *)j->resources;
 }

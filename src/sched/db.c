@@ -1,7 +1,10 @@
-/* The job_runs table: one row per fire time of every job (run, missed,
- * coalesced, skipped by the gate or because the job was still running),
- * unique per (job, fire) so a decision replayed after a crash is not
- * recorded twice. WAL mode and a busy timeout, since jobs write the same
+/* The job_runs table: one row per fire time of every job (run, skipped by
+ * the job's gate or because the job was still running), except that a run
+ * of consecutive missed or coalesced fires is one row with its count and
+ * last fire (a minute job after a year down is one row, not 525,599).
+ * Unique per (job, first fire) so a decision replayed after a crash is not
+ * recorded twice. sched owns this table and its migrations; store never
+ * touches it. WAL mode and a busy timeout, since jobs write the same
  * database while the daemon records their runs. */
 #include <errno.h>
 #include <sqlite3.h>
@@ -14,6 +17,7 @@
 struct tm__sched_db {
     sqlite3 *db;
     char path[1024];
+    bool spans; /* the table has the span columns (fires, last_scheduled_us) */
 };
 
 static const char schema[] =
@@ -31,6 +35,8 @@ static const char schema[] =
     " pid INTEGER, pid_start INTEGER,"  /* the child, to stop it after a daemon crash */
     " message TEXT NOT NULL DEFAULT '',"
     " output TEXT NOT NULL DEFAULT '',"  /* tail of the job's output */
+    " fires INTEGER NOT NULL DEFAULT 1,"  /* fire times this row stands for */
+    " last_scheduled TEXT, last_scheduled_us INTEGER," /* the last of them, when > 1 */
     " UNIQUE (job, scheduled_us));"
     "CREATE INDEX IF NOT EXISTS job_runs_status ON job_runs(status);";
 
@@ -86,6 +92,22 @@ tm_status tm__sched_db_open(const char *path, bool readonly, tm__sched_db **out,
             tm__sched_db_close(d);
             return TM_OK;
         }
+    }
+    /* Tables made before spans were recorded get the span columns. */
+    d->spans = sqlite3_prepare_v2(d->db, "SELECT fires, last_scheduled_us FROM job_runs LIMIT 0",
+                                  -1, &q, NULL) == SQLITE_OK;
+    sqlite3_finalize(q);
+    q = NULL;
+    if (!d->spans && !readonly) {
+        if (sqlite3_exec(d->db,
+                         "ALTER TABLE job_runs ADD COLUMN fires INTEGER NOT NULL DEFAULT 1;"
+                         "ALTER TABLE job_runs ADD COLUMN last_scheduled TEXT;"
+                         "ALTER TABLE job_runs ADD COLUMN last_scheduled_us INTEGER;",
+                         NULL, NULL, NULL) != SQLITE_OK) {
+            st = db_fail(d, err, "cannot add the span columns to job_runs");
+            goto done;
+        }
+        d->spans = true;
     }
     /* A job_runs table of another shape (not the scheduler's) cannot be used. */
     if (sqlite3_prepare_v2(d->db, "SELECT scheduled_us, status, message FROM job_runs LIMIT 0", -1,
@@ -184,6 +206,25 @@ tm_status tm__sched_db_insert(tm__sched_db *d, const char *job, tm_sched_time fi
     return st;
 }
 
+tm_status tm__sched_db_insert_span(tm__sched_db *d, const char *job, tm_sched_time first,
+                                   const char *first_iso, tm_sched_time last, const char *last_iso,
+                                   int64_t n_fires, const char *status, const char *message,
+                                   int64_t *id, tm_err *err)
+{
+    if (n_fires == 1) {
+        return tm__sched_db_insert(d, job, first, first_iso, status, message, id, err);
+    }
+    const void *args[] = {job, first_iso, &first, status, message ? message : "", &n_fires,
+                          last_iso, &last};
+    tm_status st = run(d,
+                       "INSERT INTO job_runs (job, scheduled, scheduled_us, status, message, fires,"
+                       " last_scheduled, last_scheduled_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                       " ON CONFLICT (job, scheduled_us) DO NOTHING",
+                       "ssissisi", args, NULL, err);
+    *id = st == TM_OK && sqlite3_changes(d->db) == 1 ? sqlite3_last_insert_rowid(d->db) : 0;
+    return st;
+}
+
 tm_status tm__sched_db_started(tm__sched_db *d, int64_t id, tm_sched_time start,
                                const char *start_iso, double delay_s, int64_t pid,
                                int64_t pid_start, tm_err *err)
@@ -250,8 +291,11 @@ tm_status tm__sched_db_last(tm__sched_db *d, const char *job, tm_sched_time *las
 {
     bool null;
     int64_t v;
-    tm_status st = one_int(d, "SELECT max(scheduled_us) FROM job_runs WHERE job = ?1", job, &v,
-                           &null, err);
+    tm_status st = one_int(d,
+                           d->spans ? "SELECT max(coalesce(last_scheduled_us, scheduled_us))"
+                                      " FROM job_runs WHERE job = ?1"
+                                    : "SELECT max(scheduled_us) FROM job_runs WHERE job = ?1",
+                           job, &v, &null, err);
     *last_fire = st == TM_OK && !null ? v : TM_SCHED_NEVER;
     if (st == TM_OK) {
         st = one_int(d,
@@ -286,10 +330,16 @@ tm_status tm__sched_db_history(tm__sched_db *d, const char *job, long limit, tm_
 {
     sqlite3_stmt *q = NULL;
     const char *sql =
-        "SELECT * FROM (SELECT id, job, scheduled, started, ended, status, message,"
-        " coalesce(delay_s, -1), coalesce(exit_code, -1), scheduled_us FROM job_runs"
-        " WHERE ?1 IS NULL OR job = ?1 ORDER BY scheduled_us DESC, id DESC LIMIT ?2)"
-        " ORDER BY scheduled_us, id";
+        d->spans ? "SELECT * FROM (SELECT id, job, scheduled, started, ended, status, message,"
+                   " coalesce(delay_s, -1), coalesce(exit_code, -1), scheduled_us, fires,"
+                   " last_scheduled FROM job_runs"
+                   " WHERE ?1 IS NULL OR job = ?1 ORDER BY scheduled_us DESC, id DESC LIMIT ?2)"
+                   " ORDER BY scheduled_us, id"
+                 : "SELECT * FROM (SELECT id, job, scheduled, started, ended, status, message,"
+                   " coalesce(delay_s, -1), coalesce(exit_code, -1), scheduled_us, 1, NULL"
+                   " FROM job_runs"
+                   " WHERE ?1 IS NULL OR job = ?1 ORDER BY scheduled_us DESC, id DESC LIMIT ?2)"
+                   " ORDER BY scheduled_us, id";
     if (sqlite3_prepare_v2(d->db, sql, -1, &q, NULL) != SQLITE_OK) {
         return db_fail(d, err, "read job_runs");
     }
@@ -310,6 +360,8 @@ tm_status tm__sched_db_history(tm__sched_db *d, const char *job, long limit, tm_
         r.message = col(q, 6);
         r.delay_s = sqlite3_column_double(q, 7);
         r.exit_code = sqlite3_column_int(q, 8);
+        r.fires = sqlite3_column_int64(q, 10);
+        r.last_scheduled = col(q, 11);
         st = fn(ctx, &r, err);
     }
     if (st == TM_OK && rc != SQLITE_DONE) {

@@ -1,5 +1,6 @@
-/* Command placeholders: {turbomode}, {db}, {job}, {as_of} (the fire's local
- * date in the trigger zone) and {scheduled} (ISO 8601), shell-quoted when
+/* Command placeholders: {turbomode}, {db}, {job}, {as_of} (the day of the
+ * last market close at or before the fire, tm_sched_fire_as_of) and
+ * {scheduled} (ISO 8601), shell-quoted when
  * needed since the command runs under /bin/sh -c. Other braces are left
  * alone, so shell syntax such as ${HOME} passes through. */
 #include <stdio.h>
@@ -37,13 +38,27 @@ static void put_quoted(tm__sched_jbuf *b, const char *s)
     tm__sched_jb_raw(b, "'", 1);
 }
 
+char *tm_sched_fire_as_of(tm_sched_time fire, const tm_sched_zone *z, char *buf, size_t len)
+{
+    int64_t wall = fire + (int64_t)tm_sched_zone_offset(z, fire) * TM__US;
+    int64_t day = tm__sched_floordiv(wall, TM__US_DAY);
+    int64_t sec_of_day = tm__sched_floordiv(wall - day * TM__US_DAY, TM__US);
+    if (sec_of_day < TM_SCHED_CLOSE_HOUR * 3600) {
+        day--; /* before today's close: the data of today is not in yet */
+    }
+    int y, m, d;
+    tm__sched_civil_from_days(day, &y, &m, &d);
+    snprintf(buf, len, "%04d-%02d-%02d", y, m, d);
+    return buf;
+}
+
 tm_status tm__sched_expand(const tm_sched_config *cfg, const tm__sched_job *job,
                            tm_sched_time scheduled, char **out, tm_err *err)
 {
     const tm_sched_zone *z = tm_sched_trigger_zone(job->trigger);
     char iso[TM_SCHED_ISO_LEN], day[16];
     tm_sched_time_format(scheduled, z, iso, sizeof iso);
-    snprintf(day, sizeof day, "%.10s", iso);
+    tm_sched_fire_as_of(scheduled, z, day, sizeof day);
     const char *names[5] = {"turbomode", "db", "job", "as_of", "scheduled"};
     const char *values[5] = {cfg->binary, cfg->db, job->name, day, iso};
     tm__sched_jbuf b = {0};

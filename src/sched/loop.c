@@ -31,33 +31,86 @@ static const char *iso(const tm__sched_jrun *j, tm_sched_time t, char *buf)
     return tm_sched_time_format(t, tm_sched_trigger_zone(j->job->trigger), buf, TM_SCHED_ISO_LEN);
 }
 
-/* Rows for one wake-up of one job. */
+/* Rows for one wake-up of one job. Consecutive missed or coalesced fires
+ * are gathered into one span row (first fire, last fire, count). */
 typedef struct wake_ctx {
     tm_sched *s;
     tm__sched_jrun *j;
     tm_sched_time now;
-    bool busy; /* an instance was running or queued before this wake-up */
+    bool busy;                     /* an instance was running or queued before this wake-up */
+    tm_sched_fire_action span_kind; /* of the pending span */
+    tm_sched_time span_first, span_last, span_late_us; /* span_late_us: of the last fire */
+    int64_t span_n;                /* fires in the pending span, 0: none */
 } wake_ctx;
+
+static tm_status flush_span(wake_ctx *w, tm_err *err)
+{
+    if (w->span_n == 0) {
+        return TM_OK;
+    }
+    tm__sched_jrun *j = w->j;
+    char first[TM_SCHED_ISO_LEN], last[TM_SCHED_ISO_LEN], msg[256] = "";
+    bool missed = w->span_kind == TM_SCHED_FIRE_MISSED;
+    const char *status = missed ? "missed" : "coalesced";
+    if (missed && w->span_n == 1) {
+        snprintf(msg, sizeof msg, "%.0f s late, beyond misfire_grace_time (%.0f s)",
+                 (double)w->span_late_us / 1e6, (double)j->job->grace_us / 1e6);
+    } else if (missed) {
+        snprintf(msg, sizeof msg,
+                 "%lld fires, the latest %.0f s late, beyond misfire_grace_time (%.0f s)",
+                 (long long)w->span_n, (double)w->span_late_us / 1e6,
+                 (double)j->job->grace_us / 1e6);
+    } else if (!missed && w->span_n > 1) {
+        snprintf(msg, sizeof msg, "%lld fires coalesced into a later one",
+                 (long long)w->span_n);
+    }
+    int64_t row;
+    tm_status st = tm__sched_db_insert_span(w->s->db, j->job->name, w->span_first,
+                                            iso(j, w->span_first, first), w->span_last,
+                                            iso(j, w->span_last, last), w->span_n, status, msg,
+                                            &row, err);
+    if (st == TM_OK && row != 0 && (missed || w->span_n > 1)) {
+        if (w->span_n > 1) {
+            tm__sched_log(w->s, "%s: fires %s .. %s %s: %s", j->job->name, first, last, status,
+                          msg);
+        } else {
+            tm__sched_log(w->s, "%s: fire %s %s: %s", j->job->name, first, status, msg);
+        }
+    }
+    w->span_n = 0;
+    return st;
+}
 
 static tm_status on_fire(void *ctx, tm_sched_time fire, tm_sched_fire_action a, tm_err *err)
 {
     wake_ctx *w = ctx;
     tm__sched_jrun *j = w->j;
+    tm_status st = TM_OK;
+    if (a == TM_SCHED_FIRE_COALESCED || a == TM_SCHED_FIRE_MISSED) {
+        if (w->span_n > 0 && w->span_kind != a) {
+            st = flush_span(w, err);
+        }
+        if (w->span_n == 0) {
+            w->span_kind = a;
+            w->span_first = fire;
+        }
+        w->span_last = fire;
+        w->span_late_us = w->now - fire;
+        w->span_n++;
+        return st;
+    }
+    if ((st = flush_span(w, err)) != TM_OK) {
+        return st;
+    }
     char when[TM_SCHED_ISO_LEN], msg[256] = "";
     const char *status = "waiting";
-    if (a == TM_SCHED_FIRE_COALESCED) {
-        status = "coalesced";
-    } else if (a == TM_SCHED_FIRE_MISSED) {
-        status = "missed";
-        snprintf(msg, sizeof msg, "%.0f s late, beyond misfire_grace_time (%.0f s)",
-                 (double)(w->now - fire) / 1e6, (double)j->job->grace_us / 1e6);
-    } else if (w->busy) {
+    if (w->busy) {
         status = "max_instances";
         snprintf(msg, sizeof msg, "the previous run is still going (max_instances = 1)");
     }
     int64_t row;
-    tm_status st = tm__sched_db_insert(w->s->db, j->job->name, fire, iso(j, fire, when), status,
-                                       msg, &row, err);
+    st = tm__sched_db_insert(w->s->db, j->job->name, fire, iso(j, fire, when), status, msg, &row,
+                             err);
     if (st != TM_OK || row == 0) {
         return st; /* row == 0: recorded before a crash, nothing to do */
     }
@@ -70,9 +123,8 @@ static tm_status on_fire(void *ctx, tm_sched_time fire, tm_sched_fire_action a, 
         q[j->n_queue].fire = fire;
         q[j->n_queue].row = row;
         j->n_queue++;
-    } else if (a != TM_SCHED_FIRE_COALESCED) {
-        tm__sched_log(w->s, "%s: fire %s %s%s%s", j->job->name, when, status, *msg ? ": " : "",
-                      msg);
+    } else {
+        tm__sched_log(w->s, "%s: fire %s %s: %s", j->job->name, when, status, msg);
     }
     return TM_OK;
 }
@@ -84,12 +136,18 @@ static tm_status process_due(tm_sched *s, tm_sched_time now, tm_err *err)
         if (j->removed || j->st.next_run == TM_SCHED_NEVER || j->st.next_run > now) {
             continue;
         }
-        wake_ctx w = {s, j, now, j->running || j->n_queue > 0};
+        wake_ctx w;
+        memset(&w, 0, sizeof w);
+        w.s = s;
+        w.j = j;
+        w.now = now;
+        w.busy = j->running || j->n_queue > 0;
         tm_sched_time next;
         tm_status st = tm__sched_db_begin(s->db, err);
         st = st == TM_OK ? tm_sched_wake(j->job->trigger, j->st.next_run, now, j->job->coalesce,
                                          j->job->grace_us, on_fire, &w, &next, err)
                          : st;
+        st = st == TM_OK ? flush_span(&w, err) : st;
         st = st == TM_OK ? tm__sched_db_commit(s->db, err) : st;
         if (st != TM_OK) {
             tm__sched_db_rollback(s->db);
@@ -112,10 +170,16 @@ static tm_status finish_row(tm_sched *s, tm__sched_jrun *j, int64_t row, const c
 static tm_status run_ended(tm_sched *s, tm__sched_jrun *j, tm_sched_time now,
                            const tm_sched_run_result *res, tm_err *err)
 {
+    bool skipped = !j->interrupted && !j->timed_out && !res->term_signal &&
+                   j->job->skip_exit >= 0 && res->exit_code == j->job->skip_exit;
     const char *status = j->interrupted ? "interrupted" : j->timed_out ? "timeout"
+                         : skipped ? "gate_skip"
                          : res->exit_code == 0 ? "success" : "failed";
     char msg[256] = "";
-    if (j->timed_out) {
+    if (skipped) {
+        snprintf(msg, sizeof msg, "the job's gate held it back (exit status %d)",
+                 res->exit_code);
+    } else if (j->timed_out) {
         snprintf(msg, sizeof msg, "ran past its timeout of %.0f s and was stopped",
                  j->job->timeout_s);
     } else if (j->interrupted) {
@@ -186,30 +250,23 @@ static bool shares(const tm__sched_job *a, char **claimed, size_t n)
     return false;
 }
 
-/* Starts the head of j's queue (or records it as skipped by the gate). */
+/* Starts the head of j's queue. */
 static tm_status start_one(tm_sched *s, tm__sched_jrun *j, tm_sched_time now, tm_err *err)
 {
     tm__sched_run r = j->queue[0];
     memmove(j->queue, j->queue + 1, (j->n_queue - 1) * sizeof *j->queue);
     j->n_queue--;
     const tm__sched_job *job = j->job;
-    char when[TM_SCHED_ISO_LEN], msg[256];
-    if (job->gate_days > 0 && j->st.last_success != TM_SCHED_NEVER) {
-        int64_t since = tm_sched_gate_since(tm_sched_trigger_zone(job->trigger),
-                                            TM_SCHED_GATE_SCHEDULED, r.fire, j->st.last_success);
-        if (since < (int64_t)job->gate_days * TM__US_DAY) {
-            snprintf(msg, sizeof msg, "%.2f days since the last success at %s, gate is %d days",
-                     (double)since / 86400e6, iso(j, j->st.last_success, when), job->gate_days);
-            return finish_row(s, j, r.row, "gate_skip", now, -1000, msg, "", err);
-        }
-    }
+    char when[TM_SCHED_ISO_LEN];
     char *cmd = NULL, log[1100];
     tm_status st = tm__sched_expand(s->cfg, job, r.fire, &cmd, err);
     if (st != TM_OK) {
         return st;
     }
     snprintf(log, sizeof log, "%s/%s.log", s->cfg->log_dir, job->name);
-    tm_sched_run_req req = {job->name, cmd, log, r.fire, now};
+    char as_of[16];
+    tm_sched_fire_as_of(r.fire, tm_sched_trigger_zone(job->trigger), as_of, sizeof as_of);
+    tm_sched_run_req req = {job->name, cmd, log, r.fire, now, as_of};
     int64_t pid = 0;
     tm_err serr;
     tm_err_init(&serr);

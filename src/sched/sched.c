@@ -121,8 +121,15 @@ static tm_status build_jobs(tm_sched *s, const tm_sched_config *cfg, const tm__s
         }
         if (last_fire != TM_SCHED_NEVER &&
             (!sv || (j->st.next_run != TM_SCHED_NEVER && last_fire >= j->st.next_run))) {
-            /* job_runs is ahead of the state file (or it is gone): resume there. */
+            /* job_runs is ahead of the state file (or it is gone): resume there,
+             * but never before the trigger's first fire (start_date): rows
+             * written under another schedule are not this job's history. */
+            tm_sched_time first = tm_sched_trigger_next(job->trigger, TM_SCHED_NEVER, last_fire);
             j->st.next_run = tm_sched_trigger_next(job->trigger, last_fire, last_fire);
+            if (first != TM_SCHED_NEVER && j->st.next_run != TM_SCHED_NEVER &&
+                j->st.next_run < first) {
+                j->st.next_run = first;
+            }
         }
         if (last_ok != TM_SCHED_NEVER &&
             (j->st.last_success == TM_SCHED_NEVER || last_ok > j->st.last_success)) {

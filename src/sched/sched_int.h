@@ -154,7 +154,7 @@ typedef struct tm__sched_job {
     bool coalesce;
     double timeout_s;
     double estimate_s;
-    int gate_days;
+    int skip_exit;            /* exit status meaning "the job's gate skipped it", -1: none */
     char **resources;
     size_t n_resources;
     long line; /* line of the [job] header, 0 for defaults */
@@ -198,6 +198,13 @@ void tm__sched_db_rollback(tm__sched_db *db);
 tm_status tm__sched_db_insert(tm__sched_db *db, const char *job, tm_sched_time fire,
                               const char *fire_iso, const char *status, const char *message,
                               int64_t *id, tm_err *err);
+/* One row for n_fires consecutive fires from first to last with the same
+ * status (missed or coalesced); n_fires == 1 is a plain insert. *id is 0
+ * when a row for (job, first) exists already. */
+tm_status tm__sched_db_insert_span(tm__sched_db *db, const char *job, tm_sched_time first,
+                                   const char *first_iso, tm_sched_time last, const char *last_iso,
+                                   int64_t n_fires, const char *status, const char *message,
+                                   int64_t *id, tm_err *err);
 tm_status tm__sched_db_started(tm__sched_db *db, int64_t id, tm_sched_time start,
                                const char *start_iso, double delay_s, int64_t pid,
                                int64_t pid_start, tm_err *err);

@@ -654,6 +654,22 @@ END_TEST
 
 START_TEST(xgb_dump_errors)
 {
+    /* 3 trees with num_class 2: tree 2 would feed class 0 of a third round
+     * that has no class 1 tree (issue: 7 columns written for a 3-class dump) */
+    tm_forest_load_opts k;
+    tm_forest_load_opts_init(&k);
+    k.format = TM_FOREST_FORMAT_XGBOOST_DUMP_TEXT;
+    k.objective = "multi:softprob";
+    k.num_class = 2;
+    ck_assert_str_eq(load_mem_fail("booster[0]:\n0:leaf=1\nbooster[1]:\n0:leaf=2\n"
+                                   "booster[2]:\n0:leaf=3\n",
+                                   &k, TM_E_INVALID),
+                     "bad.json: field 'num_class': 2 classes do not divide the dump's 3 trees (a "
+                     "dump holds one tree per class per round)");
+    k.num_class = 3; /* the right count loads */
+    tm_forest_free(load_mem_ok("booster[0]:\n0:leaf=1\nbooster[1]:\n0:leaf=2\n"
+                               "booster[2]:\n0:leaf=3\n",
+                               &k));
     ck_assert_str_eq(
             load_mem_fail("booster[0]:\n0:[f0<abc] yes=1,no=2,missing=1\n", NULL, TM_E_PARSE),
             "bad.json:2: field 'split_condition': expected a number, found \"abc\"");
@@ -706,7 +722,7 @@ START_TEST(xgb_errors_name_field_and_reason)
                      "bad.json:1: field 'learner.gradient_booster.name': not a tree model: booster "
                      "'gblinear' is a linear model");
     ck_assert_str_eq(load_mem_fail(simple_model("foo:bar", "5E-1", 0), NULL, TM_E_FORMAT),
-                     "bad.json: field 'objective': unsupported xgboost objective 'foo:bar'");
+                     "bad.json: field 'objective': unknown xgboost objective 'foo:bar'");
     ck_assert_str_eq(load_mem_fail(simple_model("binary:logistic", "1E0", 0), NULL, TM_E_PARSE),
                      "bad.json: field 'base_score': expected a value in (0, 1) for "
                      "binary:logistic, found 1");
@@ -719,10 +735,12 @@ START_TEST(xgb_errors_name_field_and_reason)
     ck_assert_str_eq(load_mem_fail(model_text("reg:squarederror", "5E-1", 0, NULL,
                                               TREE_NUM "," TREE_CAT, "0,1"),
                                    NULL, TM_E_PARSE),
-                     "bad.json:1: field 'learner.gradient_booster.model.tree_info[1]': expected an integer in 0..0, found 1");
+                     "bad.json:1: field 'learner.gradient_booster.model.tree_info[1]': expected an "
+                     "integer in 0..0, found 1");
     ck_assert_str_eq(load_mem_fail(model_text("reg:squarederror", "5E-1", 0, NULL, TREE_NUM, "0,0"),
                                    NULL, TM_E_PARSE),
-                     "bad.json:1: field 'learner.gradient_booster.model.tree_info': expected 1 elements, found 2");
+                     "bad.json:1: field 'learner.gradient_booster.model.tree_info': expected 1 "
+                     "elements, found 2");
     ck_assert_str_eq(load_mem_fail("{\"learner\":[1]}", NULL, TM_E_FORMAT),
                      "bad.json:1: field 'learner': not an xgboost model: no 'learner' object at "
                      "the top level");
@@ -740,14 +758,17 @@ START_TEST(xgb_errors_name_field_and_reason)
     snprintf(tree, sizeof tree, "%s", TREE_NUM);
     memcpy(strstr(tree, "[1,-1,-1]"), "[7,-1,-1]", 9);
     snprintf(text, sizeof text, "%s", model_text("reg:squarederror", "5E-1", 0, NULL, tree, "0"));
-    ck_assert_str_eq(load_mem_fail(text, NULL, TM_E_PARSE),
-                     "bad.json:1: field 'learner.gradient_booster.model.trees[0].left_children[0]': expected an integer "
-                     "in -1..2, found 7");
+    ck_assert_str_eq(
+            load_mem_fail(text, NULL, TM_E_PARSE),
+            "bad.json:1: field 'learner.gradient_booster.model.trees[0].left_children[0]': "
+            "expected an integer "
+            "in -1..2, found 7");
     snprintf(tree, sizeof tree, "%s", TREE_NUM);
     memcpy(strstr(tree, "[0,0,0],\"split_cond"), "[0,0]  ", 7);
     snprintf(text, sizeof text, "%s", model_text("reg:squarederror", "5E-1", 0, NULL, tree, "0"));
     ck_assert_str_eq(load_mem_fail(text, NULL, TM_E_PARSE),
-                     "bad.json:1: field 'learner.gradient_booster.model.trees[0].split_indices': expected 3 elements, "
+                     "bad.json:1: field 'learner.gradient_booster.model.trees[0].split_indices': "
+                     "expected 3 elements, "
                      "found 2");
     snprintf(tree, sizeof tree, "%s", TREE_NUM);
     memcpy(strstr(tree, "[0,0,0],\"split_cond"), "[5,0,0]", 7);
@@ -758,13 +779,15 @@ START_TEST(xgb_errors_name_field_and_reason)
     memcpy(strstr(tree, "[0,3,40]"), "[0,3,-4]", 8);
     snprintf(text, sizeof text, "%s", model_text("reg:squarederror", "5E-1", 0, NULL, tree, "0"));
     ck_assert_str_eq(load_mem_fail(text, NULL, TM_E_PARSE),
-                     "bad.json:1: field 'learner.gradient_booster.model.trees[0].categories[2]': expected an integer in "
+                     "bad.json:1: field 'learner.gradient_booster.model.trees[0].categories[2]': "
+                     "expected an integer in "
                      "0..16777215, found -4");
     snprintf(tree, sizeof tree, "%s", TREE_NUM);
     memcpy(strstr(tree, "\"0\"}"), "\"2\"}", 4);
     snprintf(text, sizeof text, "%s", model_text("reg:squarederror", "5E-1", 0, NULL, tree, "0"));
     ck_assert_str_eq(load_mem_fail(text, NULL, TM_E_FORMAT),
-                     "bad.json:1: field 'learner.gradient_booster.model.trees[0]': multi-output trees (size_leaf_vector 2) are "
+                     "bad.json:1: field 'learner.gradient_booster.model.trees[0]': multi-output "
+                     "trees (size_leaf_vector 2) are "
                      "not supported");
 }
 END_TEST

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <turbomode/pipeline.h>
+#include <turbomode/sched.h>
 #include <turbomode/store.h>
 
 #include "tm_test.h"
@@ -206,11 +207,10 @@ START_TEST(pipeline_import_bad_row_loads_nothing_and_names_line)
     char *msg = tm_test_slurp(out, NULL);
     char want[2048];
     snprintf(want, sizeof want,
-             "turbomode: %s:3: field 'close': expected a positive number, found \"abc\"\n"
              "turbomode: %s:4: field 'date': expected a date YYYY-MM-DD, found \"2018-13-04\"\n"
              "turbomode: %s:3: field 'close': expected a positive number, found \"abc\" "
              "(2 bad rows, nothing loaded)\n",
-             csv, csv, csv);
+             csv, csv);
     ck_assert_str_eq(msg, want);
     free(msg);
     ck_assert_int_eq(q(db, "SELECT count(*) FROM prices"), 0);
@@ -377,32 +377,73 @@ static void count_jobs(void *ctx, const tm_pipeline_report *rep)
     (*(int *)ctx)++;
 }
 
+/* The daemon's five jobs as a config file without meta_retrain's
+ * start_date (the built-in one starts in 2026), with commands for the test
+ * database's models and registry. */
+static void write_schedule(const char *path)
+{
+    static const char *const jobs[5][2] = {
+            {"outcome_tracker", "track-outcomes --db {db} --as-of {as_of}\nhour = 2\nminute = 0"},
+            {"sample_generator",
+             "generate-samples --db {db} --as-of {as_of}\nday_of_week = sun\nhour = 3\nminute = 0"},
+            {"model_retrain", "model-retrain --db {db} --as-of {as_of}\nday = 1\nhour = 4\nminute = 0"},
+            {"overnight_scan", "scan --db {db} --as-of {as_of}\nhour = 23\nminute = 0"},
+            {"meta_retrain",
+             "meta-retrain --db {db} --as-of {as_of}\nday_of_week = sun\nhour = 23\nminute = 45"}};
+    FILE *fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    for (int i = 0; i < 5; i++) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "%s", jobs[i][1]);
+        char *nl = strchr(cmd, '\n');
+        *nl = 0;
+        fprintf(fp,
+                "[job %s]\ncommand = {turbomode} %s --models-dir {db}.models --registry %s/registry.json"
+                " --folds 2 --threads 2\n%s\nmisfire_grace_time = 3600\nskip_exit = 3\n"
+                "resources = database\n",
+                jobs[i][0], cmd, dir(), nl + 1);
+    }
+    fclose(fp);
+}
+
 START_TEST(pipeline_replay_runs_the_schedule)
 {
-    char db[600], models[600], reg[600];
+    char db[600], models[600], reg[600], conf[600];
     snprintf(db, sizeof db, "%s/replay.db", dir());
+    snprintf(conf, sizeof conf, "%s/history.conf", dir());
     trained_copy(db);
+    write_schedule(conf);
     tm_pipeline *p = open_db(db, models, reg);
     tm_err err;
     tm_err_init(&err);
     int n = 0;
     /* Mon 2016-04-18 .. Sun 2016-05-01: 14 nights */
-    ok(tm_pipeline_replay(p, 20160418, 20160501, count_jobs, &n, &err), &err);
+    ok(tm_pipeline_replay(p, 20160418, 20160501, conf, count_jobs, &n, &err), &err);
     tm_pipeline_close(p);
     /* 14 scans + 14 trackers + 2 sample generators + 2 meta retrains; the 1st of May
      * model_retrain fires at 04:00 on 2016-05-01 */
     ck_assert_int_eq(n, 14 + 14 + 2 + 2 + 1);
-    /* the scheduler recorded every run in its job_runs table */
-    ck_assert_int_eq(q(db, "SELECT count(*) FROM job_runs WHERE status='success'"), n);
+    /* the scheduler recorded every run in its job_runs table, and what each job
+     * decided: the weekend scans and the gated meta retrains were skipped */
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM job_runs"), n);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM job_runs WHERE status='success'"), n - 4 - 2);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM job_runs WHERE job='meta_retrain'"
+                           " AND status='gate_skip'"),
+                     2);
     ck_assert_int_eq(q(db, "SELECT count(*) FROM job_runs WHERE job='model_retrain' AND"
                            " scheduled LIKE '2016-05-01T04:00:00%'"),
                      1);
+    /* real durations: each run took the time its job took (at least 1 us) */
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM job_runs WHERE ended_us <= started_us"), 0);
     ck_assert_int_eq(q(db, "SELECT count(*) FROM job_results WHERE job='overnight_scan'"
                            " AND status='ok'"),
                      10);
     ck_assert_int_eq(q(db, "SELECT count(*) FROM job_results WHERE job='meta_retrain'"
                            " AND status='skipped'"),
                      2);
+    /* job_runs and job_results agree run for run */
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM job_results WHERE status='skipped'"),
+                     q(db, "SELECT count(*) FROM job_runs WHERE status='gate_skip'"));
     ck_assert_int_eq(q(db, "SELECT count(*) FROM job_results WHERE job='model_retrain'"), 2);
     ck_assert_int_gt(q(db, "SELECT count(*) FROM signal_outcomes"), 0);
     ck_assert_int_gt(q(db, "SELECT count(*) FROM training_samples WHERE source=1"), 0);
@@ -411,6 +452,149 @@ START_TEST(pipeline_replay_runs_the_schedule)
                            " j.job='overnight_scan' AND j.status='ok' AND s.date > j.as_of"
                            " AND s.date <= (SELECT min(date) FROM signals)"),
                      0);
+}
+END_TEST
+
+/* The daemon's side of the comparison: the scheduler on a fake clock with
+ * an executor that runs each expanded command as a child process of the
+ * real binary, to its end, and moves the clock on by its run time. */
+typedef struct daemon_sim {
+    tm_sched_time now;
+    bool ended;
+    tm_sched_run_result res;
+} daemon_sim;
+
+static tm_sched_time d_now(void *ctx)
+{
+    return ((daemon_sim *)ctx)->now;
+}
+
+static void d_wait(void *ctx, tm_sched_time deadline)
+{
+    daemon_sim *d = ctx;
+    if (deadline != TM_SCHED_NEVER && deadline > d->now) {
+        d->now = deadline;
+    }
+}
+
+static tm_status d_start(void *ctx, const tm_sched_run_req *req, int64_t *handle, int64_t *pid,
+                         tm_err *err)
+{
+    (void)err;
+    daemon_sim *d = ctx;
+    memset(&d->res, 0, sizeof d->res);
+    int rc = tm_test_system("%s >/dev/null 2>&1", req->command);
+    ck_assert_int_lt(rc, 128); /* not killed by a signal */
+    d->res.exit_code = rc;
+    d->now += TM_SCHED_SECOND;
+    d->ended = true;
+    *handle = 1;
+    *pid = 0;
+    return TM_OK;
+}
+
+static bool d_poll(void *ctx, int64_t handle, tm_sched_time now, tm_sched_run_result *res)
+{
+    (void)handle;
+    (void)now;
+    daemon_sim *d = ctx;
+    *res = d->res;
+    d->ended = false;
+    return true;
+}
+
+static void d_kill(void *ctx, int64_t handle, bool hard)
+{
+    (void)ctx;
+    (void)handle;
+    (void)hard;
+}
+
+static tm_sched_time d_next(void *ctx)
+{
+    daemon_sim *d = ctx;
+    return d->ended ? d->now : TM_SCHED_NEVER;
+}
+
+/* job_runs as text: job, fire, status and fire count per row. */
+static char *runs_text(const char *db)
+{
+    char out[700];
+    snprintf(out, sizeof out, "%s.runs.txt", db);
+    ck_assert_int_eq(tm_test_system("sqlite3 '%s' \"SELECT job, scheduled, status, fires FROM"
+                                    " job_runs ORDER BY scheduled_us, job\" > '%s'",
+                                    db, out),
+                     0);
+    return tm_test_slurp(out, NULL);
+}
+
+/* One schedule, one gate: replay and the daemon (fake clock, real job
+ * processes) over the same nights write the same job_runs, and job_results
+ * agrees with it. Fri 2016-04-22 .. Mon 04-25: the weekend scans find
+ * their day scored, the Sunday meta retrain is 9 days after the last
+ * retrain (gate 42). */
+START_TEST(pipeline_replay_and_daemon_agree)
+{
+    char a[600], b[600], models[600], reg[600], conf[600];
+    snprintf(a, sizeof a, "%s/agree_replay.db", dir());
+    snprintf(b, sizeof b, "%s/agree_daemon.db", dir());
+    snprintf(conf, sizeof conf, "%s/agree.conf", dir());
+    trained_copy(a);
+    trained_copy(b);
+    write_schedule(conf);
+    int64_t ok_before = q(a, "SELECT count(*) FROM job_results WHERE status='ok'");
+    int64_t skipped_before = q(a, "SELECT count(*) FROM job_results WHERE status='skipped'");
+    tm_pipeline *p = open_db(a, models, reg);
+    tm_err err;
+    tm_err_init(&err);
+    ok(tm_pipeline_replay(p, 20160422, 20160425, conf, NULL, NULL, &err), &err);
+    tm_pipeline_close(p);
+
+    tm_sched_config *cfg = NULL;
+    ok(tm_sched_config_load(conf, &cfg, &err), &err);
+    ok(tm_sched_config_set_db(cfg, b, &err), &err);
+    ok(tm_sched_config_set_binary(cfg, tm_test_bin(), &err), &err);
+    tm_sched_job_info info;
+    tm_sched_config_job(cfg, 0, &info);
+    daemon_sim d;
+    memset(&d, 0, sizeof d);
+    tm_sched_time end;
+    ok(tm_sched_time_parse("2016-04-22T00:00:00", tm_sched_trigger_zone(info.trigger), &d.now,
+                           &err),
+       &err);
+    ok(tm_sched_time_parse("2016-04-25T23:59:59", tm_sched_trigger_zone(info.trigger), &end,
+                           &err),
+       &err);
+    tm_sched_clock clock = {d_now, d_wait, &d};
+    tm_sched_executor exec = {d_start, d_poll, d_kill, d_next, &d};
+    tm_sched_options opt;
+    tm_sched_options_init(&opt);
+    opt.clock = &clock;
+    opt.exec = &exec;
+    opt.durable = false;
+    tm_sched *s = NULL;
+    ok(tm_sched_open(cfg, &opt, &s, &err), &err);
+    ok(tm_sched_run(s, end, &err), &err);
+    tm_sched_close(s);
+    tm_sched_config_free(cfg);
+
+    char *ra = runs_text(a), *rb = runs_text(b);
+    ck_assert_ptr_nonnull(ra);
+    ck_assert_ptr_nonnull(rb);
+    ck_assert_str_eq(ra, rb);
+    ck_assert_ptr_nonnull(strstr(ra, "meta_retrain|2016-04-24T23:45:00-04:00|gate_skip|1\n"));
+    ck_assert_ptr_nonnull(strstr(ra, "overnight_scan|2016-04-23T23:00:00-04:00|gate_skip|1\n"));
+    ck_assert_ptr_nonnull(strstr(ra, "overnight_scan|2016-04-25T23:00:00-04:00|success|1\n"));
+    free(ra);
+    free(rb);
+    for (int i = 0; i < 2; i++) {
+        const char *db = i ? b : a;
+        ck_assert_int_eq(q(db, "SELECT count(*) FROM job_results WHERE status='skipped'") -
+                                 skipped_before,
+                         q(db, "SELECT count(*) FROM job_runs WHERE status='gate_skip'"));
+        ck_assert_int_eq(q(db, "SELECT count(*) FROM job_results WHERE status='ok'") - ok_before,
+                         q(db, "SELECT count(*) FROM job_runs WHERE status='success'"));
+    }
 }
 END_TEST
 
@@ -546,6 +730,7 @@ TM_TEST_SUITE(pipeline)
     tcase_add_test(tc, pipeline_as_of_ignores_later_prices);
     tcase_add_test(tc, pipeline_gate_force_and_rollback);
     tcase_add_test(tc, pipeline_replay_runs_the_schedule);
+    tcase_add_test(tc, pipeline_replay_and_daemon_agree);
     tcase_add_test(tc, pipeline_kill_9_mid_meta_retrain_keeps_previous_model);
     tcase_add_test(tc, pipeline_kill_9_mid_scan_writes_no_signal);
     tcase_add_test(tc, pipeline_registry_entry_can_be_a_real_library_model);

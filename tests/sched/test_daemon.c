@@ -113,12 +113,17 @@ START_TEST(daemon_single_instance_kill9_catch_up)
                         dir, dir);
     ck_assert_int_eq(rc, 0);
     ck_assert_int_eq(q_int(h, "SELECT count(*) FROM job_runs WHERE status IN ('waiting','running')"), 0);
-    /* Every fire accounted for: consecutive rows are one interval apart. */
+    /* Every fire accounted for: each row (or span of rows) ends one interval
+     * before the next begins. */
     ck_assert_int_eq(q_int(h, "SELECT count(*) FROM job_runs a JOIN job_runs b ON a.job = b.job"
                               " AND b.scheduled_us = (SELECT min(scheduled_us) FROM job_runs c"
                               " WHERE c.job = a.job AND c.scheduled_us > a.scheduled_us)"
-                              " WHERE b.scheduled_us - a.scheduled_us !="
-                              " CASE a.job WHEN 'tick' THEN 1000000 ELSE 2000000 END"), 0);
+                              " WHERE b.scheduled_us - coalesce(a.last_scheduled_us,"
+                              " a.scheduled_us) != CASE a.job WHEN 'tick' THEN 1000000"
+                              " ELSE 2000000 END"), 0);
+    ck_assert_int_eq(q_int(h, "SELECT count(*) FROM job_runs WHERE fires > 1 AND"
+                              " last_scheduled_us - scheduled_us != (fires - 1) *"
+                              " CASE job WHEN 'tick' THEN 1000000 ELSE 2000000 END"), 0);
     /* The catch-up: after the kill, missed fires are coalesced and the latest ran. */
     for (int j = 0; j < 2; j++) {
         const char *job = j ? "slow" : "tick";

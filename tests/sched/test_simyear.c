@@ -1,7 +1,9 @@
 /* A simulated 2026 of the five default jobs on a fake clock and a fake
  * executor: two crashes (one while a job runs), a three-day outage, a
  * graceful stop that interrupts a run, a failing meta retrain, a hanging
- * outcome tracker and a scan that runs into the meta retrain's slot. Then
+ * outcome tracker and a scan that runs into the meta retrain's slot. The
+ * fake meta retrain keeps its own 42-day gate, as the real job does, and
+ * exits with the job's skip_exit status when the gate holds it back. Then
  * job_runs must account for every fire exactly once, no two runs overlap
  * (they share the database resource), and the gate retrains on schedule. */
 #include <sqlite3.h>
@@ -24,6 +26,9 @@ typedef struct fake {
     tm_sched_time now;
     frun runs[64];
     int64_t next_handle;
+    const tm_sched_zone *zone;
+    tm_sched_time meta_success; /* the fake meta retrain's last success (its own record) */
+    tm_sched_time meta_fire;    /* the fire of the meta retrain running now */
 } fake;
 
 static tm_sched_time T(const char *iso)
@@ -79,7 +84,16 @@ static tm_status f_start(void *ctx, const tm_sched_run_req *req, int64_t *handle
     if (!strcmp(req->job, "meta_retrain") && req->scheduled == T("2026-04-05T23:45:00-04:00")) {
         r->code = 1; /* this retrain fails: the next Sunday retries */
     }
-    ck_assert(strstr(req->command, "--as-of 20") != NULL);
+    if (!strcmp(req->job, "meta_retrain")) {
+        f->meta_fire = req->scheduled;
+        if (f->meta_success != TM_SCHED_NEVER &&
+            tm_sched_gate_since(f->zone, TM_SCHED_GATE_SCHEDULED, req->scheduled,
+                                f->meta_success) < 42 * 86400 * TM_SCHED_SECOND) {
+            r->code = 3; /* the job's own gate: exit status skip_exit */
+            r->end = req->now + TM_SCHED_SECOND;
+        }
+    }
+    ck_assert(strcmp(req->command, "true") == 0 || strstr(req->command, "--as-of 20") != NULL);
     return TM_OK;
 }
 
@@ -102,6 +116,9 @@ static bool f_poll(void *ctx, int64_t handle, tm_sched_time now, tm_sched_run_re
     }
     memset(res, 0, sizeof *res);
     res->exit_code = r->sig ? -1 : r->code;
+    if (!strcmp(r->job, "meta_retrain") && res->exit_code == 0) {
+        ((fake *)ctx)->meta_success = ((fake *)ctx)->meta_fire;
+    }
     res->term_signal = r->sig;
     r->active = false;
     return true;
@@ -188,6 +205,12 @@ START_TEST(sim_year_every_fire_accounted)
     ck_assert_int_eq((int)tm_sched_config_n_jobs(cfg), 5);
     fake f;
     memset(&f, 0, sizeof f);
+    f.meta_success = TM_SCHED_NEVER;
+    tm_sched_job_info meta;
+    tm_sched_config_job(cfg, 3, &meta);
+    ck_assert_str_eq(meta.name, "meta_retrain");
+    ck_assert_int_eq(meta.skip_exit, 3);
+    f.zone = tm_sched_trigger_zone(meta.trigger);
     tm_sched_clock clk = {f_now, f_wait, &f};
     tm_sched_executor ex = {f_start, f_poll, f_kill, f_next, &f};
 
@@ -206,7 +229,8 @@ START_TEST(sim_year_every_fire_accounted)
     char path[600], buf[256];
     snprintf(path, sizeof path, "%s/tm.db", dir);
     ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-    /* Every fire of every job in 2026 has exactly one row, and nothing else does. */
+    /* Every fire of every job in 2026 is in exactly one row (a span of missed or
+     * coalesced fires counts each), and nothing else is. */
     long total = 0;
     for (size_t i = 0; i < tm_sched_config_n_jobs(cfg); i++) {
         tm_sched_job_info j;
@@ -217,15 +241,16 @@ START_TEST(sim_year_every_fire_accounted)
              t < T("2027-01-01T00:00:00-05:00"); t = tm_sched_trigger_next(j.trigger, t, t)) {
             char sql[256];
             snprintf(sql, sizeof sql,
-                     "SELECT count(*) FROM job_runs WHERE job = '%s' AND scheduled_us = %lld",
-                     j.name, (long long)t);
+                     "SELECT count(*) FROM job_runs WHERE job = '%s' AND scheduled_us <= %lld"
+                     " AND coalesce(last_scheduled_us, scheduled_us) >= %lld",
+                     j.name, (long long)t, (long long)t);
             ck_assert_msg(q_int(db, sql) == 1, "%s fire %lld: not exactly one row", j.name,
                           (long long)t);
             fires++;
         }
         total += fires;
     }
-    ck_assert_int_eq(q_int(db, "SELECT count(*) FROM job_runs"), total);
+    ck_assert_int_eq(q_int(db, "SELECT sum(fires) FROM job_runs"), total);
     ck_assert_int_eq(q_int(db, "SELECT count(*) FROM job_runs WHERE status IN ('waiting','running')"), 0);
     /* No two runs overlap: every default job writes the database resource. */
     ck_assert_int_eq(q_int(db, "SELECT count(*) FROM job_runs a JOIN job_runs b ON a.id < b.id"
@@ -241,8 +266,10 @@ START_TEST(sim_year_every_fire_accounted)
     ck_assert_str_eq(q_text(db, "SELECT status FROM job_runs WHERE job='overnight_scan' AND"
                                 " scheduled='2026-09-10T23:00:00-04:00'", buf, sizeof buf),
                      "interrupted");
-    /* Three days down: coalesced, then the latest fire judged against the grace. */
-    ck_assert_int_eq(q_int(db, "SELECT count(*) FROM job_runs WHERE status='coalesced'"), 4);
+    /* Three days down: coalesced (one row per job for its two fires), then the latest
+     * fire judged against the grace. */
+    ck_assert_int_eq(q_int(db, "SELECT sum(fires) FROM job_runs WHERE status='coalesced'"), 4);
+    ck_assert_int_eq(q_int(db, "SELECT count(*) FROM job_runs WHERE status='coalesced'"), 2);
     ck_assert_str_eq(q_text(db, "SELECT group_concat(job || ' ' || status, ', ') FROM (SELECT *"
                                 " FROM job_runs WHERE scheduled >= '2026-10-03T2'"
                                 " AND scheduled < '2026-10-04T2' ORDER BY scheduled_us)",
@@ -279,12 +306,115 @@ START_TEST(sim_year_every_fire_accounted)
 }
 END_TEST
 
+/* Opens a scheduler on cfg at `at`, runs what is due with --once semantics
+ * and closes it. */
+static void once_at(const tm_sched_config *cfg, fake *f, tm_sched_time at)
+{
+    tm_sched_clock clk = {f_now, f_wait, f};
+    tm_sched_executor ex = {f_start, f_poll, f_kill, f_next, f};
+    tm_sched_options opt;
+    tm_sched_options_init(&opt);
+    opt.clock = &clk;
+    opt.exec = &ex;
+    opt.durable = false;
+    opt.once = true;
+    f->now = at;
+    tm_sched *s = NULL;
+    tm_err err;
+    tm_err_init(&err);
+    ck_assert_int_eq(tm_sched_open(cfg, &opt, &s, &err), TM_OK);
+    ck_assert_int_eq(tm_sched_run(s, TM_SCHED_NEVER, &err), TM_OK);
+    tm_sched_close(s);
+}
+
+static tm_sched_config *config_in(const char *dir, const char *jobs)
+{
+    char text[2048];
+    ck_assert_int_eq(tm_test_system("rm -rf '%s' && mkdir -p '%s'", dir, dir), 0);
+    snprintf(text, sizeof text, "db = %s/tm.db\n%s", dir, jobs);
+    tm_sched_config *cfg = NULL;
+    tm_err err;
+    tm_err_init(&err);
+    ck_assert_int_eq(tm_sched_config_parse(text, strlen(text), "t.conf", &cfg, &err), TM_OK);
+    return cfg;
+}
+
+/* A minute job down for a year (the first start at 00:00:30 sets the next
+ * run to 00:01): its 525,599 coalesced fires are one row with their count,
+ * and the latest fire runs. */
+START_TEST(sim_year_gap_is_one_span_row)
+{
+    char dir[512], path[600], buf[256];
+    snprintf(dir, sizeof dir, "%s/gap", tm_test_tmpdir());
+    tm_sched_config *cfg =
+            config_in(dir, "[job tick]\ncommand = true\nminute = *\nmisfire_grace_time = 60\n");
+    fake f;
+    memset(&f, 0, sizeof f);
+    f.meta_success = TM_SCHED_NEVER;
+    once_at(cfg, &f, T("2026-01-01T00:00:30-05:00"));
+    once_at(cfg, &f, T("2027-01-01T00:00:30-05:00"));
+    sqlite3 *db;
+    snprintf(path, sizeof path, "%s/tm.db", dir);
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(q_int(db, "SELECT count(*) FROM job_runs"), 2);
+    ck_assert_str_eq(q_text(db, "SELECT scheduled || ' ' || fires || ' ' || last_scheduled FROM"
+                                " job_runs WHERE status = 'coalesced'", buf, sizeof buf),
+                     "2026-01-01T00:01:00-05:00 525599 2026-12-31T23:59:00-05:00");
+    ck_assert_str_eq(q_text(db, "SELECT group_concat(scheduled || ' ' || status, ', ') FROM"
+                                " (SELECT * FROM job_runs WHERE fires = 1 ORDER BY scheduled_us)",
+                            buf, sizeof buf),
+                     "2027-01-01T00:00:00-05:00 success");
+    sqlite3_close(db);
+    tm_sched_config_free(cfg);
+}
+END_TEST
+
+/* job_runs rows written under another schedule (a replay without the
+ * start date) before the job's start_date: the daemon resumes at the
+ * start date and records no fire before it. */
+START_TEST(sim_resume_never_before_start_date)
+{
+    char dir[512], path[600];
+    snprintf(dir, sizeof dir, "%s/startdate", tm_test_tmpdir());
+    tm_sched_config *early = config_in(
+            dir, "[job weekly]\ncommand = true\nday_of_week = sun\nhour = 23\n"
+                 "minute = 45\n");
+    fake f;
+    memset(&f, 0, sizeof f);
+    f.meta_success = TM_SCHED_NEVER;
+    once_at(early, &f, T("2018-01-07T23:45:00-05:00"));
+    tm_sched_config_free(early);
+    char text[1400];
+    snprintf(text, sizeof text,
+             "db = %s/tm.db\nstate_file = %s/other.json\n[job weekly]\ncommand = true\n"
+             "day_of_week = sun\nhour = 23\nminute = 45\n"
+             "start_date = 2026-02-22 23:45:00\nmisfire_grace_time = 3600\n",
+             dir, dir);
+    tm_sched_config *cfg = NULL;
+    tm_err err;
+    tm_err_init(&err);
+    ck_assert_int_eq(tm_sched_config_parse(text, strlen(text), "t.conf", &cfg, &err), TM_OK);
+    once_at(cfg, &f, T("2026-03-01T23:50:00-05:00"));
+    sqlite3 *db;
+    snprintf(path, sizeof path, "%s/tm.db", dir);
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(q_int(db, "SELECT count(*) FROM job_runs WHERE scheduled > '2018-01-08'"
+                               " AND scheduled < '2026-02-22'"),
+                     0);
+    ck_assert_int_eq(q_int(db, "SELECT sum(fires) FROM job_runs WHERE scheduled >= '2026-02-22'"), 2);
+    sqlite3_close(db);
+    tm_sched_config_free(cfg);
+}
+END_TEST
+
 TM_TEST_SUITE(sched_sim)
 {
     Suite *s = suite_create("sched_sim");
     TCase *tc = tcase_create("simyear");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, sim_year_every_fire_accounted);
+    tcase_add_test(tc, sim_year_gap_is_one_span_row);
+    tcase_add_test(tc, sim_resume_never_before_start_date);
     suite_add_tcase(s, tc);
     return s;
 }
