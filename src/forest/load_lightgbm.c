@@ -158,7 +158,7 @@ static tm_status check_header(header *h, const char *path, tm_err *err)
     if (v->set) {
         int64_t ver = 0;
         if (v->n < 2 || v->p[0] != 'v' ||
-            tm__forest_lgb_int(v->p + 1, v->n - 1, 1, 1000, &ver, NULL, 0, NULL, NULL) != TM_OK) {
+            tm__forest_lgb_int(v->p + 1, v->n - 1, 2, 4, &ver, NULL, 0, NULL, NULL) != TM_OK) {
             return TM_ERR(err, TM_E_PARSE, path, v->line, "version",
                           "expected v2, v3 or v4, found \"%.*s\"", TM__LGB_SHOW(v->n), v->p);
         }
@@ -203,6 +203,16 @@ static tm_status apply_objective(tm_forest *f, const header *h, const char *path
             return TM_ERR(err, TM_E_PARSE, path, o->line, "objective",
                           "expected sigmoid:<positive number>, found \"%.*s\"", TM__LGB_SHOW(n),
                           tok);
+        }
+        /* the objective's own class count drives LightGBM's softmax */
+        int64_t k_obj = 0;
+        if (tm__forest_lgb_starts_with(tok, n, "num_class:") &&
+            (tm__forest_lgb_int(tok + 10, n - 10, 1, 1 << 20, &k_obj, NULL, 0, NULL, NULL) !=
+                     TM_OK ||
+             k_obj != h->num_class)) {
+            return TM_ERR(err, TM_E_PARSE, path, o->line, "objective",
+                          "expected num_class:%lld (the num_class line), found \"%.*s\"",
+                          (long long)h->num_class, TM__LGB_SHOW(n), tok);
         }
     }
     f->objective = tm_strndup(name, name_n);

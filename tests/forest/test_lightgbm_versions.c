@@ -1,7 +1,7 @@
 /* The LightGBM version matrix: one small model.txt per export format the
  * real writers produced (gbdt_model_text.cpp / gbdt.cpp and tree.cpp at tags
  * v2.0.5 to v4.6.0), built by hand from formats/lightgbm, all holding the
- * same two trees, so every variant must give the margins worked out by
+ * same three trees, so every variant must give the margins worked out by
  * hand below; plus the ways each format ends (with and without "end of
  * trees") against truncated files, and the objective names each version
  * writes.
@@ -26,8 +26,11 @@
 /* Tree 0: a <= 1.5 (missing None, so NaN is read as 0) goes to node 1,
  * else leaf 1 (-1.25); node 1: b in categories {1, 3} (word 10 = bits 1
  * and 3) -> leaf 0 (0.5), else leaf 2 (2). Tree 1: c <= 0 -> 0.125, else
- * -0.25, with missing type NaN and default left (decision_type 10). The
- * %s takes the version's per-tree extra lines. */
+ * -0.25, with missing type NaN and default left (decision_type 10). Tree
+ * 2: missing type Zero, default right (decision_type 4): b = 0, NaN or
+ * |b| <= 1e-35 -> -0.03125, else b <= 2.5 -> 0.0625, else -0.03125; its
+ * shrinkage= line is informational (leaf values are final). The %s takes
+ * the version's per-tree extra lines. */
 static const char tree0_fmt[] =
         "Tree=0\nnum_leaves=3\nnum_cat=1\nsplit_feature=0 1\nsplit_gain=4 2\n"
         "threshold=1.5 0\ndecision_type=2 1\nleft_child=1 -1\nright_child=-2 -3\n"
@@ -39,23 +42,32 @@ static const char tree1_fmt[] =
         "decision_type=10\nleft_child=-1\nright_child=-2\nleaf_value=0.125 -0.25\n"
         "leaf_weight=1 1\nleaf_count=1 1\ninternal_value=0\ninternal_weight=2\n"
         "internal_count=2\n%sshrinkage=1\n\n\n";
+static const char tree2_fmt[] =
+        "Tree=2\nnum_leaves=2\nnum_cat=0\nsplit_feature=1\nsplit_gain=1\nthreshold=2.5\n"
+        "decision_type=4\nleft_child=-1\nright_child=-2\nleaf_value=0.0625 -0.03125\n"
+        "leaf_weight=1 1\nleaf_count=1 1\ninternal_value=0\ninternal_weight=2\n"
+        "internal_count=2\n%sshrinkage=0.05\n\n\n";
 
-/* Rows (a, b, c) and their margins, walked by hand:
- *   1, 3, -1          left, 3 in set: 0.5;   -1 <= 0: 0.125   -> 0.625
- *   2, 3, 1           right: -1.25;          1 > 0: -0.25     -> -1.5
- *   NaN, 2, NaN       NaN as 0: left, 2 not in set: 2; NaN default left: 0.125 -> 2.125
- *   1.5, 1, 0.5       1.5 <= 1.5 left, 1 in set: 0.5; 0.5 > 0: -0.25 -> 0.25
- *   0, NaN, 0         left, NaN never in a set: 2; 0 <= 0: 0.125 -> 2.125
- *   -3, 3.9, inf      left, (int)3.9 = 3 in set: 0.5; inf > 0: -0.25 -> 0.25
- *   1.5+ulp, -1, -inf right: -1.25; -inf <= 0: 0.125 -> -1.125 */
-#define N_ROWS 7
-static const double rows[N_ROWS][4] = {{1, 3, -1, 0.625},
-                                       {2, 3, 1, -1.5},
-                                       {NAN, 2, NAN, 2.125},
-                                       {1.5, 1, 0.5, 0.25},
-                                       {0, NAN, 0, 2.125},
-                                       {-3, 3.9, INFINITY, 0.25},
-                                       {0x1.8000000000001p+0, -1, -INFINITY, -1.125}};
+/* Rows (a, b, c) and their margins, walked by hand (tree 0 + 1 + 2):
+ *   1, 3, -1          left, 3 in set: 0.5; -1 <= 0: 0.125; 3 > 2.5: -0.03125 -> 0.59375
+ *   2, 3, 1           right: -1.25; 1 > 0: -0.25; -0.03125                  -> -1.53125
+ *   NaN, 2, NaN       NaN as 0: left, 2 not in set: 2; NaN default left: 0.125;
+ *                     2 <= 2.5: 0.0625                                      -> 2.1875
+ *   1.5, 1, 0.5       1.5 <= 1.5 left, 1 in set: 0.5; 0.5 > 0: -0.25; 0.0625 -> 0.3125
+ *   0, NaN, 0         left, NaN never in a set: 2; 0 <= 0: 0.125; NaN is zero:
+ *                     default right: -0.03125                               -> 2.09375
+ *   -3, 3.9, inf      left, (int)3.9 = 3 in set: 0.5; inf > 0: -0.25; -0.03125 -> 0.21875
+ *   1.5+ulp, -1, -inf right: -1.25; -inf <= 0: 0.125; -1 <= 2.5: 0.0625     -> -1.0625
+ *   5, 0, -5          right: -1.25; 0.125; b = 0 is zero: -0.03125           -> -1.15625 */
+#define N_ROWS 8
+static const double rows[N_ROWS][4] = {{1, 3, -1, 0.59375},
+                                       {2, 3, 1, -1.53125},
+                                       {NAN, 2, NAN, 2.1875},
+                                       {1.5, 1, 0.5, 0.3125},
+                                       {0, NAN, 0, 2.09375},
+                                       {-3, 3.9, INFINITY, 0.21875},
+                                       {0x1.8000000000001p+0, -1, -INFINITY, -1.0625},
+                                       {5, 0, -5, -1.15625}};
 
 typedef struct variant {
     const char *writer;     /* LightGBM versions that write this format */
@@ -93,16 +105,18 @@ static char text_buf[8192];
  * replaces the variant's own when not NULL. */
 static const char *build(const variant *v, const char *objective, const char *tail)
 {
-    char t0[1024], t1[1024], sizes[64] = "";
+    char t0[1024], t1[1024], t2[1024], sizes[64] = "";
     snprintf(t0, sizeof t0, tree0_fmt, v->tree_extra);
     snprintf(t1, sizeof t1, tree1_fmt, v->tree_extra);
+    snprintf(t2, sizeof t2, tree2_fmt, v->tree_extra);
     if (v->sizes) {
-        snprintf(sizes, sizeof sizes, "tree_sizes=%zu %zu\n", strlen(t0), strlen(t1));
+        snprintf(sizes, sizeof sizes, "tree_sizes=%zu %zu %zu\n", strlen(t0), strlen(t1),
+                 strlen(t2));
     }
     snprintf(text_buf, sizeof text_buf,
              "tree\n%snum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=2\n"
-             "objective=%s\nfeature_names=a b c\nfeature_infos=[-3:2] 1:2:3 [-1:1]\n%s\n%s%s%s",
-             v->version, objective, sizes, t0, t1, tail ? tail : v->tail);
+             "objective=%s\nfeature_names=a b c\nfeature_infos=[-3:2] 1:2:3 [-1:1]\n%s\n%s%s%s%s",
+             v->version, objective, sizes, t0, t1, t2, tail ? tail : v->tail);
     return text_buf;
 }
 
@@ -185,24 +199,25 @@ START_TEST(files_without_end_of_trees)
     tm_forest *f = load_ok(build(v212, "regression", ""), "2.1.2 ending after the trees");
     double m[N_ROWS];
     predict_rows(f, TM_FOREST_OUT_MARGIN, m);
-    ck_assert_double_eq(m[0], 0.625);
+    ck_assert_double_eq(m[0], 0.59375);
     tm_forest_free(f);
 
     char cut[sizeof text_buf];
     const char *full = build(v212, "regression", "");
     snprintf(cut, sizeof cut, "%.*s", (int)(strlen(full) - 2), full); /* one blank line lost */
-    expect_refused(cut, "field 'tree_sizes': expected tree 1 to take", "2.1.2 cut in its blanks");
-    snprintf(cut, sizeof cut, "%.*s", (int)(strstr(full, "leaf_weight=1 1\n") - full), full);
-    expect_refused(cut, "field 'tree_sizes': expected tree 1 to take", "2.1.2 cut in tree 1");
-    snprintf(cut, sizeof cut, "%.*s", (int)(strstr(full, "Tree=1") - full), full);
-    expect_refused(cut, "field 'tree_sizes': expected 2 trees, found 1 Tree= blocks",
-                   "2.1.2 cut before tree 1");
+    expect_refused(cut, "field 'tree_sizes': expected tree 2 to take", "2.1.2 cut in its blanks");
+    snprintf(cut, sizeof cut, "%.*s", (int)(strstr(strstr(full, "Tree=2"), "leaf_weight=") - full),
+             full);
+    expect_refused(cut, "field 'tree_sizes': expected tree 2 to take", "2.1.2 cut in tree 2");
+    snprintf(cut, sizeof cut, "%.*s", (int)(strstr(full, "Tree=2") - full), full);
+    expect_refused(cut, "field 'tree_sizes': expected 3 trees, found 2 Tree= blocks",
+                   "2.1.2 cut before tree 2");
     expect_refused(build(v20, "regression", ""),
-                   "truncated file: expected \"end of trees\" after tree 2",
+                   "truncated file: expected \"end of trees\" after tree 3",
                    "2.0.x without feature importances");
     for (size_t i = 3; i < N_VARIANTS; i++) {
         expect_refused(build(&variants[i], "regression", ""),
-                       "truncated file: expected \"end of trees\" after tree 2",
+                       "truncated file: expected \"end of trees\" after tree 3",
                        variants[i].writer);
         expect_refused(build(&variants[i], "regression", "\nfeature importances:\na=1\n"),
                        "expected \"end of trees\" before \"feature importances:\"",
@@ -210,18 +225,18 @@ START_TEST(files_without_end_of_trees)
     }
     /* A line after the trees that no writer puts there. */
     expect_refused(build(v212, "regression", "\nfeature importance:\n"),
-                   "expected Tree=2 or \"end of trees\", found \"feature importance:\"",
+                   "expected Tree=3 or \"end of trees\", found \"feature importance:\"",
                    "unknown line after the trees");
 }
 END_TEST
 
 /* Objective names as the writers of each version put them on the line
  * (each objective's ToString / GetName, and the aliases its factory reads),
- * with the link LightGBM's ConvertOutput applies, on the margin 0.625 of
- * row 0. */
+ * with the link LightGBM's ConvertOutput applies, on the margin 0.59375
+ * of row 0. */
 START_TEST(objective_names_of_every_version)
 {
-    const double m = 0.625;
+    const double m = 0.59375;
     const struct {
         const char *objective;
         double value;
@@ -286,8 +301,8 @@ START_TEST(parameters_confirm_the_header)
     double m[N_ROWS], out[N_ROWS];
     predict_rows(f, TM_FOREST_OUT_MARGIN, m);
     predict_rows(f, TM_FOREST_OUT_DEFAULT, out);
-    ck_assert_double_eq(m[0], 0.625);
-    ck_assert_double_eq(out[0], 0.3125); /* averaged over the 2 iterations */
+    ck_assert_double_eq(m[0], 0.59375);
+    ck_assert_double_eq(out[0], 0.59375 / 3); /* averaged over the 3 iterations */
     tm_forest_free(f);
 
     /* No objective line: only a model without objective may lack it. */
@@ -300,7 +315,7 @@ START_TEST(parameters_confirm_the_header)
     f = load_ok(drop_line(build(&variants[5], "none", none_tail), "objective="),
                 "objective none, no objective line");
     predict_rows(f, TM_FOREST_OUT_DEFAULT, out);
-    ck_assert_double_eq(out[1], -1.5);
+    ck_assert_double_eq(out[1], -1.53125);
     tm_forest_free(f);
 }
 END_TEST

@@ -429,6 +429,12 @@ START_TEST(errors_name_line_field_and_token)
                  arrays[i]);
         expect_error(edit(ok, line, renamed), TM_E_PARSE, "Tree=0", want);
     }
+    expect_error(edit(ok, "version=v4", "version=v5"), TM_E_PARSE,
+                 "version=", "m.txt:%ld: field 'version': expected v2, v3 or v4, found \"v5\"");
+    expect_error(edit(ok, "objective=regression", "objective=multiclassova num_class:3"),
+                 TM_E_PARSE, "objective=",
+                 "m.txt:%ld: field 'objective': expected num_class:1 (the num_class line), found "
+                 "\"num_class:3\"");
     expect_error(edit(ok, "Tree=0", "Tree=5"), TM_E_PARSE, "Tree=5",
                  "m.txt:%ld: expected Tree=0 or \"end of trees\", found \"Tree=5\"");
     expect_error(edit(ok, "objective=regression", "objective=foo bar:1"), TM_E_FORMAT,
