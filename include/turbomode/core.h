@@ -122,6 +122,12 @@ bool tm_parse_double(const char *s, size_t len, double *out);
 /* Same for float32, correctly rounded from the decimal text (strtof). */
 bool tm_parse_float(const char *s, size_t len, float *out);
 
+/* Index of the largest of v[0], v[stride], ..., v[(n-1)*stride]: the first
+ * one on ties (classes: ties go to the lower class index). NaN never
+ * compares larger, so a NaN is chosen only at index 0 or when all are NaN.
+ * 0 when n is 0. */
+size_t tm_argmax(const double *v, size_t n, size_t stride);
+
 /* Monotonic seconds, for timings and progress. */
 double tm_now_seconds(void);
 

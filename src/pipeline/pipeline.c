@@ -153,7 +153,7 @@ tm_status tm_pipeline_open(const tm_pipeline_opts *o, tm_pipeline **out, tm_err 
     p->o.registry_path = NULL;
     if ((st = tm__pipeline_registry_load(p, o->registry_path, err)) != TM_OK ||
         (st = (o->read_only ? tm_store_open_readonly : tm_store_open)(p->db_path, &p->store,
-                                                                     err)) != TM_OK) {
+                                                                      err)) != TM_OK) {
         goto done;
     }
     *out = p;
@@ -237,6 +237,22 @@ tm_status tm__pipeline_metrics_set(tm_jw *w, tm_store_model *row, tm_err *err)
         memcpy(row->metrics, b->p, b->len + 1);
     }
     tm_buf_fini(b);
+    return st;
+}
+
+tm_status tm__pipeline_finish(tm_pipeline *p, tm_status st, tm_pipeline_report *rep, double t0,
+                              tm_err *err)
+{
+    if (st == TM_OK) {
+        rep->seconds = tm_now_seconds() - t0;
+        st = tm__pipeline_record(p, rep, rep->status, NULL, err);
+    }
+    if (st == TM_OK) {
+        st = tm_store_commit(p->store, err);
+    }
+    if (st != TM_OK) {
+        tm_store_rollback(p->store);
+    }
     return st;
 }
 

@@ -151,6 +151,12 @@ void tm__pipeline_log(tm_pipeline *p, const char *fmt, ...) __attribute__((forma
 /* Records the job's result row (inside the job's transaction). */
 tm_status tm__pipeline_record(tm_pipeline *p, const tm_pipeline_report *rep, const char *status,
                               int64_t *run_id, tm_err *err);
+/* Ends a job begun with tm_store_begin at time t0: when st is TM_OK,
+ * records the result row (rep->status) and commits; otherwise, or when
+ * that fails, rolls every write of the job back. Returns the first
+ * failure. */
+tm_status tm__pipeline_finish(tm_pipeline *p, tm_status st, tm_pipeline_report *rep, double t0,
+                              tm_err *err);
 /* ISO wall-clock time now (UTC) into buf (>= 32 bytes). */
 char *tm__pipeline_now_iso(char *buf, size_t len);
 /* Days from 1970-01-01 of a YYYYMMDD date. */
