@@ -131,6 +131,32 @@ size_t tm_argmax(const double *v, size_t n, size_t stride);
 /* Monotonic seconds, for timings and progress. */
 double tm_now_seconds(void);
 
+/* ---- calendar ---------------------------------------------------------- */
+
+/* Proleptic Gregorian calendar arithmetic, as Python's datetime does it.
+ * Day numbers count from 1970-01-01 (day 0); months are 1..12; dates as
+ * int32 are YYYYMMDD. Pure functions, thread-safe. */
+
+/* Floor division and the matching modulo (Python's // and %); b != 0. */
+int64_t tm_floordiv(int64_t a, int64_t b);
+int64_t tm_floormod(int64_t a, int64_t b);
+/* Day number of a civil date (y, m, d), and back. */
+int64_t tm_days_from_civil(int64_t y, int m, int d);
+void tm_civil_from_days(int64_t days, int *y, int *m, int *d);
+bool tm_is_leap_year(int64_t y);
+/* Days in month m (1..12) of year y. */
+int tm_days_in_month(int y, int m);
+/* Monday = 0 .. Sunday = 6 (Python's date.weekday()). */
+int tm_weekday(int y, int m, int d);
+/* ISO 8601 week number (date.isocalendar()[1]). */
+int tm_iso_week(int y, int m, int d);
+/* Day number of a YYYYMMDD date, and back. */
+int64_t tm_ymd_days(int32_t ymd);
+int32_t tm_ymd_from_days(int64_t days);
+/* "YYYY-MM-DDTHH:MM:SSZ" of seconds since the epoch (UTC) into buf
+ * (at least 21 bytes); returns buf. */
+char *tm_utc_iso(int64_t unix_seconds, char *buf, size_t len);
+
 /* ---- JSON / UBJSON document ------------------------------------------- */
 
 typedef enum tm_json_type {

@@ -195,7 +195,7 @@ static tm_status gate_days(tm_pipeline *p, int32_t as_of, int64_t *days, int32_t
     if (fb && b.as_of > *last) {
         *last = b.as_of;
     }
-    *days = *last ? tm__pipeline_days(as_of) - tm__pipeline_days(*last) : INT64_MAX;
+    *days = *last ? tm_ymd_days(as_of) - tm_ymd_days(*last) : INT64_MAX;
     return st;
 }
 

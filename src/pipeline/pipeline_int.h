@@ -159,10 +159,6 @@ tm_status tm__pipeline_finish(tm_pipeline *p, tm_status st, tm_pipeline_report *
                               tm_err *err);
 /* ISO wall-clock time now (UTC) into buf (>= 32 bytes). */
 char *tm__pipeline_now_iso(char *buf, size_t len);
-/* Days from 1970-01-01 of a YYYYMMDD date. */
-int64_t tm__pipeline_days(int32_t ymd);
-/* YYYYMMDD of a day count. */
-int32_t tm__pipeline_ymd(int64_t days);
 /* Today as YYYYMMDD: opts.today, else the system's UTC date. Nothing
  * dated after it is accepted. */
 int32_t tm__pipeline_today(const tm_pipeline *p);
