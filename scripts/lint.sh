@@ -42,5 +42,9 @@ done
 if grep -rnE '\b(exit|abort)\s*\(' src --include='*.c' | grep -v '^src/cli/'; then
     echo "lint: exit()/abort() inside the library"; status=1
 fi
+# Test-control points (core/testctl.c) exist only in the test build.
+if grep -q TM_TEST_PAUSE_AT bin/turbomode 2>/dev/null; then
+    echo "lint: bin/turbomode contains the test-control points"; status=1
+fi
 [ $status = 0 ] && echo "lint: ok"
 exit $status

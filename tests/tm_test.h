@@ -20,6 +20,9 @@ const char *tm_test_shared_dir(void);
 bool tm_test_shared_has(const char *rel, const char *why);
 /* Path of the CLI binary under test ($TM_BIN, else bin/turbomode). */
 const char *tm_test_bin(void);
+/* Path of the test build of the CLI, the one with test-control points
+ * ($TM_TEST_PROG, else turbomode-test beside the test runner). */
+const char *tm_test_prog(void);
 /* A fresh temporary directory (removed at exit); returns its path. */
 const char *tm_test_tmpdir(void);
 /* Runs a shell command, returns its exit status (or -1). */

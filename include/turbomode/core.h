@@ -90,6 +90,12 @@ void tm_alloc_fail_after(long n);
 /* Number of allocations made since the last tm_alloc_fail_after call. */
 long tm_alloc_count(void);
 
+/* Test control: a named point in a long job ("scan", "meta_retrain").
+ * Does nothing, except in the test build of the program, where
+ * $TM_TEST_PAUSE_AT=NAME:FILE makes the process create FILE at point NAME
+ * and sleep up to a minute, so a test can kill -9 it mid-job. */
+void tm_test_point(const char *name);
+
 /* ---- files ------------------------------------------------------------- */
 
 /* The status for a failed system call's errno: TM_E_SYSTEM when the

@@ -129,7 +129,7 @@ static tm_status write_signals(tm_pipeline *p, scan_job *j, tm_err *err)
         st = tm_store_signal_insert(p->store, &s, err);
         j->counts[s.label]++;
         if (i == j->n / 2) {
-            tm__pipeline_pause_point("scan");
+            tm_test_point("scan");
         }
     }
     return st;

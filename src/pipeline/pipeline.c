@@ -1,13 +1,11 @@
 /* The pipeline handle: options, open/close, the base-model registry (the 8
- * defaults or a JSON file), report helpers, dates, the job dispatch and
- * the pause point the kill -9 tests use. */
-#include <fcntl.h>
+ * defaults or a JSON file), report helpers, the job ending (result row,
+ * commit or rollback) and model paths. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "pipeline_int.h"
 
@@ -277,22 +275,6 @@ int32_t tm__pipeline_today(const tm_pipeline *p)
         return p->o.today;
     }
     return tm_ymd_from_days(tm_floordiv((int64_t)time(NULL), 86400));
-}
-
-void tm__pipeline_pause_point(const char *step)
-{
-    const char *spec = getenv("TM_PIPELINE_PAUSE_AT");
-    size_t n = strlen(step);
-    if (!spec || strncmp(spec, step, n) != 0 || spec[n] != ':') {
-        return;
-    }
-    int fd = open(spec + n + 1, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd >= 0) {
-        close(fd);
-    }
-    for (int i = 0; i < 600; i++) {
-        usleep(100000);
-    }
 }
 
 tm_status tm_pipeline_latest_date(tm_pipeline *p, int32_t *out, tm_err *err)

@@ -162,10 +162,6 @@ char *tm__pipeline_now_iso(char *buf, size_t len);
 /* Today as YYYYMMDD: opts.today, else the system's UTC date. Nothing
  * dated after it is accepted. */
 int32_t tm__pipeline_today(const tm_pipeline *p);
-/* Kill point for the real-process tests: when $TM_PIPELINE_PAUSE_AT is
- * "STEP:FILE" and step matches, creates FILE and sleeps (up to a minute)
- * so the test can kill -9 the process in the middle of the job. */
-void tm__pipeline_pause_point(const char *step);
 
 /* The latest sample date whose label is known at as_of (horizon trading
  * days before as_of); 0 when there is none. */
