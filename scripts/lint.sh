@@ -22,6 +22,14 @@ allowed() {
     cli) echo "core forest train sched store features pipeline cli" ;;
     esac
 }
+# README's layout table states the same map.
+for m in core forest train sched store features pipeline cli; do
+    want=$(allowed "$m" | tr ' ' '\n' | grep -vx "$m" | sort | tr '\n' ' ')
+    row=$(grep "^| \`src/$m\` |" README.md | awk -F'|' '{print $4}' | tr -d ' ' | tr ',' '\n' | grep -vx -- '-' | grep . | sort | tr '\n' ' ')
+    if [ "$want" != "$row" ]; then
+        echo "lint: README layout row of src/$m says '$row', the include map '$want'"; status=1
+    fi
+done
 for dir in src/*/; do
     m=$(basename "$dir")
     ok=$(allowed "$m")
