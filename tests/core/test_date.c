@@ -21,19 +21,21 @@ END_TEST
 START_TEST(date_round_trip_and_months)
 {
     int64_t prev = tm_days_from_civil(1799, 12, 31);
+    long bad = 0;
     for (int y = 1800; y < 2600; y++) {
         for (int m = 1; m <= 12; m++) {
             int n = tm_days_in_month(y, m);
             for (int d = 1; d <= n; d++) {
                 int64_t k = tm_days_from_civil(y, m, d);
-                ck_assert_int_eq(k, prev + 1);
-                prev = k;
                 int yy, mm, dd;
                 tm_civil_from_days(k, &yy, &mm, &dd);
-                ck_assert(yy == y && mm == m && dd == d);
+                bad += k != prev + 1 || yy != y || mm != m || dd != d;
+                prev = k;
             }
         }
     }
+    ck_assert_int_eq(bad, 0);
+    ck_assert_int_eq(prev - tm_days_from_civil(1800, 1, 1) + 1, 800 * 365 + 194); /* leap days */
     ck_assert_int_eq(tm_days_in_month(1900, 2), 28);
     ck_assert_int_eq(tm_days_in_month(2000, 2), 29);
     ck_assert_int_eq(tm_days_in_month(2024, 2), 29);
@@ -71,6 +73,7 @@ TM_TEST_SUITE(core_date)
 {
     Suite *s = suite_create("core_date");
     TCase *tc = tcase_create("date");
+    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, date_day_numbers_by_hand);
     tcase_add_test(tc, date_round_trip_and_months);
     tcase_add_test(tc, date_weekday_iso_week_floor);
