@@ -159,6 +159,10 @@ tm_status tm__pipeline_finish(tm_pipeline *p, tm_status st, tm_pipeline_report *
                               tm_err *err);
 /* ISO wall-clock time now (UTC) into buf (>= 32 bytes). */
 char *tm__pipeline_now_iso(char *buf, size_t len);
+/* Removes model files under base/ and meta_learner_v2/ that no registry
+ * row names (left by a killed or failed retrain); says so in rep. Must
+ * run inside the job's write transaction (TM_E_INTERNAL otherwise). */
+tm_status tm__pipeline_gc(tm_pipeline *p, tm_pipeline_report *rep, tm_err *err);
 /* Today as YYYYMMDD: opts.today, else the system's UTC date. Nothing
  * dated after it is accepted. */
 int32_t tm__pipeline_today(const tm_pipeline *p);
