@@ -71,11 +71,12 @@ tm_status tm_pipeline_scan(tm_pipeline *p, int32_t as_of, tm_pipeline_report *re
         st = finish(p, TM_OK, rep, t0, err);
         goto done;
     }
+    /* Point in time: the meta-learner of as_of, with its own base models. */
     if (st == TM_OK) {
-        st = tm__pipeline_models_load(p, &m, err);
+        st = tm__pipeline_meta_load(p, as_of, &meta, &meta_row, rep, err);
     }
     if (st == TM_OK) {
-        st = tm__pipeline_meta_load(p, &meta, &meta_row, err);
+        st = tm__pipeline_models_load(p, as_of, meta_row.generation, &m, rep, err);
     }
     if (st == TM_OK) {
         st = tm__pipeline_panel_load(p, as_of, &panel, err);
