@@ -90,6 +90,12 @@ void tm_alloc_fail_after(long n);
 /* Number of allocations made since the last tm_alloc_fail_after call. */
 long tm_alloc_count(void);
 
+/* Test control: a named point in a long job ("scan", "meta_retrain").
+ * Does nothing, except in the test build of the program, where
+ * $TM_TEST_PAUSE_AT=NAME:FILE makes the process create FILE at point NAME
+ * and sleep up to a minute, so a test can kill -9 it mid-job. */
+void tm_test_point(const char *name);
+
 /* ---- files ------------------------------------------------------------- */
 
 /* The status for a failed system call's errno: TM_E_SYSTEM when the
@@ -155,8 +161,40 @@ bool tm_parse_double(const char *s, size_t len, double *out);
 /* Same for float32, correctly rounded from the decimal text (strtof). */
 bool tm_parse_float(const char *s, size_t len, float *out);
 
+/* Index of the largest of v[0], v[stride], ..., v[(n-1)*stride]: the first
+ * one on ties (classes: ties go to the lower class index). NaN never
+ * compares larger, so a NaN is chosen only at index 0 or when all are NaN.
+ * 0 when n is 0. */
+size_t tm_argmax(const double *v, size_t n, size_t stride);
+
 /* Monotonic seconds, for timings and progress. */
 double tm_now_seconds(void);
+
+/* ---- calendar ---------------------------------------------------------- */
+
+/* Proleptic Gregorian calendar arithmetic, as Python's datetime does it.
+ * Day numbers count from 1970-01-01 (day 0); months are 1..12; dates as
+ * int32 are YYYYMMDD. Pure functions, thread-safe. */
+
+/* Floor division and the matching modulo (Python's // and %); b != 0. */
+int64_t tm_floordiv(int64_t a, int64_t b);
+int64_t tm_floormod(int64_t a, int64_t b);
+/* Day number of a civil date (y, m, d), and back. */
+int64_t tm_days_from_civil(int64_t y, int m, int d);
+void tm_civil_from_days(int64_t days, int *y, int *m, int *d);
+bool tm_is_leap_year(int64_t y);
+/* Days in month m (1..12) of year y. */
+int tm_days_in_month(int y, int m);
+/* Monday = 0 .. Sunday = 6 (Python's date.weekday()). */
+int tm_weekday(int y, int m, int d);
+/* ISO 8601 week number (date.isocalendar()[1]). */
+int tm_iso_week(int y, int m, int d);
+/* Day number of a YYYYMMDD date, and back. */
+int64_t tm_ymd_days(int32_t ymd);
+int32_t tm_ymd_from_days(int64_t days);
+/* "YYYY-MM-DDTHH:MM:SSZ" of seconds since the epoch (UTC) into buf
+ * (at least 21 bytes); returns buf. */
+char *tm_utc_iso(int64_t unix_seconds, char *buf, size_t len);
 
 /* ---- JSON / UBJSON document ------------------------------------------- */
 
@@ -169,6 +207,13 @@ typedef enum tm_json_type {
     TM_JSON_OBJECT,
 } tm_json_type;
 
+/* How a typed array stores its numbers. */
+typedef enum tm_json_typed_kind {
+    TM_JSON_TYPED_I32 = 1, /* int32 values (integer tokens) */
+    TM_JSON_TYPED_F32,     /* float32 values (UBJSON 'd') */
+    TM_JSON_TYPED_F64,     /* doubles, then a bit per element: an integer token */
+} tm_json_typed_kind;
+
 /* A parsed document is a tree of tm_json values allocated in one arena,
  * owned by the tm_json_doc and freed with tm_json_doc_free. */
 typedef struct tm_json tm_json;
@@ -177,12 +222,15 @@ struct tm_json {
     bool boolean;        /* TM_JSON_BOOL */
     bool is_int;         /* NUMBER that came as an integer token/marker */
     bool is_f32;         /* NUMBER that came from a UBJSON float32 ('d') */
+    uint8_t typed_kind;  /* ARRAY stored typed: a tm_json_typed_kind, else 0 */
     double num;          /* NUMBER (int64 values above 2^53 lose precision) */
     int64_t inum;        /* NUMBER when is_int */
     float f32;           /* NUMBER when is_f32, the exact float32 */
     const char *str;     /* STRING: NUL-terminated; NUMBER (JSON): token text */
     size_t len;          /* STRING/NUMBER text length; ARRAY/OBJECT count */
-    tm_json **items;     /* ARRAY elements / OBJECT values */
+    tm_json **items;     /* ARRAY elements / OBJECT values; NULL when typed */
+    const void *typed;   /* typed ARRAY: its len numbers (see tm_json_typed_kind);
+                            read them with tm_json_at */
     const char **keys;   /* OBJECT keys, NUL-terminated */
     long line;           /* source line (JSON) or byte offset (UBJSON) */
 };
@@ -203,7 +251,12 @@ void tm_json_doc_free(tm_json_doc *doc);
 
 /* Object member by key, or NULL (also NULL when obj is not an object). */
 const tm_json *tm_json_get(const tm_json *obj, const char *key);
-/* Array element i, or NULL when out of range / not an array. */
+/* Array element i, or NULL when out of range / not an array. Long arrays
+ * of numbers (JSON on one line, UBJSON typed containers) are stored typed,
+ * 4 or 8 bytes a number; an element of such an array is a view written
+ * into a small per-thread ring, valid until 16 more elements of typed
+ * arrays are read in the same thread (copy what must live longer). Its
+ * line is the array's, and it has no source text (str NULL). */
 const tm_json *tm_json_at(const tm_json *arr, size_t i);
 /* Number value as float32, correctly rounded from the source text when the
  * document came from JSON text, exact when it came from UBJSON float32. */

@@ -91,8 +91,8 @@ static void decide(tm_pipeline_eval *e)
 {
     const tm__eval_panel *p = &e->panel;
     const tm__eval_result *sys = &e->fixed[0];
-    long span = (long)(tm__pipeline_days(p->date[p->day_at[p->n_days - 1]]) -
-                       tm__pipeline_days(p->date[p->day_at[0]]));
+    long span = (long)(tm_ymd_days(p->date[p->day_at[p->n_days - 1]]) -
+                       tm_ymd_days(p->date[p->day_at[0]]));
     double p95 = tm__eval_random_q(e, offsetof(tm__eval_result, spread_net), 0.95);
     const char *why = NULL;
     char buf[160];
@@ -309,14 +309,15 @@ tm_status tm_pipeline_edge_note(tm_pipeline *p, char *buf, size_t cap, tm_err *e
     if (st != TM_OK) {
         return st;
     }
+    last.summary[strcspn(last.summary, "\n")] = '\0';
     if (!found) {
         snprintf(buf, cap,
                  "signal quality: no demonstrated edge (no evaluation yet: "
                  "turbomode evaluate)\n");
     } else if (strstr(last.summary, ": edge:") != NULL) {
-        snprintf(buf, cap, "signal quality: %s", last.summary);
+        snprintf(buf, cap, "signal quality: %s\n", last.summary);
     } else {
-        snprintf(buf, cap, "signal quality: no demonstrated edge (latest %s)", last.summary);
+        snprintf(buf, cap, "signal quality: no demonstrated edge (latest %s)\n", last.summary);
     }
     return TM_OK;
 }
