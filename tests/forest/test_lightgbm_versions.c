@@ -17,6 +17,7 @@
  *   4.x           version=v4, same tree grammar as 3.x. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <turbomode/forest.h>
@@ -410,6 +411,7 @@ START_TEST(predict_command_on_old_and_truncated_files)
     char *out = tm_test_slurp(path, &len);
     ck_assert_ptr_nonnull(out);
     ck_assert_str_eq(out, "m\n0.59375\n");
+    free(out);
     ck_assert_int_eq(tm_test_system("%s predict --model %s/cut.txt --input %s/in.csv --output "
                                     "%s/bad.csv 2>%s/err.txt",
                                     tm_test_bin(), dir, dir, dir, dir),
@@ -422,6 +424,7 @@ START_TEST(predict_command_on_old_and_truncated_files)
     ck_assert_msg(strstr(msg, "cut.txt") && strstr(msg, "tree_sizes") &&
                           strstr(msg, "truncated file?") && strchr(msg, '\n') == msg + len - 1,
                   "%s", msg);
+    free(msg);
 }
 END_TEST
 
