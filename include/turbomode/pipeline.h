@@ -210,9 +210,9 @@ void tm_pipeline_eval_free(tm_pipeline_eval *e);
  * t above 2, beats every baseline and the random band's 95th percentile,
  * over at least two years of signal days. */
 bool tm_pipeline_eval_edge(const tm_pipeline_eval *e);
-/* The summary (system vs baselines, verdict) as text lines into buf
- * (always NUL-terminated); returns the length the whole text needs. */
-size_t tm_pipeline_eval_text(const tm_pipeline_eval *e, char *buf, size_t cap);
+/* The summary (system vs baselines, verdict) as text lines; *out is
+ * tm_malloc'd (free with tm_free), NULL on failure (TM_E_NOMEM). */
+tm_status tm_pipeline_eval_text(const tm_pipeline_eval *e, char **out, tm_err *err);
 /* Records the verdict as an "evaluate" row of job_results (as_of = to). */
 tm_status tm_pipeline_eval_record(tm_pipeline *p, const tm_pipeline_eval *e, tm_err *err);
 /* One line for the signals output: "no demonstrated edge" unless the
