@@ -385,10 +385,14 @@ START_TEST(eval_ignores_later_prices_and_signals)
     ck_assert_ptr_nonnull(tb);
     ck_assert_uint_eq(na, nb);
     ck_assert_mem_eq(ta, tb, na);
-    char x[8192], y[8192];
-    tm_pipeline_eval_text(ea, x, sizeof x);
-    tm_pipeline_eval_text(eb, y, sizeof y);
+    free(ta);
+    free(tb);
+    char *x = NULL, *y = NULL;
+    ck_assert_int_eq(tm_pipeline_eval_text(ea, &x, NULL), TM_OK);
+    ck_assert_int_eq(tm_pipeline_eval_text(eb, &y, NULL), TM_OK);
     ck_assert_str_eq(x, y);
+    tm_free(x);
+    tm_free(y);
     /* and the later window does see the later data */
     tm_pipeline_eval *ec = evaluate(b, 20, 45);
     ck_assert_uint_gt(ec->panel.n_days, ea->panel.n_days);
@@ -412,12 +416,14 @@ START_TEST(eval_cli_refuses_bad_options)
                      2);
     char *msg = tm_test_slurp(out, NULL);
     ck_assert_ptr_nonnull(strstr(msg, "field 'to'"));
+    free(msg);
     ck_assert_int_eq(tm_test_system("%s evaluate --db %s --from 2017-02-01 --to 2017-02-20 "
                                     "--cost-bps abc 2>%s",
                                     bin, db, out),
                      2);
     msg = tm_test_slurp(out, NULL);
     ck_assert_ptr_nonnull(strstr(msg, "--cost-bps: expected a finite number, found \"abc\""));
+    free(msg);
     ck_assert_int_eq(tm_test_system("%s evaluate --db %s --from 2017-02-01 --to 2017-02-20 "
                                     "--cost-bps -5 2>%s",
                                     bin, db, out),
@@ -433,6 +439,41 @@ START_TEST(eval_cli_refuses_bad_options)
                      2);
     msg = tm_test_slurp(out, NULL);
     ck_assert_ptr_nonnull(strstr(msg, "no signals dated 2017-01-02..2017-01-20"));
+    free(msg);
+}
+END_TEST
+
+/* The signals output says "no demonstrated edge" before any evaluation
+ * and after one that showed none. */
+static void edge_note(const char *db, char *note, size_t cap)
+{
+    tm_pipeline_opts o;
+    tm_pipeline_opts_init(&o);
+    o.db_path = db;
+    tm_pipeline *pl = NULL;
+    ck_assert_int_eq(tm_pipeline_open(&o, &pl, NULL), TM_OK);
+    ck_assert_int_eq(tm_pipeline_edge_note(pl, note, cap, NULL), TM_OK);
+    tm_pipeline_close(pl);
+}
+
+START_TEST(eval_verdict_reaches_the_signals_output)
+{
+    char db[600], note[4200];
+    snprintf(db, sizeof db, "%s/note.db", dir());
+    make_db(db, 40, 34);
+    edge_note(db, note, sizeof note);
+    ck_assert_str_eq(note, "signal quality: no demonstrated edge (no evaluation yet: turbomode "
+                           "evaluate)\n");
+    ck_assert_int_eq(tm_test_system("%s evaluate --db %s --from 2017-02-01 --to 2017-02-24 "
+                                    ">/dev/null",
+                                    tm_test_bin(), db),
+                     0);
+    edge_note(db, note, sizeof note);
+    /* signals on days 25..34 = 2017-02-06..2017-02-17, all with their
+     * horizon over by day 39 = 2017-02-24 */
+    ck_assert_str_eq(note, "signal quality: no demonstrated edge (latest evaluation "
+                           "2017-02-01..2017-02-24, 10 signal days: no demonstrated edge: the "
+                           "signal days span 11 calendar days, under two years)\n");
 }
 END_TEST
 
@@ -458,6 +499,7 @@ START_TEST(eval_html_report_renders_in_chromium)
     ck_assert_ptr_nonnull(page);
     ck_assert_ptr_null(strstr(page, "src=")); /* nothing loaded from outside */
     ck_assert_ptr_null(strstr(page, "href="));
+    free(page);
     ck_assert_int_eq(tm_test_system("timeout 120 chromium --headless --no-sandbox --disable-gpu "
                                     "--user-data-dir=%s/chrome --enable-logging=stderr --v=0 "
                                     "--dump-dom file://%s >%s 2>%s",
@@ -473,8 +515,10 @@ START_TEST(eval_html_report_renders_in_chromium)
         ck_assert_msg(strstr(out, want) != NULL, "plot %s missing", id);
     }
     ck_assert_ptr_nonnull(strstr(out, "no demonstrated edge"));
+    free(out);
     char *err = tm_test_slurp(log, NULL);
     ck_assert_msg(err && strstr(err, "CONSOLE") == NULL, "console output: %s", err ? err : "");
+    free(err);
 }
 END_TEST
 
@@ -500,6 +544,7 @@ TM_TEST_SUITE(evaluate)
     tcase_add_test(tc, eval_panel_from_the_store_by_hand);
     tcase_add_test(tc, eval_ignores_later_prices_and_signals);
     tcase_add_test(tc, eval_cli_refuses_bad_options);
+    tcase_add_test(tc, eval_verdict_reaches_the_signals_output);
     tcase_add_test(tc, eval_html_report_renders_in_chromium);
     tcase_add_test(tc, eval_zz_cleanup);
     suite_add_tcase(s, tc);
