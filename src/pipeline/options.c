@@ -19,6 +19,7 @@ enum {
     MODEL_FILES =
             TM_PIPELINE_CMD_SCAN | TRAINS | TM_PIPELINE_CMD_ROLLBACK | TM_PIPELINE_CMD_REGISTRY,
     THREADS = TM_PIPELINE_CMD_SCAN | TRAINS,
+    MODEL_USERS = TM_PIPELINE_CMD_SCAN | TRAINS,
 };
 
 static const tm_opt table[] = {
@@ -52,6 +53,10 @@ static const tm_opt table[] = {
         {"force", TM_OPT_FLAG, OFF(force), 0, 0, NULL, NULL, NULL,
          "meta-retrain: bypass the gate; scan: rescore a day already scored",
          TM_PIPELINE_CMD_META | TM_PIPELINE_CMD_SCAN},
+        {"allow-later-models", TM_OPT_FLAG, OFF(allow_later_models), 0, 0, NULL, NULL, NULL,
+         "use models trained after --as-of when none was trained by then (look-ahead; "
+         "default: refuse, exit 2)",
+         MODEL_USERS},
         {"threads", TM_OPT_INT, OFF(n_threads), 1, 1024, "N", NULL, "all cores",
          "threads for training and prediction", THREADS},
         {"valid-fraction", TM_OPT_DOUBLE, OFF(valid_fraction), 0.01, 0.9, "X", NULL, NULL,

@@ -1,5 +1,5 @@
 /* The pipeline handle: options, open/close, the base-model registry (the 8
- * defaults or a JSON file), report helpers, the job ending (result row,
+ * defaults or a JSON file, registry.c), report helpers, the job ending (result row,
  * commit or rollback) and model paths. */
 #include <stdarg.h>
 #include <stdio.h>

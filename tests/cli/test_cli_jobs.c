@@ -140,12 +140,12 @@ START_TEST(job_help_lists_only_the_options_taken)
     h = help_of("replay");
     ck_assert_ptr_nonnull(strstr(h, "--from DATE"));
     ck_assert_ptr_nonnull(strstr(h, "--config FILE"));
-    ck_assert_ptr_null(strstr(h, "--as-of"));
+    ck_assert_ptr_null(strstr(h, "--as-of DATE"));
     ck_assert_ptr_null(strstr(h, "--force"));
     free(h);
     h = help_of("models");
     ck_assert_ptr_nonnull(strstr(h, "--all"));
-    ck_assert_ptr_null(strstr(h, "--as-of"));
+    ck_assert_ptr_null(strstr(h, "--as-of DATE"));
     free(h);
 }
 END_TEST
