@@ -87,6 +87,10 @@ tm_status tm_pipeline_backfill(tm_pipeline *p, int32_t as_of, tm_pipeline_report
     tm_features_label_opts lo;
     label_opts(p, &lo);
     tm_status st = tm__pipeline_panel_load(p, as_of, &panel, err);
+    if (st == TM_OK && panel.px->n_rows == 0) {
+        tm__pipeline_panel_free(&panel);
+        st = tm__pipeline_no_prices(p, as_of, err);
+    }
     if (st != TM_OK) {
         return st;
     }

@@ -546,6 +546,24 @@ START_TEST(reliability_point_in_time_models)
 }
 END_TEST
 
+START_TEST(reliability_as_of_before_any_price_refused)
+{
+    trained_copy("early.db");
+    char *before = sum("early.db");
+    expect(tm("scan --db early.db --models-dir early.db.models --as-of 2010-01-01 " TRAIN_OPTS),
+           2,
+           "turbomode: early.db: field '--as-of': expected a date with prices on or before it, "
+           "found 2010-01-01 (earlier than every price of the universe)\n");
+    expect(tm("backfill --db early.db --as-of 2010-01-01"), 2,
+           "turbomode: early.db: field '--as-of': expected a date with prices on or before it, "
+           "found 2010-01-01 (earlier than every price of the universe)\n");
+    char *after = sum("early.db");
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+}
+END_TEST
+
 START_TEST(reliability_zz_cleanup)
 {
     tm_test_system("rm -rf '%s'", rdir());
@@ -565,6 +583,7 @@ TM_TEST_SUITE(reliability)
     tcase_add_test(tc, reliability_as_of_after_today_refused);
     tcase_add_test(tc, reliability_killed_retrain_files_are_collected);
     tcase_add_test(tc, reliability_point_in_time_models);
+    tcase_add_test(tc, reliability_as_of_before_any_price_refused);
     tcase_add_test(tc, reliability_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;
