@@ -564,6 +564,34 @@ START_TEST(reliability_as_of_before_any_price_refused)
 }
 END_TEST
 
+START_TEST(reliability_outcome_never_settles_across_a_gap)
+{
+    trained_copy("gap.db");
+    ck_assert_int_eq(tm("scan --db gap.db --models-dir gap.db.models --as-of 2016-07-01 "
+                        TRAIN_OPTS),
+                     0);
+    /* S0 has no prices for three weeks after the signal. */
+    ck_assert_int_eq(tm_test_system("cd '%s' && sqlite3 gap.db \"DELETE FROM prices WHERE "
+                                    "symbol = 'S0' AND date > '2016-07-01' AND date < "
+                                    "'2016-07-22'\"",
+                                    rdir()),
+                     0);
+    expect(tm("track-outcomes --db gap.db --as-of 2016-08-01"), 0, "");
+    char *out = slurp_rel("out.txt");
+    ck_assert_msg(starts(out, "outcome_tracker: 5 of 6 open signals tracked, "), "%s", out);
+    ck_assert_msg(strstr(out, "\n  1 left open: the stock's next 5 bars span more than 8 market "
+                              "days (a gap in its prices)\n"),
+                  "%s", out);
+    free(out);
+    tm_test_system("cd '%s' && sqlite3 gap.db \"SELECT count(*) FROM signal_outcomes o JOIN "
+                   "signals s ON s.id = o.signal_id WHERE s.symbol = 'S0'\" > q.txt",
+                   rdir());
+    out = slurp_rel("q.txt");
+    ck_assert_str_eq(out, "0\n");
+    free(out);
+}
+END_TEST
+
 START_TEST(reliability_zz_cleanup)
 {
     tm_test_system("rm -rf '%s'", rdir());
@@ -584,6 +612,7 @@ TM_TEST_SUITE(reliability)
     tcase_add_test(tc, reliability_killed_retrain_files_are_collected);
     tcase_add_test(tc, reliability_point_in_time_models);
     tcase_add_test(tc, reliability_as_of_before_any_price_refused);
+    tcase_add_test(tc, reliability_outcome_never_settles_across_a_gap);
     tcase_add_test(tc, reliability_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;
