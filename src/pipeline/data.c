@@ -137,21 +137,6 @@ done:
     return st;
 }
 
-/* Position of date d in the ascending calendar (the first date >= d). */
-static size_t calendar_index(const int32_t *cal, size_t n, int32_t d)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cal[mid] < d) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
-
 tm_status tm_pipeline_track_outcomes(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
                                      tm_err *err)
 {
@@ -192,8 +177,8 @@ tm_status tm_pipeline_track_outcomes(tm_pipeline *p, int32_t as_of, tm_pipeline_
         /* The stock's horizon-th next bar must come within the horizon
          * plus a few market days: a gap in its history (a halt, missing
          * rows) would settle the signal on a far later price. */
-        size_t c0 = calendar_index(cal, n_cal, sig[i].date);
-        size_t c1 = calendar_index(cal, n_cal, px->date[r + lo.horizon]);
+        size_t c0 = tm__pipeline_date_lower_bound(cal, n_cal, sig[i].date);
+        size_t c1 = tm__pipeline_date_lower_bound(cal, n_cal, px->date[r + lo.horizon]);
         if (c1 - c0 > lo.horizon + TM__PIPELINE_OUTCOME_SLACK_DAYS) {
             n_gap++;
             continue;

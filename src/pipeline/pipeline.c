@@ -201,6 +201,20 @@ tm_status tm__pipeline_no_prices(tm_pipeline *p, int32_t as_of, tm_err *err)
                   tm_store_date_format(as_of, d));
 }
 
+size_t tm__pipeline_date_lower_bound(const int32_t *dates, size_t n, int32_t d)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (dates[mid] < d) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
 int32_t tm__pipeline_today(const tm_pipeline *p)
 {
     if (p->o.today) {
