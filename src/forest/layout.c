@@ -239,6 +239,12 @@ static bool finite_thresholds(const tm_forest *f, int32_t t)
     return true;
 }
 
+bool tm__forest_heap_fits(const tm_forest *f, const struct tm__compiled *c, int32_t t)
+{
+    int32_t D = c->steps[t];
+    return c->root[t] >= 0 && D > 0 && D <= TM__HEAP_MAX_DEPTH && finite_thresholds(f, t);
+}
+
 /* Re-lays lockstep trees shallow enough as complete heap trees. */
 static tm_status compile_heap(tm_forest *f, struct tm__compiled *c, tm_err *err)
 {
@@ -252,8 +258,8 @@ static tm_status compile_heap(tm_forest *f, struct tm__compiled *c, tm_err *err)
     for (int32_t t = 0; t < f->n_trees; t++) {
         int32_t D = c->steps[t];
         c->heap_first[t] = -1;
-        if (narrow || c->root[t] < 0 || c->qs_first[t] >= 0 || D <= 0 ||
-            D > TM__HEAP_MAX_DEPTH || n_leaves > INT32_MAX / 2 || !finite_thresholds(f, t)) {
+        if (narrow || c->qs_first[t] >= 0 || !tm__forest_heap_fits(f, c, t) ||
+            n_leaves > INT32_MAX / 2) {
             continue;
         }
         c->heap_first[t] = (int32_t)n_nodes;
