@@ -122,16 +122,25 @@ static void report(const char *peers, int threads, double rate, double seconds)
     printf("\n");
 }
 
-static int cmd_run(int argc, char **argv)
+/* Loads MODEL (argv[2]) and INPUT.csv (argv[3]); argv[4] is SKIP_COLS. */
+static int load_inputs(char **argv, tm_forest **f, tm_csv **in, size_t *skip)
 {
     tm_err err;
     tm_err_init(&err);
+    *skip = (size_t)atoi(argv[4]);
+    if (tm_forest_load(argv[2], NULL, f, &err) != TM_OK || tm_csv_load(argv[3], in, &err) != TM_OK) {
+        return fail(&err);
+    }
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
     tm_forest *f = NULL;
     tm_csv *in = NULL;
-    size_t skip = (size_t)atoi(argv[4]);
-    if (tm_forest_load(argv[2], NULL, &f, &err) != TM_OK ||
-        tm_csv_load(argv[3], &in, &err) != TM_OK) {
-        return fail(&err);
+    size_t skip;
+    if (load_inputs(argv, &f, &in, &skip) != 0) {
+        return 1;
     }
     size_t n = in->n_rows, nf = (size_t)tm_forest_n_features(f);
     if (in->n_cols < skip + nf) {
@@ -161,14 +170,11 @@ static int cmd_run(int argc, char **argv)
 /* Rates at each thread count given, as markdown table rows. */
 static int cmd_scale(int argc, char **argv)
 {
-    tm_err err;
-    tm_err_init(&err);
     tm_forest *f = NULL;
     tm_csv *in = NULL;
-    size_t skip = (size_t)atoi(argv[4]);
-    if (tm_forest_load(argv[2], NULL, &f, &err) != TM_OK ||
-        tm_csv_load(argv[3], &in, &err) != TM_OK) {
-        return fail(&err);
+    size_t skip;
+    if (load_inputs(argv, &f, &in, &skip) != 0) {
+        return 1;
     }
     size_t n = in->n_rows, w = tm_forest_output_len(f, TM_FOREST_OUT_DEFAULT);
     double *out = malloc(n * w * sizeof *out), one = 0.0;
