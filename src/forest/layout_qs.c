@@ -213,7 +213,12 @@ tm_status tm__forest_compile_qs(const tm_forest *f, struct tm__compiled *c, tm_e
         }
         b->n[0] = b->n[1] = 0;
         b->leaf0 = c->qs_leaf[t];
-        number_leaves(f, c, t, f->tree_first[t], 0, b);
+        int32_t L = number_leaves(f, c, t, f->tree_first[t], 0, b);
+        if (L > 32 && b->n[1] == 0) {
+            /* leaf 32 is the rightmost and no left child holds it: a no-op
+             * entry makes the kernel read word 1 (word 0 may end empty) */
+            b->word[1][b->n[1]++] = (qnode){0, 0, ~0u};
+        }
         c->qs_first[t] = next;
         c->qs_n0[t] = b->n[0];
         c->qs_n1[t] = b->n[1];
