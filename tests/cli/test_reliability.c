@@ -393,7 +393,8 @@ static const char small_registry[] =
         "{\"name\": \"cat_small\", \"family\": \"catboost\", \"growth\": \"oblivious\","
         " \"max_depth\": 3, \"learning_rate\": 0.3, \"max_rounds\": 6}]}";
 
-/* Options of every training command here: the small registry, 2 folds. */
+/* Options of model-retrain here: the small registry, 2 folds (the other
+ * job commands do not take them). */
 #define TRAIN_OPTS "--registry reg.json --folds 2"
 
 /* A copy at db (with db.models) of a database with 500 days of prices,
@@ -543,7 +544,7 @@ START_TEST(reliability_as_of_before_any_price_refused)
 {
     trained_copy("early.db");
     char *before = sum("early.db");
-    expect(tm("scan --db early.db --models-dir early.db.models --as-of 2010-01-01 " TRAIN_OPTS),
+    expect(tm("scan --db early.db --models-dir early.db.models --as-of 2010-01-01"),
            2,
            "turbomode: early.db: field '--as-of': expected a date with prices on or before it, "
            "found 2010-01-01 (earlier than every price of the universe)\n");
@@ -557,9 +558,7 @@ END_TEST
 START_TEST(reliability_outcome_never_settles_across_a_gap)
 {
     trained_copy("gap.db");
-    ck_assert_int_eq(tm("scan --db gap.db --models-dir gap.db.models --as-of 2016-07-01 "
-                        TRAIN_OPTS),
-                     0);
+    ck_assert_int_eq(tm("scan --db gap.db --models-dir gap.db.models --as-of 2016-07-01"), 0);
     /* S0 has no prices for three weeks after the signal. */
     ck_assert_int_eq(tm_test_system("cd '%s' && sqlite3 gap.db \"DELETE FROM prices WHERE "
                                     "symbol = 'S0' AND date > '2016-07-01' AND date < "
