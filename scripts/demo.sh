@@ -4,7 +4,8 @@
 # trained as of the end of 2017, then the last five weeks of the data
 # replayed night by night on the real schedule (scans, outcome tracking,
 # sample generation, the gated meta retrain, the monthly model retrain),
-# and finally the latest signals and the last retrain's report.
+# the latest signals and the last retrain's report, and finally the
+# evaluation of the replayed weeks against the baselines (HTML report).
 set -eu
 cd "$(dirname "$0")/.."
 BIN=${TM_BIN:-bin/turbomode}
@@ -33,5 +34,8 @@ sqlite3 -column "$DB" "SELECT job, status, count(*) AS runs FROM job_results
     GROUP BY job, status ORDER BY job, status" 2>/dev/null || true
 step "latest signals and the last retrain's report"
 "$BIN" signals --db "$DB"
+step "evaluation of the replayed weeks: system vs baselines"
+"$BIN" evaluate --db "$DB" --from 2018-01-02 --to 2018-02-07 \
+    --html "$DIR/evaluation.html" --json "$DIR/evaluation.json"
 echo
 echo "demo: done in $(( $(date +%s) - start )) s; database $DB"

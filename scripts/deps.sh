@@ -8,8 +8,9 @@ for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
         || missing="$missing $p"
 done
-# Optional peers: python3-xgboost for differential tests and benchmarks.
-optional="python3-xgboost python3-numpy"
+# Optional peers: python3-xgboost for differential tests and benchmarks;
+# chromium renders the evaluation report in a test (which skips without it).
+optional="python3-xgboost python3-numpy chromium"
 opt_missing=""
 for p in $optional; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

@@ -32,6 +32,8 @@ typedef struct tm_pipeline_opts {
     const char *db_path;                      /* required */
     const char *models_dir;                   /* NULL: "<db dir>/turbomode_models" */
     const char *registry_path;                /* base-model registry (JSON); NULL: the 8 defaults */
+    int32_t today;                            /* YYYYMMDD: later dates are refused; 0: the
+                                                 system's UTC date */
     bool read_only;                           /* open an existing database read-only (reports) */
     int horizon;                              /* label horizon, trading days: 5 */
     double up;                                /* BUY when the forward return > up: 0.040 */
@@ -79,7 +81,8 @@ typedef struct tm_pipeline_report {
     double seconds; /* whole job */
 } tm_pipeline_report;
 
-/* The latest price date in the universe (0 when there is none). */
+/* The latest price date in the universe up to today (0 when there is
+ * none): rows dated after today never become the default as-of. */
 tm_status tm_pipeline_latest_date(tm_pipeline *p, int32_t *out, tm_err *err);
 
 /* ---- data -------------------------------------------------------------- */
@@ -88,9 +91,14 @@ typedef struct tm_pipeline_import_opts {
     const char *symbol; /* series name for files without a Name column (e.g. "^VIX") */
     bool skip_bad;      /* load the good rows, report each bad one */
     size_t max_reports; /* bad rows reported: 20 */
-    /* Called for each bad row (message without newline); NULL: none. */
+    /* Called for each bad row (message without newline); NULL: none.
+     * Without skip_bad the first bad row is the returned error, not a
+     * callback, so no row is reported twice. */
     void (*bad_row)(void *ctx, const char *msg);
-    void *bad_row_ctx;
+    void *bad_row_ctx; /* also notice's */
+    /* Called with facts worth knowing that are not errors (rows repeating
+     * a (ticker, date): the last one in the file wins); NULL: none. */
+    void (*notice)(void *ctx, const char *msg);
 } tm_pipeline_import_opts;
 void tm_pipeline_import_opts_init(tm_pipeline_import_opts *o);
 
@@ -163,6 +171,52 @@ tm_status tm_pipeline_signals_report(tm_pipeline *p, int32_t date, tm_pipeline_r
 tm_status tm_pipeline_replay(tm_pipeline *p, int32_t from, int32_t to, const char *schedule,
                              void (*on_job)(void *ctx, const tm_pipeline_report *rep), void *ctx,
                              tm_err *err);
+
+/* ---- evaluation -------------------------------------------------------- */
+
+/* Walk-forward evaluation of the signals the system issued from..to
+ * against baselines on the same days and stocks (always-HOLD, momentum
+ * 20d, reversal 5d, random calls with the system's daily counts over
+ * n_seeds seeds). Only prices and signals dated <= to are read, and only
+ * signal days whose label horizon (the pipeline's --horizon) ended by to
+ * are evaluated, so a database holding later prices gives identical
+ * figures. */
+typedef struct tm_pipeline_eval tm_pipeline_eval;
+
+typedef struct tm_pipeline_eval_opts {
+    int32_t from;    /* first signal day, YYYYMMDD (required) */
+    int32_t to;      /* last day read, YYYYMMDD (required, >= from) */
+    double cost_bps; /* cost per unit traded, basis points: 10 */
+    int n_seeds;     /* random baseline draws: 20 */
+    uint64_t seed;   /* first random seed: 1 */
+    double share;    /* momentum/reversal: top and bottom share of the day: 0.10 */
+} tm_pipeline_eval_opts;
+
+void tm_pipeline_eval_opts_init(tm_pipeline_eval_opts *o);
+
+/* Computes every figure. TM_E_INVALID for bad options or when no signal
+ * day in range has its horizon over by `to`. Free with
+ * tm_pipeline_eval_free. On failure *out is NULL. */
+tm_status tm_pipeline_evaluate(tm_pipeline *p, const tm_pipeline_eval_opts *o,
+                               tm_pipeline_eval **out, tm_err *err);
+void tm_pipeline_eval_free(tm_pipeline_eval *e);
+/* True only when the system's net long-short spread has a Newey-West
+ * t above 2, beats every baseline and the random band's 95th percentile,
+ * over at least two years of signal days. */
+bool tm_pipeline_eval_edge(const tm_pipeline_eval *e);
+/* The summary (system vs baselines, verdict) as text lines into buf
+ * (always NUL-terminated); returns the length the whole text needs. */
+size_t tm_pipeline_eval_text(const tm_pipeline_eval *e, char *buf, size_t cap);
+/* Records the verdict as an "evaluate" row of job_results (as_of = to). */
+tm_status tm_pipeline_eval_record(tm_pipeline *p, const tm_pipeline_eval *e, tm_err *err);
+/* One line for the signals output: "no demonstrated edge" unless the
+ * latest recorded evaluation showed an edge (then its verdict). */
+tm_status tm_pipeline_edge_note(tm_pipeline *p, char *buf, size_t cap, tm_err *err);
+/* Every figure as JSON, written atomically to path. */
+tm_status tm_pipeline_eval_write_json(const tm_pipeline_eval *e, const char *path, tm_err *err);
+/* A self-contained HTML report (inline SVG plots, no outside resources),
+ * written atomically to path. */
+tm_status tm_pipeline_eval_write_html(const tm_pipeline_eval *e, const char *path, tm_err *err);
 
 #ifdef __cplusplus
 }

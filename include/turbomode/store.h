@@ -128,6 +128,10 @@ tm_status tm_store_signal_insert(tm_store *s, tm_store_signal *sig, tm_err *err)
 /* Signals of one date, ordered by symbol. *out is tm_malloc'd (free with tm_free), *n its count. */
 tm_status tm_store_signals_on(tm_store *s, int32_t date, tm_store_signal **out, size_t *n,
                               tm_err *err);
+/* Signals dated from..to (inclusive), ordered by date then symbol; the
+ * evaluation's read. *out is tm_malloc'd (free with tm_free), *n its count. */
+tm_status tm_store_signals_between(tm_store *s, int32_t from, int32_t to, tm_store_signal **out,
+                                   size_t *n, tm_err *err);
 /* Signals dated <= until that have no outcome yet, by date then symbol. */
 tm_status tm_store_signals_untracked(tm_store *s, int32_t until, tm_store_signal **out, size_t *n,
                                      tm_err *err);

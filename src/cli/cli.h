@@ -5,6 +5,7 @@
 #define TURBOMODE_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <turbomode/core.h>
@@ -15,6 +16,10 @@ int tm_cli_report(const tm_err *err);
 /* Prints "turbomode CMD: fmt..." on stderr and returns 2 (usage errors). */
 int tm_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Today as YYYYMMDD into *out: $TM_TODAY (YYYY-MM-DD: the clock of tests
+ * and of replays of the past), else the system's UTC date. Returns -1, or
+ * the exit status after a message when TM_TODAY is malformed. */
+int tm_cli_today(const char *cmd, int32_t *out);
 /* True when stderr is a terminal (progress output goes there only then). */
 bool tm_cli_progress_enabled(void);
 
@@ -33,6 +38,8 @@ int tm_cli_model_retrain(int argc, char **argv);
 int tm_cli_replay(int argc, char **argv);
 int tm_cli_signals(int argc, char **argv);
 int tm_cli_models(int argc, char **argv);
+/* `evaluate` (cmd_evaluate.c). */
+int tm_cli_evaluate(int argc, char **argv);
 /* `model rollback`: for the `model` dispatcher in cmd_model.c. */
 int tm_cli_model_rollback(int argc, char **argv);
 struct tm_pipeline_opts;

@@ -14,6 +14,12 @@ static void bad_row(void *ctx, const char *msg)
     fprintf(stderr, "turbomode: %s\n", msg);
 }
 
+static void notice(void *ctx, const char *msg)
+{
+    (void)ctx;
+    printf("import-prices: %s\n", msg);
+}
+
 static void help(void)
 {
     printf("usage: turbomode import-prices --db DB FILE|- [--symbol SYM] [--skip-bad]\n\n"
@@ -33,6 +39,7 @@ int tm_cli_import_prices(int argc, char **argv)
     tm_pipeline_import_opts io;
     tm_pipeline_import_opts_init(&io);
     io.bad_row = bad_row;
+    io.notice = notice;
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -49,6 +56,10 @@ int tm_cli_import_prices(int argc, char **argv)
         } else {
             path = argv[i];
         }
+    }
+    int rc = tm_cli_today("import-prices", &o.today);
+    if (rc >= 0) {
+        return rc;
     }
     if (!o.db_path || !path) {
         return tm_cli_usage_error("import-prices", "--db DB and a FILE (or -) are required");

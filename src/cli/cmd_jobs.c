@@ -111,6 +111,16 @@ int tm_cli_pipeline_args(const char *cmd, const char *what, int argc, char **arg
     if (!o->db_path) {
         return tm_cli_usage_error(cmd, "--db PATH is required");
     }
+    int rc = tm_cli_today(cmd, &o->today);
+    if (rc >= 0) {
+        return rc;
+    }
+    if (*as_of > o->today) {
+        char a[16], t[16];
+        return tm_cli_usage_error(cmd, "--as-of: expected a date not after today (%s), found %s",
+                                  tm_store_date_format(o->today, t),
+                                  tm_store_date_format(*as_of, a));
+    }
     if (o->horizon < 1 || o->n_folds < 2 || o->n_folds > 8 || o->up <= 0 || o->down <= 0 ||
         o->rounds_scale <= 0) {
         return tm_cli_usage_error(cmd, "--horizon >= 1, --folds 2..8, --up/--down/"
@@ -328,12 +338,24 @@ static tm_status registry_report(tm_pipeline *p, int32_t as_of, tm_pipeline_repo
     return tm_pipeline_models_report(p, rep, err);
 }
 
+/* The signals report ends with what the latest evaluation showed. */
+static tm_status signals_report(tm_pipeline *p, int32_t date, tm_pipeline_report *rep,
+                                tm_err *err)
+{
+    tm_status st = tm_pipeline_signals_report(p, date, rep, err);
+    size_t n = strlen(rep->summary);
+    if (st == TM_OK) {
+        st = tm_pipeline_edge_note(p, rep->summary + n, sizeof rep->summary - n, err);
+    }
+    return st;
+}
+
 int tm_cli_signals(int argc, char **argv)
 {
     return run_report("signals",
-                      "Prints the signals of --as-of's date (default: the latest)\n"
-                      "and the last meta retrain's report.",
-                      argc, argv, tm_pipeline_signals_report, true);
+                      "Prints the signals of --as-of's date (default: the latest),\n"
+                      "the last meta retrain's report and what the latest evaluation showed.",
+                      argc, argv, signals_report, true);
 }
 
 /* `model rollback`, for the `model` dispatcher in cmd_model.c. */

@@ -2,8 +2,12 @@
  * helpers every subcommand shares (error reporting, progress policy). */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <turbomode/store.h>
 
 #include "cli/cli.h"
 
@@ -28,6 +32,7 @@ static const command commands[] = {
     {"model-retrain", tm_cli_model_retrain, "job model_retrain: retrain the 8 base models + meta"},
     {"replay", tm_cli_replay, "run the schedule on a simulated clock over history"},
     {"signals", tm_cli_signals, "print the latest signals and the last retrain's report"},
+    {"evaluate", tm_cli_evaluate, "walk-forward evaluation of past signals against baselines"},
     {"models", tm_cli_models, "list the model registry (active models, metrics)"},
     {"daemon", tm_cli_daemon, "run the scheduled jobs (single instance per database)"},
     {"schedule", tm_cli_schedule, "schedule list|history|check|eval: the job schedule"},
@@ -59,6 +64,23 @@ int tm_cli_usage_error(const char *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, " (see 'turbomode %s --help')\n", cmd);
     return 2;
+}
+
+int tm_cli_today(const char *cmd, int32_t *out)
+{
+    const char *env = getenv("TM_TODAY");
+    if (env && *env) {
+        if (!tm_store_date_parse(env, out)) {
+            return tm_cli_usage_error(cmd, "TM_TODAY: expected a date YYYY-MM-DD, found \"%s\"",
+                                      env);
+        }
+        return -1;
+    }
+    time_t t = time(NULL);
+    struct tm g;
+    gmtime_r(&t, &g);
+    *out = (int32_t)((g.tm_year + 1900) * 10000 + (g.tm_mon + 1) * 100 + g.tm_mday);
+    return -1;
 }
 
 bool tm_cli_progress_enabled(void)

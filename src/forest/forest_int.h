@@ -169,25 +169,6 @@ tm_status tm__forest_load_catboost_json(const char *text, size_t len, const char
 tm_status tm__forest_xgboost_objective(tm_forest *f, const char *objective, const float *b,
                                        size_t n_b, int version, const char *path, tm_err *err);
 
-/* LightGBM model.txt, split over load_lightgbm.c (header, objective) and
- * load_lightgbm_tree.c (text primitives, Tree= blocks). */
-typedef struct tm__forest_lgb_text {
-    const char *p, *end; /* unread text */
-    long line;           /* lines consumed so far */
-} tm__forest_lgb_text;
-/* Next line [*s, *s + *n), without its newline or final '\r'; false at the end. */
-bool tm__forest_lgb_line(tm__forest_lgb_text *c, const char **s, size_t *n);
-/* Next token separated by spaces or tabs; false when none is left. */
-bool tm__forest_lgb_tok(tm__forest_lgb_text *t, const char **s, size_t *n);
-size_t tm__forest_lgb_count(const char *s, size_t n); /* number of tokens */
-/* Parses an integer in lo..hi; errors name path, line and field. */
-tm_status tm__forest_lgb_int(const char *s, size_t n, int64_t lo, int64_t hi, int64_t *out,
-                             const char *path, long line, const char *field, tm_err *err);
-/* Parses the Tree= blocks up to "end of trees" into f (n_features and
- * n_outputs set); version < 3 selects the 2.x categorical NaN rule. */
-tm_status tm__forest_lgb_trees(tm_forest *f, tm__forest_lgb_text *c, int version,
-                               const char *path, tm_err *err);
-
 /* Predictor layout (layout.c). */
 tm_status tm__forest_compile(tm_forest *f, tm_err *err);
 void tm__forest_compiled_free(struct tm__compiled *c);

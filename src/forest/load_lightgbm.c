@@ -1,31 +1,21 @@
 /* LightGBM model.txt loader: the header (classes, features, objective and
- * its link, rf averaging) and the driver (see formats/lightgbm section 1 and
- * 3, fixtures/lightgbm/README.txt). The Tree= blocks are parsed by
- * load_lightgbm_tree.c; tm__forest_finish validates the graph. */
+ * its link, rf averaging), the parameters section where it confirms the
+ * header, and the driver (see formats/lightgbm sections 1 and 3,
+ * fixtures/lightgbm/README.txt). The Tree= blocks are parsed by
+ * load_lightgbm_tree.c, the text primitives are load_lightgbm_text.c's;
+ * tm__forest_finish validates the graph.
+ *
+ * Versions: "version=v2" is written by LightGBM 2.0.12-2.2.3, v3 by
+ * 2.3.0-3.3.5, v4 by 4.x; files from 2.0.5-2.0.11 have no version line
+ * and follow the v2 rules. Files up to 2.1.2 end their trees without an
+ * "end of trees" line (see tm__forest_lgb_trees). Every version decides
+ * splits the same way (formats/lightgbm section 2). */
 #include <string.h>
 
-#include "forest/forest_int.h"
+#include "forest/load_lightgbm_int.h"
 
-/* A header value (after "key="). */
-typedef struct span {
-    const char *p;
-    size_t n;
-    long line; /* 1-based line of the text */
-    bool set;
-} span;
-
-#define SHOW(n) ((int)((n) < 40 ? (n) : 40)) /* token bytes quoted in messages */
-
-static bool starts_with(const char *s, size_t n, const char *prefix)
-{
-    size_t k = strlen(prefix);
-    return n >= k && memcmp(s, prefix, k) == 0;
-}
-
-static bool equals(const char *s, size_t n, const char *word)
-{
-    return n == strlen(word) && memcmp(s, word, n) == 0;
-}
+typedef tm__forest_lgb_span span;
+typedef tm__forest_lgb_text cursor;
 
 /* Header keys we use; the rest (label_index, feature_infos, ...) do not
  * affect prediction. */
@@ -37,56 +27,113 @@ enum {
     H_OBJECTIVE,
     H_FEATURE_NAMES,
     H_TREE_SIZES,
+    H_AVERAGE_OUTPUT,
     N_HEADER
 };
 static const char *const header_keys[N_HEADER] = {
-        "version",       "num_class", "num_tree_per_iteration", "max_feature_idx", "objective",
-        "feature_names", "tree_sizes"};
+        "version",       "num_class",  "num_tree_per_iteration", "max_feature_idx", "objective",
+        "feature_names", "tree_sizes", "average_output"};
+
+/* Entries of the parameters section ("[boosting: rf]") that the header
+ * must agree with. */
+enum { P_BOOSTING, P_OBJECTIVE, N_PARAMS };
+static const char *const param_keys[N_PARAMS] = {"boosting", "objective"};
 
 typedef struct header {
     span key[N_HEADER];
-    bool average_output; /* boosting=rf: a bare "average_output" line */
-    int version;         /* 2, 3, 4, ...; 2 when the line is absent */
+    span param[N_PARAMS];
+    int version; /* 2, 3, 4, ...; 2 when the line is absent */
     int64_t num_class;
     int64_t n_per_iter; /* num_tree_per_iteration */
     int64_t n_features;
 } header;
 
 /* Reads header lines up to the first Tree= or "end of trees" line, which is
- * left unread in c. */
-static tm_status read_header(tm__forest_lgb_text *c, header *h, const char *path, tm_err *err)
+ * left unread in c. As in LightGBM's reader, a line is a key with or
+ * without "=value" ("average_output" has none). */
+static tm_status read_header(cursor *c, header *h, const char *path, tm_err *err)
 {
-    const char *s = NULL;
-    size_t n = 0;
+    span ln = {0};
     memset(h, 0, sizeof *h);
-    while (n == 0 && tm__forest_lgb_line(c, &s, &n)) {
+    while (tm__forest_lgb_next_line(c, &ln) && ln.n == 0) {
     }
-    if (n == 0) {
+    if (!ln.set) {
         return TM_ERR(err, TM_E_FORMAT, path, 0, NULL, "empty file: not a lightgbm model");
     }
-    if (!equals(s, n, "tree")) {
+    if (!tm__forest_lgb_equals(ln.p, ln.n, "tree")) {
         return TM_ERR(err, TM_E_FORMAT, path, c->line, NULL,
-                      "expected \"tree\" (lightgbm model.txt), found \"%.*s\"", SHOW(n), s);
+                      "expected \"tree\" (lightgbm model.txt), found \"%.*s\"", TM__LGB_SHOW(ln.n),
+                      ln.p);
     }
     for (;;) {
-        tm__forest_lgb_text before = *c;
-        if (!tm__forest_lgb_line(c, &s, &n)) {
+        cursor before = *c;
+        if (!tm__forest_lgb_next_line(c, &ln)) {
             return TM_ERR(err, TM_E_PARSE, path, c->line, NULL,
                           "truncated file: expected Tree= blocks and \"end of trees\"");
         }
-        if (starts_with(s, n, "Tree=") || equals(s, n, "end of trees")) {
+        if (tm__forest_lgb_starts_with(ln.p, ln.n, "Tree=") ||
+            tm__forest_lgb_equals(ln.p, ln.n, "end of trees")) {
             *c = before;
             return TM_OK;
         }
-        h->average_output = h->average_output || equals(s, n, "average_output");
-        const char *eq = memchr(s, '=', n);
-        size_t klen = eq ? (size_t)(eq - s) : 0;
-        for (int k = 0; eq && k < N_HEADER; k++) {
-            if (equals(s, klen, header_keys[k])) {
-                h->key[k] = (span){eq + 1, n - klen - 1, c->line, true};
+        if (tm__forest_lgb_equals(ln.p, ln.n, header_keys[H_AVERAGE_OUTPUT])) {
+            h->key[H_AVERAGE_OUTPUT] = (span){ln.p + ln.n, 0, ln.line, true};
+        }
+        tm__forest_lgb_match_key(&ln, header_keys, N_HEADER, h->key);
+    }
+}
+
+/* Reads "[key: value]" lines between "parameters:" and "end of parameters"
+ * (or the end of the text: 2.1.x writes no end line) after the trees. */
+static void read_params(cursor *c, header *h)
+{
+    span ln;
+    bool in = false;
+    while (tm__forest_lgb_next_line(c, &ln)) {
+        if (!in) {
+            in = tm__forest_lgb_equals(ln.p, ln.n, "parameters:");
+            continue;
+        }
+        if (tm__forest_lgb_equals(ln.p, ln.n, "end of parameters")) {
+            return;
+        }
+        const char *colon = ln.n > 2 && ln.p[0] == '[' && ln.p[ln.n - 1] == ']'
+                                    ? memchr(ln.p, ':', ln.n)
+                                    : NULL;
+        for (int k = 0; colon && k < N_PARAMS; k++) {
+            if (tm__forest_lgb_equals(ln.p + 1, (size_t)(colon - ln.p - 1), param_keys[k])) {
+                const char *v = colon + 1 + (colon[1] == ' ');
+                h->param[k] = (span){v, (size_t)(ln.p + ln.n - 1 - v), ln.line, true};
             }
         }
     }
+}
+
+static bool param_is(const header *h, int k, const char *value)
+{
+    return h->param[k].set && tm__forest_lgb_equals(h->param[k].p, h->param[k].n, value);
+}
+
+/* The header lines whose loss would silently change predictions, checked
+ * against the parameters section when the file has one: rf always writes
+ * average_output; only a model without objective (none/custom) has no
+ * objective= line. */
+static tm_status check_params(const header *h, const char *path, tm_err *err)
+{
+    const span *b = &h->param[P_BOOSTING], *o = &h->param[P_OBJECTIVE];
+    if ((param_is(h, P_BOOSTING, "rf") || param_is(h, P_BOOSTING, "random_forest")) &&
+        !h->key[H_AVERAGE_OUTPUT].set) {
+        return TM_ERR(err, TM_E_PARSE, path, b->line, "average_output",
+                      "expected an average_output header line for boosting %.*s, found none",
+                      TM__LGB_SHOW(b->n), b->p);
+    }
+    if (o->set && !h->key[H_OBJECTIVE].set && o->n > 0 && !param_is(h, P_OBJECTIVE, "none") &&
+        !param_is(h, P_OBJECTIVE, "null") && !param_is(h, P_OBJECTIVE, "custom")) {
+        return TM_ERR(err, TM_E_PARSE, path, o->line, "objective",
+                      "expected an objective= header line for objective %.*s, found none",
+                      TM__LGB_SHOW(o->n), o->p);
+    }
+    return TM_OK;
 }
 
 static tm_status header_int(const header *h, int k, bool required, int64_t dflt, int64_t lo,
@@ -111,9 +158,9 @@ static tm_status check_header(header *h, const char *path, tm_err *err)
     if (v->set) {
         int64_t ver = 0;
         if (v->n < 2 || v->p[0] != 'v' ||
-            tm__forest_lgb_int(v->p + 1, v->n - 1, 1, 1000, &ver, NULL, 0, NULL, NULL) != TM_OK) {
+            tm__forest_lgb_int(v->p + 1, v->n - 1, 2, 4, &ver, NULL, 0, NULL, NULL) != TM_OK) {
             return TM_ERR(err, TM_E_PARSE, path, v->line, "version",
-                          "expected v2, v3 or v4, found \"%.*s\"", SHOW(v->n), v->p);
+                          "expected v2, v3 or v4, found \"%.*s\"", TM__LGB_SHOW(v->n), v->p);
         }
         h->version = (int)ver;
     }
@@ -126,6 +173,10 @@ static tm_status check_header(header *h, const char *path, tm_err *err)
         st = header_int(h, H_MAX_FEATURE_IDX, true, 0, 0, INT32_MAX - 1, &h->n_features, path, err);
         h->n_features++;
     }
+    if (st == TM_OK && !h->key[H_FEATURE_NAMES].set) {
+        st = TM_ERR(err, TM_E_PARSE, path, 0, "feature_names",
+                    "expected a header line feature_names=, found none");
+    }
     return st;
 }
 
@@ -135,7 +186,7 @@ static tm_status check_header(header *h, const char *path, tm_err *err)
 static tm_status apply_objective(tm_forest *f, const header *h, const char *path, tm_err *err)
 {
     const span *o = &h->key[H_OBJECTIVE];
-    tm__forest_lgb_text tk = {o->p, o->p + o->n, 0};
+    tm__forest_lgb_text tk = tm__forest_lgb_tokens(o);
     const char *name = "none", *tok;
     size_t name_n = 4, n;
     bool sqrt_output = false;
@@ -144,13 +195,24 @@ static tm_status apply_objective(tm_forest *f, const header *h, const char *path
         name_n = n;
     }
     while (tm__forest_lgb_tok(&tk, &tok, &n)) {
-        if (equals(tok, n, "sqrt")) {
+        if (tm__forest_lgb_equals(tok, n, "sqrt")) {
             sqrt_output = true; /* trained on sqrt(label): predict squares back */
         }
-        if (starts_with(tok, n, "sigmoid:") &&
+        if (tm__forest_lgb_starts_with(tok, n, "sigmoid:") &&
             (!tm_parse_double(tok + 8, n - 8, &f->sigmoid_scale) || !(f->sigmoid_scale > 0))) {
             return TM_ERR(err, TM_E_PARSE, path, o->line, "objective",
-                          "expected sigmoid:<positive number>, found \"%.*s\"", SHOW(n), tok);
+                          "expected sigmoid:<positive number>, found \"%.*s\"", TM__LGB_SHOW(n),
+                          tok);
+        }
+        /* the objective's own class count drives LightGBM's softmax */
+        int64_t k_obj = 0;
+        if (tm__forest_lgb_starts_with(tok, n, "num_class:") &&
+            (tm__forest_lgb_int(tok + 10, n - 10, 1, 1 << 20, &k_obj, NULL, 0, NULL, NULL) !=
+                     TM_OK ||
+             k_obj != h->num_class)) {
+            return TM_ERR(err, TM_E_PARSE, path, o->line, "objective",
+                          "expected num_class:%lld (the num_class line), found \"%.*s\"",
+                          (long long)h->num_class, TM__LGB_SHOW(n), tok);
         }
     }
     f->objective = tm_strndup(name, name_n);
@@ -187,9 +249,13 @@ static tm_status apply_objective(tm_forest *f, const header *h, const char *path
     } else if (!strcmp(obj, "cross_entropy_lambda") || !strcmp(obj, "xentlambda")) {
         f->link = TM__LINK_LOG1P_EXP;
     } else {
+        /* Names the writers of 2.x-4.x put on the line, and the aliases
+         * their readers accept for these objectives. */
         static const char *const identity[] = {
-                "none", "custom",   "regression", "regression_l2", "regression_l1", "huber",
-                "fair", "quantile", "mape",       "lambdarank",    "rank_xendcg"};
+                "none",          "null",          "custom", "regression",
+                "regression_l2", "regression_l1", "huber",  "fair",
+                "quantile",      "quantile_l2",   "mape",   "mean_absolute_percentage_error",
+                "lambdarank",    "rank_xendcg"};
         size_t i = 0;
         while (i < sizeof identity / sizeof identity[0] && strcmp(obj, identity[i])) {
             i++;
@@ -213,11 +279,8 @@ static tm_status apply_objective(tm_forest *f, const header *h, const char *path
 static tm_status apply_feature_names(tm_forest *f, const header *h, const char *path, tm_err *err)
 {
     const span *s = &h->key[H_FEATURE_NAMES];
-    if (!s->set) {
-        return TM_OK;
-    }
-    tm__forest_lgb_text tk = {s->p, s->p + s->n, 0};
-    size_t count = tm__forest_lgb_count(s->p, s->n);
+    cursor tk = tm__forest_lgb_tokens(s);
+    size_t count = tm__forest_lgb_count(s);
     if (count != (size_t)f->n_features) {
         return TM_ERR(err, TM_E_PARSE, path, s->line, "feature_names",
                       "expected %d names (max_feature_idx + 1), found %zu", f->n_features, count);
@@ -242,7 +305,7 @@ tm_status tm__forest_load_lightgbm(const char *text, size_t len, const char *pat
 {
     (void)opts; /* model.txt carries its own objective and classes */
     tm_forest *f = NULL;
-    tm__forest_lgb_text c = {text, text + len, 0};
+    cursor c = {text, text + len, 0};
     header h;
     *out = NULL;
     tm_status st = read_header(&c, &h, path, err);
@@ -261,7 +324,7 @@ tm_status tm__forest_load_lightgbm(const char *text, size_t len, const char *pat
     f->sum_f32 = false;
     f->zero_tiny_inputs = true; /* predict() drops |x| <= kZeroThreshold */
     f->n_features = (int32_t)h.n_features;
-    f->average = h.average_output;
+    f->average = h.key[H_AVERAGE_OUTPUT].set;
     st = tm__forest_alloc_outputs(f, (int32_t)h.n_per_iter, err);
     if (st == TM_OK) {
         st = apply_objective(f, &h, path, err);
@@ -270,17 +333,13 @@ tm_status tm__forest_load_lightgbm(const char *text, size_t len, const char *pat
         st = apply_feature_names(f, &h, path, err);
     }
     if (st == TM_OK) {
-        st = tm__forest_lgb_trees(f, &c, h.version, path, err);
+        st = tm__forest_lgb_trees(f, &c, h.version, &h.key[H_TREE_SIZES], path, err);
+    }
+    if (st == TM_OK) {
+        read_params(&c, &h);
+        st = check_params(&h, path, err);
     }
     if (st != TM_OK) {
-        goto done;
-    }
-    const span *sizes = &h.key[H_TREE_SIZES];
-    size_t n_sizes = sizes->set ? tm__forest_lgb_count(sizes->p, sizes->n) : 0;
-    if (sizes->set && n_sizes != (size_t)f->n_trees) {
-        st = TM_ERR(err, TM_E_PARSE, path, sizes->line, "tree_sizes",
-                    "expected %zu trees, found %d Tree= blocks (truncated file?)", n_sizes,
-                    f->n_trees);
         goto done;
     }
     if (f->n_trees % f->n_outputs != 0) {

@@ -1,25 +1,21 @@
-/* LightGBM model.txt trees (see formats/lightgbm sections 1.2, 2 and 4): the
- * text primitives the loader shares, then two passes over the Tree= blocks.
- * Pass one measures each block (leaves checked against leaf_value, so what
- * is allocated stays proportional to the file); pass two parses it into the
- * IR, with each tree's splits then leaves contiguous and NaN routing
- * resolved into node flags. The header and objective are load_lightgbm.c's. */
+/* LightGBM model.txt trees (see formats/lightgbm sections 1.2, 2 and 4):
+ * two passes over the Tree= blocks. Pass one finds and measures each block
+ * (leaves checked against leaf_value, so what is allocated stays
+ * proportional to the file) and checks how the trees end; pass two parses
+ * each block into the IR, with each tree's splits then leaves contiguous
+ * and NaN routing resolved into node flags. A block is its key=value lines
+ * up to a blank line, as LightGBM's tree reader takes it. The header and
+ * objective are load_lightgbm.c's. */
 #include <string.h>
 
-#include "forest/forest_int.h"
+#include "forest/load_lightgbm_int.h"
 
-/* A line's value text, or a header/tree key's value (set when present). */
-typedef struct span {
-    const char *p;
-    size_t n;
-    long line; /* 1-based line of the text */
-    bool set;
-} span;
-
+typedef tm__forest_lgb_span span;
 typedef tm__forest_lgb_text cursor;
 
 /* One Tree= block, measured by pass one and placed in the IR. */
 typedef struct tree_ix {
+    const char *start;           /* the Tree= line */
     const char *body, *body_end; /* text after the Tree= line */
     long line;                   /* line of the Tree= line */
     int32_t n_leaves, n_words, n_terms;
@@ -56,138 +52,34 @@ static const char *const tree_keys[N_TREE_KEYS] = {
 enum { DT_CATEGORICAL = 1, DT_DEFAULT_LEFT = 2 };
 enum { MISSING_NONE = 0, MISSING_ZERO = 1, MISSING_NAN = 2 };
 
-#define SHOW(n) ((int)((n) < 40 ? (n) : 40)) /* token bytes quoted in messages */
-
-static bool starts_with(const char *s, size_t n, const char *prefix)
+static bool is_section_line(const span *ln)
 {
-    size_t k = strlen(prefix);
-    return n >= k && memcmp(s, prefix, k) == 0;
+    return tm__forest_lgb_starts_with(ln->p, ln->n, "Tree=") ||
+           tm__forest_lgb_equals(ln->p, ln->n, "end of trees");
 }
 
-static bool equals(const char *s, size_t n, const char *word)
-{
-    return n == strlen(word) && memcmp(s, word, n) == 0;
-}
-
-bool tm__forest_lgb_line(cursor *c, const char **s, size_t *n)
-{
-    if (c->p >= c->end) {
-        return false;
-    }
-    const char *b = c->p;
-    const char *nl = memchr(b, '\n', (size_t)(c->end - b));
-    const char *e = nl ? nl : c->end;
-    c->p = nl ? nl + 1 : c->end;
-    c->line++;
-    if (e > b && e[-1] == '\r') {
-        e--;
-    }
-    *s = b;
-    *n = (size_t)(e - b);
-    return true;
-}
-
-static bool next_line(cursor *c, span *out)
-{
-    out->set = tm__forest_lgb_line(c, &out->p, &out->n);
-    out->line = c->line;
-    return out->set;
-}
-
-static bool is_block_end(const span *ln)
-{
-    return starts_with(ln->p, ln->n, "Tree=") || equals(ln->p, ln->n, "end of trees");
-}
-
-bool tm__forest_lgb_tok(cursor *t, const char **s, size_t *n)
-{
-    const char *p = t->p;
-    while (p < t->end && (*p == ' ' || *p == '\t')) {
-        p++;
-    }
-    if (p == t->end) {
-        t->p = p;
-        return false;
-    }
-    const char *e = p;
-    while (e < t->end && *e != ' ' && *e != '\t') {
-        e++;
-    }
-    *s = p;
-    *n = (size_t)(e - p);
-    t->p = e;
-    return true;
-}
-
-size_t tm__forest_lgb_count(const char *p, size_t n)
-{
-    size_t count = 0;
-    bool in = false;
-    for (size_t i = 0; i < n; i++) {
-        bool sep = p[i] == ' ' || p[i] == '\t';
-        count += !sep && !in;
-        in = !sep;
-    }
-    return count;
-}
-
-/* Parses a decimal integer in lo..hi; the message names path, line, field. */
-tm_status tm__forest_lgb_int(const char *s, size_t n, int64_t lo, int64_t hi, int64_t *out,
-                             const char *path, long line, const char *field, tm_err *err)
-{
-    size_t i = (n > 0 && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
-    bool ok = i < n;
-    int64_t v = 0;
-    for (; ok && i < n; i++) {
-        ok = s[i] >= '0' && s[i] <= '9' && v <= (INT64_MAX - 9) / 10;
-        v = ok ? v * 10 + (s[i] - '0') : v;
-    }
-    if (!ok) {
-        return TM_ERR(err, TM_E_PARSE, path, line, field, "expected an integer, found \"%.*s\"",
-                      SHOW(n), s);
-    }
-    v = s[0] == '-' ? -v : v;
-    if (v < lo || v > hi) {
-        return TM_ERR(err, TM_E_PARSE, path, line, field,
-                      "expected an integer in %lld..%lld, found \"%.*s\"", (long long)lo,
-                      (long long)hi, SHOW(n), s);
-    }
-    *out = v;
-    return TM_OK;
-}
-
-/* Stores ln's value in vals[k] when its key is keys[k]. */
-static void match_key(const span *ln, const char *const *keys, int n_keys, span *vals)
-{
-    const char *eq = memchr(ln->p, '=', ln->n);
-    if (!eq) {
-        return;
-    }
-    size_t klen = (size_t)(eq - ln->p);
-    for (int k = 0; k < n_keys; k++) {
-        if (equals(ln->p, klen, keys[k])) {
-            vals[k] = (span){eq + 1, ln->n - klen - 1, ln->line, true};
-            return;
-        }
-    }
-}
-
-/* Reads one tree block's lines into b, leaving c at the next Tree= or
- * "end of trees" line. */
-static void scan_block(cursor *c, span *b)
+/* Reads one tree block's key=value lines into b: up to the first blank
+ * line (where LightGBM's tree reader stops), the end of the text, or a
+ * Tree= or "end of trees" line, which is left unread in c. Returns false
+ * with *bad set at a line that is not key=value. */
+static bool scan_block(cursor *c, span *b, span *bad)
 {
     span ln;
     memset(b, 0, N_TREE_KEYS * sizeof *b);
     for (;;) {
         cursor before = *c;
-        if (!next_line(c, &ln)) {
-            return;
+        if (!tm__forest_lgb_next_line(c, &ln) || ln.n == 0) {
+            return true;
         }
-        if (is_block_end(&ln)) {
+        if (is_section_line(&ln)) {
             *c = before;
-            return;
+            return true;
         }
-        match_key(&ln, tree_keys, N_TREE_KEYS, b);
+        if (!memchr(ln.p, '=', ln.n)) {
+            *bad = ln;
+            return false;
+        }
+        tm__forest_lgb_match_key(&ln, tree_keys, N_TREE_KEYS, b);
     }
 }
 
@@ -203,7 +95,7 @@ static tm_status need(const span *b, int k, const tree_ix *ix, const char *path,
 static tm_status count_error(const span *s, int k, int64_t count, const char *path, tm_err *err)
 {
     return TM_ERR(err, TM_E_PARSE, path, s->line, tree_keys[k], "expected %lld values, found %zu",
-                  (long long)count, tm__forest_lgb_count(s->p, s->n));
+                  (long long)count, tm__forest_lgb_count(s));
 }
 
 /* Parses exactly count integers in lo..hi from field k into out (or, when
@@ -212,7 +104,7 @@ static tm_status read_ints(const span *b, int k, const tree_ix *ix, int64_t coun
                            int64_t hi, int32_t *out, uint32_t *words, const char *path, tm_err *err)
 {
     tm_status st = need(b, k, ix, path, err);
-    cursor tk = {b[k].p, b[k].p + b[k].n, 0};
+    cursor tk = tm__forest_lgb_tokens(&b[k]);
     const char *tok;
     size_t n;
     int64_t i = 0, v = 0;
@@ -240,7 +132,7 @@ static tm_status read_f64(const span *b, int k, const tree_ix *ix, int64_t count
                           const char *path, tm_err *err)
 {
     tm_status st = need(b, k, ix, path, err);
-    cursor tk = {b[k].p, b[k].p + b[k].n, 0};
+    cursor tk = tm__forest_lgb_tokens(&b[k]);
     const char *tok;
     size_t n;
     int64_t i = 0;
@@ -250,7 +142,7 @@ static tm_status read_f64(const span *b, int k, const tree_ix *ix, int64_t count
         }
         if (!tm_parse_double(tok, n, &out[i++])) {
             return TM_ERR(err, TM_E_PARSE, path, b[k].line, tree_keys[k],
-                          "expected a number, found \"%.*s\"", SHOW(n), tok);
+                          "expected a number, found \"%.*s\"", TM__LGB_SHOW(n), tok);
         }
     }
     if (st == TM_OK && i != count) {
@@ -264,12 +156,15 @@ static tm_status read_f64(const span *b, int k, const tree_ix *ix, int64_t count
  * category words and linear terms. */
 static tm_status measure_tree(cursor *c, tree_ix *ix, const char *path, tm_err *err)
 {
-    span b[N_TREE_KEYS];
+    span b[N_TREE_KEYS], bad;
     int64_t v = 0;
-    memset(ix, 0, sizeof *ix);
     ix->body = c->p;
     ix->line = c->line;
-    scan_block(c, b);
+    if (!scan_block(c, b, &bad)) {
+        return TM_ERR(err, TM_E_PARSE, path, bad.line, NULL,
+                      "expected key=value lines up to a blank line in a tree, found \"%.*s\"",
+                      TM__LGB_SHOW(bad.n), bad.p);
+    }
     ix->body_end = c->p;
     tm_status st = need(b, T_NUM_LEAVES, ix, path, err);
     if (st == TM_OK) {
@@ -278,9 +173,12 @@ static tm_status measure_tree(cursor *c, tree_ix *ix, const char *path, tm_err *
     }
     ix->n_leaves = (int32_t)v;
     if (st == TM_OK) {
+        st = need(b, T_NUM_CAT, ix, path, err); /* LightGBM's reader requires it too */
+    }
+    if (st == TM_OK) {
         st = need(b, T_LEAF_VALUE, ix, path, err);
     }
-    if (st == TM_OK && tm__forest_lgb_count(b[T_LEAF_VALUE].p, b[T_LEAF_VALUE].n) != (size_t)v) {
+    if (st == TM_OK && tm__forest_lgb_count(&b[T_LEAF_VALUE]) != (size_t)v) {
         st = count_error(&b[T_LEAF_VALUE], T_LEAF_VALUE, v, path, err);
     }
     if (st == TM_OK && b[T_IS_LINEAR].set) {
@@ -288,9 +186,16 @@ static tm_status measure_tree(cursor *c, tree_ix *ix, const char *path, tm_err *
                                 b[T_IS_LINEAR].line, "is_linear", err);
         ix->is_linear = v == 1;
     }
-    size_t words = tm__forest_lgb_count(b[T_CAT_THRESHOLD].p, b[T_CAT_THRESHOLD].n);
-    size_t terms =
-            ix->is_linear ? tm__forest_lgb_count(b[T_LEAF_FEATURES].p, b[T_LEAF_FEATURES].n) : 0;
+    /* Linear leaf data in a tree not marked linear: LightGBM would ignore
+     * it and predict plain leaves; a lost is_linear line must not do that. */
+    for (int k = T_LEAF_CONST; st == TM_OK && !ix->is_linear && k <= T_LEAF_COEFF; k++) {
+        if (b[k].set) {
+            st = TM_ERR(err, TM_E_PARSE, path, b[k].line, tree_keys[k],
+                        "expected no %s= line in a tree without is_linear=1", tree_keys[k]);
+        }
+    }
+    size_t words = tm__forest_lgb_count(&b[T_CAT_THRESHOLD]);
+    size_t terms = ix->is_linear ? tm__forest_lgb_count(&b[T_LEAF_FEATURES]) : 0;
     if (st == TM_OK && (words > INT32_MAX || terms > INT32_MAX)) {
         st = TM_ERR(err, TM_E_RANGE, path, ix->line, NULL, "tree too large");
     }
@@ -368,8 +273,8 @@ static tm_status fill_cats(tm_forest *f, const span *b, const tree_ix *ix, int64
 /* Node flags: NaN routing resolved per LightGBM's decision functions
  * (formats/lightgbm section 2, fixtures/lightgbm/README.txt). */
 static tm_status node_flags(tm_forest *f, int32_t nd, int dt, const int32_t *bounds,
-                            int64_t num_cat, const tree_ix *ix, int version, const span *b,
-                            const char *path, tm_err *err)
+                            int64_t num_cat, const tree_ix *ix, const span *b, const char *path,
+                            tm_err *err)
 {
     int missing = (dt >> 2) & 3;
     bool dl = dt & DT_DEFAULT_LEFT;
@@ -388,13 +293,11 @@ static tm_status node_flags(tm_forest *f, int32_t nd, int dt, const int32_t *bou
         int32_t c = (int32_t)thr;
         f->cat_first[nd] = ix->word0 + bounds[c];
         f->cat_n_words[nd] = bounds[c + 1] - bounds[c];
+        /* NaN goes right (not in the set) whatever the missing type and
+         * version: LightGBM 4 tests isnan first; 2.x and 3.x cast NaN to
+         * int first, which on x86-64 gives INT_MIN, a negative category,
+         * sent right before their "NaN is category 0" branch is reached. */
         fl = TM__NODE_CATEGORICAL | TM__NODE_CAT_IN_LEFT;
-        /* v3+: NaN goes right. v2 reads NaN as category 0 unless the
-         * missing type is NaN. */
-        if (version < 3 && missing != MISSING_NAN && f->cat_n_words[nd] > 0 &&
-            (f->cat_bits[f->cat_first[nd]] & 1u)) {
-            fl |= TM__NODE_NAN_LEFT;
-        }
     } else if (missing == MISSING_NONE) {
         fl = 0.0 <= thr ? TM__NODE_NAN_LEFT : 0; /* NaN is compared as 0.0 */
     } else if (missing == MISSING_ZERO) {
@@ -409,15 +312,16 @@ static tm_status node_flags(tm_forest *f, int32_t nd, int dt, const int32_t *bou
 /* Pass two: parses tree t's block into its IR slots. Splits 0..L-2 become
  * nodes node0.., leaves 0..L-1 nodes node0+L-1..; a child c < 0 is leaf ~c.
  * scratch holds 2 * num_leaves + 2 ints. */
-static tm_status fill_tree(tm_forest *f, const tree_ix *ix, int32_t t, int version,
-                           int32_t *scratch, const char *path, tm_err *err)
+static tm_status fill_tree(tm_forest *f, const tree_ix *ix, int32_t t, int32_t *scratch,
+                           const char *path, tm_err *err)
 {
     span b[N_TREE_KEYS];
     cursor c = {ix->body, ix->body_end, ix->line};
     int32_t n_leaves = ix->n_leaves, n_splits = n_leaves - 1;
     int32_t node0 = ix->node0, leaf_node0 = node0 + n_splits;
     int64_t num_cat = 0;
-    scan_block(&c, b);
+    span bad;
+    scan_block(&c, b, &bad); /* pass one accepted every line */
     f->tree_first[t] = node0;
     f->tree_n_nodes[t] = 2 * n_leaves - 1;
     for (int32_t l = 0; l < n_leaves; l++) {
@@ -461,35 +365,51 @@ static tm_status fill_tree(tm_forest *f, const tree_ix *ix, int32_t t, int versi
         int32_t nd = node0 + i, l = f->left[nd], r = f->right[nd];
         f->left[nd] = l >= 0 ? node0 + l : leaf_node0 + ~l;
         f->right[nd] = r >= 0 ? node0 + r : leaf_node0 + ~r;
-        st = node_flags(f, nd, dts[i], bounds, num_cat, ix, version, b, path, err);
+        st = node_flags(f, nd, dts[i], bounds, num_cat, ix, b, path, err);
     }
     return st;
 }
 
-/* Pass one: finds each Tree= block, checks its number, and measures it. */
-static tm_status index_trees(cursor *c, tree_ix **out, int32_t *n_out, const char *path,
-                             tm_err *err)
+/* What ended the Tree= blocks. */
+typedef enum trees_end {
+    END_MARK,        /* "end of trees" (LightGBM 2.2 and later) */
+    END_IMPORTANCES, /* "feature importances:" (2.1.2 and older write it next) */
+    END_TEXT         /* the end of the text */
+} trees_end;
+
+/* Pass one: finds each Tree= block, checks its number, and measures it;
+ * blank lines between blocks are skipped. */
+static tm_status index_trees(cursor *c, tree_ix **out, int32_t *n_out, trees_end *how,
+                             const char *path, tm_err *err)
 {
     tree_ix *ix = NULL;
     size_t n = 0, cap = 0;
     tm_status st = TM_OK;
     span ln;
     for (;;) {
-        if (!next_line(c, &ln)) {
-            st = TM_ERR(err, TM_E_PARSE, path, c->line, NULL,
-                        "truncated file: expected \"end of trees\" after tree %zu", n);
-            goto done;
+        if (!tm__forest_lgb_next_line(c, &ln)) {
+            *how = END_TEXT;
+            break;
         }
-        if (equals(ln.p, ln.n, "end of trees")) {
+        if (ln.n == 0) {
+            continue;
+        }
+        if (tm__forest_lgb_equals(ln.p, ln.n, "end of trees")) {
+            *how = END_MARK;
+            break;
+        }
+        if (tm__forest_lgb_equals(ln.p, ln.n, "feature importances:")) {
+            *how = END_IMPORTANCES;
             break;
         }
         int64_t id = -1;
-        if (!starts_with(ln.p, ln.n, "Tree=") ||
+        if (!tm__forest_lgb_starts_with(ln.p, ln.n, "Tree=") ||
             tm__forest_lgb_int(ln.p + 5, ln.n - 5, 0, INT32_MAX, &id, NULL, 0, NULL, NULL) !=
                     TM_OK ||
             id != (int64_t)n) {
-            st = TM_ERR(err, TM_E_PARSE, path, ln.line, NULL, "expected Tree=%zu, found \"%.*s\"",
-                        n, SHOW(ln.n), ln.p);
+            st = TM_ERR(err, TM_E_PARSE, path, ln.line, NULL,
+                        "expected Tree=%zu or \"end of trees\", found \"%.*s\"", n,
+                        TM__LGB_SHOW(ln.n), ln.p);
             goto done;
         }
         if (n == cap) {
@@ -501,6 +421,8 @@ static tm_status index_trees(cursor *c, tree_ix **out, int32_t *n_out, const cha
             ix = grown;
             cap = 2 * n + 64;
         }
+        memset(&ix[n], 0, sizeof ix[n]);
+        ix[n].start = ln.p;
         st = measure_tree(c, &ix[n], path, err);
         if (st != TM_OK) {
             goto done;
@@ -516,6 +438,59 @@ done:
     *out = ix;
     *n_out = (int32_t)n;
     return st;
+}
+
+/* Checks tree_sizes against the blocks found: as many sizes as trees and,
+ * when the trees end with the text (no line after them to show that the
+ * file is whole), each size equal to its block's bytes, the last one
+ * included (LightGBM's writer counts "Tree=i\n", the block and its blank
+ * lines). */
+static tm_status check_sizes(const tree_ix *ix, int32_t n, const cursor *c, bool to_end,
+                             const span *sizes, const char *path, tm_err *err)
+{
+    size_t n_sizes = tm__forest_lgb_count(sizes);
+    if (n_sizes != (size_t)n) {
+        return TM_ERR(err, TM_E_PARSE, path, sizes->line, "tree_sizes",
+                      "expected %zu trees, found %d Tree= blocks (truncated file?)", n_sizes, n);
+    }
+    cursor tk = tm__forest_lgb_tokens(sizes);
+    const char *tok;
+    size_t len;
+    for (int32_t t = 0; to_end && tm__forest_lgb_tok(&tk, &tok, &len); t++) {
+        int64_t want = 0;
+        tm_status st = tm__forest_lgb_int(tok, len, 0, INT64_MAX / 2, &want, path, sizes->line,
+                                          "tree_sizes", err);
+        if (st != TM_OK) {
+            return st;
+        }
+        const char *next = t + 1 < n ? ix[t + 1].start : c->end;
+        if (next - ix[t].start != want) {
+            return TM_ERR(err, TM_E_PARSE, path, ix[t].line, "tree_sizes",
+                          "expected tree %d to take %lld bytes, found %td (truncated file?)", t,
+                          (long long)want, next - ix[t].start);
+        }
+    }
+    return TM_OK;
+}
+
+/* Accepts the line that ended the trees (see tm__forest_lgb_trees). */
+static tm_status check_end(const tree_ix *ix, int32_t n, trees_end how, const cursor *c,
+                           int version, const span *sizes, const char *path, tm_err *err)
+{
+    if (how == END_MARK || (how == END_IMPORTANCES && version < 3)) {
+        return sizes->set ? check_sizes(ix, n, c, false, sizes, path, err) : TM_OK;
+    }
+    if (how == END_IMPORTANCES) {
+        return TM_ERR(err, TM_E_PARSE, path, c->line, NULL,
+                      "expected \"end of trees\" before \"feature importances:\" (version v%d "
+                      "files have it)",
+                      version);
+    }
+    if (version >= 3 || !sizes->set) {
+        return TM_ERR(err, TM_E_PARSE, path, c->line, NULL,
+                      "truncated file: expected \"end of trees\" after tree %d", n);
+    }
+    return check_sizes(ix, n, c, true, sizes, path, err);
 }
 
 /* Allocates the IR for the measured trees and gives each tree its offsets. */
@@ -551,11 +526,16 @@ static tm_status alloc_ir(tm_forest *f, tree_ix *ix, int32_t n_trees, const char
     return st;
 }
 
-tm_status tm__forest_lgb_trees(tm_forest *f, cursor *c, int version, const char *path, tm_err *err)
+tm_status tm__forest_lgb_trees(tm_forest *f, cursor *c, int version, const span *sizes,
+                               const char *path, tm_err *err)
 {
     tree_ix *ix = NULL;
     int32_t *scratch = NULL, n_trees = 0, max_leaves = 1;
-    tm_status st = index_trees(c, &ix, &n_trees, path, err);
+    trees_end how = END_TEXT;
+    tm_status st = index_trees(c, &ix, &n_trees, &how, path, err);
+    if (st == TM_OK) {
+        st = check_end(ix, n_trees, how, c, version, sizes, path, err);
+    }
     if (st == TM_OK) {
         st = alloc_ir(f, ix, n_trees, path, err);
     }
@@ -570,7 +550,7 @@ tm_status tm__forest_lgb_trees(tm_forest *f, cursor *c, int version, const char 
     }
     for (int32_t t = 0; st == TM_OK && t < n_trees; t++) {
         f->tree_output[t] = t % f->n_outputs;
-        st = fill_tree(f, &ix[t], t, version, scratch, path, err);
+        st = fill_tree(f, &ix[t], t, scratch, path, err);
     }
     tm_free(ix);
     tm_free(scratch);

@@ -271,6 +271,17 @@ int32_t tm__pipeline_ymd(int64_t z)
     return (int32_t)(y * 10000 + m * 100 + d);
 }
 
+int32_t tm__pipeline_today(const tm_pipeline *p)
+{
+    if (p->o.today) {
+        return p->o.today;
+    }
+    time_t t = time(NULL);
+    struct tm g;
+    gmtime_r(&t, &g);
+    return (int32_t)((g.tm_year + 1900) * 10000 + (g.tm_mon + 1) * 100 + g.tm_mday);
+}
+
 void tm__pipeline_pause_point(const char *step)
 {
     const char *spec = getenv("TM_PIPELINE_PAUSE_AT");
@@ -289,7 +300,7 @@ void tm__pipeline_pause_point(const char *step)
 
 tm_status tm_pipeline_latest_date(tm_pipeline *p, int32_t *out, tm_err *err)
 {
-    return tm_store_prices_last_date(p->store, 0, out, err);
+    return tm_store_prices_last_date(p->store, tm__pipeline_today(p), out, err);
 }
 
 char *tm__pipeline_model_path(const tm_pipeline *p, const char *file, char *buf, size_t len)

@@ -107,6 +107,9 @@ char *tm__pipeline_now_iso(char *buf, size_t len);
 int64_t tm__pipeline_days(int32_t ymd);
 /* YYYYMMDD of a day count. */
 int32_t tm__pipeline_ymd(int64_t days);
+/* Today as YYYYMMDD: opts.today, else the system's UTC date. Nothing
+ * dated after it is accepted. */
+int32_t tm__pipeline_today(const tm_pipeline *p);
 /* Kill point for the real-process tests: when $TM_PIPELINE_PAUSE_AT is
  * "STEP:FILE" and step matches, creates FILE and sleeps (up to a minute)
  * so the test can kill -9 the process in the middle of the job. */

@@ -454,6 +454,11 @@ static tm_status parse_text(parser *p, const char *text, size_t len, tm_err *err
     tm_status st = TM_OK;
     long lineno = 0;
     const char *at = text, *end = text + len;
+    /* A UTF-8 byte order mark (editors on some systems write one) is not
+     * part of the first line. */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        at += 3;
+    }
     while (st == TM_OK && at < end) {
         const char *nl = memchr(at, '\n', (size_t)(end - at));
         size_t n = nl ? (size_t)(nl - at) : (size_t)(end - at);

@@ -142,6 +142,25 @@ tm_status tm_store_signals_on(tm_store *s, int32_t date, tm_store_signal **out, 
     return rc;
 }
 
+tm_status tm_store_signals_between(tm_store *s, int32_t from, int32_t to, tm_store_signal **out,
+                                   size_t *n, tm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    *n = 0;
+    tm_status rc = tm__store_prepare(s,
+                                     SIGNAL_COLS " FROM signals s WHERE s.date >= ?1 AND"
+                                                 " s.date <= ?2 ORDER BY s.date, s.symbol",
+                                     &st, err);
+    if (rc == TM_OK) {
+        tm__store_bind_date(st, 1, from);
+        tm__store_bind_date(st, 2, to);
+        rc = collect_signals(s, st, out, NULL, n, err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 tm_status tm_store_signals_untracked(tm_store *s, int32_t until, tm_store_signal **out, size_t *n,
                                      tm_err *err)
 {

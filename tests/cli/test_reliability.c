@@ -261,6 +261,129 @@ START_TEST(reliability_disk_full_exits_1_with_the_reason)
 }
 END_TEST
 
+/* Writes text (len bytes, NULs allowed) to rdir()/name. */
+static void write_bytes(const char *name, const char *text, size_t len)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", rdir(), name);
+    FILE *fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_uint_eq(fwrite(text, 1, len, fp), len);
+    fclose(fp);
+}
+
+#define HDR "date,open,high,low,close,volume,Name\n"
+#define ROW(d, n) d ",10,11,9,10.5,1000," n "\n"
+
+/* import-prices FILE into imp.db must fail with status 2 and exactly msg
+ * (one line), leaving imp.db as it was. */
+static void import_refused(const char *file, const char *msg)
+{
+    char *before = sum("imp.db");
+    expect(tm("import-prices --db imp.db %s", file), 2, msg);
+    char *after = sum("imp.db");
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+}
+
+START_TEST(reliability_import_refuses_what_it_cannot_trust)
+{
+    setenv("TM_TODAY", "2026-12-04", 1);
+    tm_test_system("rm -f '%s'/imp.db*", rdir());
+    const char good[] = HDR ROW("2016-01-04", "AAL") ROW("2016-01-05", "AAL");
+    write_bytes("good.csv", good, sizeof good - 1);
+    ck_assert_int_eq(tm("import-prices --db imp.db good.csv"), 0);
+
+    const char future[] = HDR ROW("2016-01-06", "AAL") ROW("2031-01-01", "AAL");
+    write_bytes("future.csv", future, sizeof future - 1);
+    import_refused("future.csv", "turbomode: future.csv:3: field 'date': expected a date not "
+                                 "after today (2026-12-04), found \"2031-01-01\" (nothing "
+                                 "loaded)\n");
+    setenv("TM_TODAY", "2016-01-05", 1);
+    import_refused("future.csv", "turbomode: future.csv:3: field 'date': expected a date not "
+                                 "after today (2016-01-05), found \"2031-01-01\"\n"
+                                 "turbomode: future.csv:2: field 'date': expected a date not "
+                                 "after today (2016-01-05), found \"2016-01-06\" (2 bad rows, "
+                                 "nothing loaded)\n");
+    setenv("TM_TODAY", "2026-12-04", 1);
+
+    const char nul_name[] = HDR ROW("2016-01-06", "AAL") ROW("2016-01-07", "AA\0L");
+    write_bytes("nul.csv", nul_name, sizeof nul_name - 1);
+    import_refused("nul.csv", "turbomode: nul.csv:3: field 'Name': expected text, found a NUL "
+                              "byte (nothing loaded)\n");
+    const char nul_date[] = HDR "2016-01-06\0x,10,11,9,10.5,1000,AAL\n";
+    write_bytes("nuld.csv", nul_date, sizeof nul_date - 1);
+    import_refused("nuld.csv", "turbomode: nuld.csv:2: field 'date': expected text, found a NUL "
+                               "byte (nothing loaded)\n");
+    const char utf8[] = HDR ROW("2016-01-06", "A\xff\xfeL");
+    write_bytes("utf8.csv", utf8, sizeof utf8 - 1);
+    import_refused("utf8.csv", "turbomode: utf8.csv:2: field 'Name': expected a ticker of 1 to 15 "
+                               "bytes of UTF-8 text, found \"A\\xFF\\xFEL\" (nothing loaded)\n");
+    const char overlong[] = HDR ROW("2016-01-06", "A\xc0\xafL");
+    write_bytes("overlong.csv", overlong, sizeof overlong - 1);
+    import_refused("overlong.csv", "turbomode: overlong.csv:2: field 'Name': expected a ticker of "
+                                   "1 to 15 bytes of UTF-8 text, found \"A\\xC0\\xAFL\" (nothing "
+                                   "loaded)\n");
+    const char bad_date[] = HDR "2016-01-\xe2\x80\x8f,10,11,9,10.5,1000,AAL\n";
+    write_bytes("bdate.csv", bad_date, sizeof bad_date - 1);
+    import_refused("bdate.csv", "turbomode: bdate.csv:2: field 'date': expected a date "
+                                "YYYY-MM-DD, found \"2016-01-\\xE2\\x80\\x8F\" (nothing "
+                                "loaded)\n");
+    /* One bad row: one line, not the row and then the error again. */
+    const char one_bad[] = HDR ROW("2016-01-06", "AAL") "2016-01-07,10,11,9,abc,1000,AAL\n";
+    write_bytes("onebad.csv", one_bad, sizeof one_bad - 1);
+    import_refused("onebad.csv", "turbomode: onebad.csv:3: field 'close': expected a positive "
+                                 "number, found \"abc\" (nothing loaded)\n");
+    /* gzip: truncated, or not gzip at all, in one line. */
+    tm_test_system("cd '%s' && gzip -c good.csv > full.csv.gz && head -c 40 full.csv.gz > "
+                   "cut.csv.gz && cp good.csv plain.csv.gz",
+                   rdir());
+    import_refused("cut.csv.gz", "turbomode: cut.csv.gz: truncated gzip file\n");
+    import_refused("plain.csv.gz", "turbomode: plain.csv.gz: not a gzip file\n");
+
+    /* Duplicates load (the last row wins) and are reported. */
+    const char dup[] = HDR ROW("2016-01-06", "AAL") "2016-01-06,10,11,9,12.5,1000,AAL\n" ROW(
+            "2016-01-07", "AAL") ROW("2016-01-07", "AAL");
+    write_bytes("dup.csv", dup, sizeof dup - 1);
+    expect(tm("import-prices --db imp.db dup.csv"), 0, "");
+    char *out = slurp_rel("out.txt");
+    ck_assert_str_eq(out, "import-prices: dup.csv: 2 rows repeat the (ticker, date) of a later "
+                          "row (1 with other values); the last one in the file wins, e.g. AAL "
+                          "2016-01-06: line 3 over line 2\n"
+                          "import-prices: 4 rows loaded from dup.csv\n");
+    free(out);
+    tm_test_system("cd '%s' && sqlite3 imp.db \"SELECT close FROM prices WHERE date = "
+                   "'2016-01-06'\" > q.txt",
+                   rdir());
+    out = slurp_rel("q.txt");
+    ck_assert_str_eq(out, "12.5\n");
+    free(out);
+}
+END_TEST
+
+START_TEST(reliability_as_of_after_today_refused)
+{
+    setenv("TM_TODAY", "2015-03-02", 1);
+    market_db("asof.db", 30);
+    char *before = sum("asof.db");
+    expect(tm("scan --db asof.db --as-of 2031-01-01"), 2,
+           "turbomode scan: --as-of: expected a date not after today (2015-03-02), found "
+           "2031-01-01 (see 'turbomode scan --help')\n");
+    expect(tm("track-outcomes --db asof.db --as-of 2015-03-03"), 2,
+           "turbomode track-outcomes: --as-of: expected a date not after today (2015-03-02), "
+           "found 2015-03-03 (see 'turbomode track-outcomes --help')\n");
+    setenv("TM_TODAY", "2015-02-30", 1);
+    expect(tm("scan --db asof.db"), 2,
+           "turbomode scan: TM_TODAY: expected a date YYYY-MM-DD, found \"2015-02-30\" (see "
+           "'turbomode scan --help')\n");
+    char *after = sum("asof.db");
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+}
+END_TEST
+
 START_TEST(reliability_zz_cleanup)
 {
     tm_test_system("rm -rf '%s'", rdir());
@@ -276,6 +399,8 @@ TM_TEST_SUITE(reliability)
     tcase_add_test(tc, reliability_schedule_without_job_runs_is_not_a_failure);
     tcase_add_test(tc, reliability_reports_read_only);
     tcase_add_test(tc, reliability_disk_full_exits_1_with_the_reason);
+    tcase_add_test(tc, reliability_import_refuses_what_it_cannot_trust);
+    tcase_add_test(tc, reliability_as_of_after_today_refused);
     tcase_add_test(tc, reliability_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;

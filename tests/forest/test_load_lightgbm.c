@@ -11,6 +11,7 @@
 
 #include <turbomode/forest.h>
 
+#include "forest/lightgbm_cases.h"
 #include "tm_test.h"
 
 #define TINY 1.0000000180025095e-35 /* kZeroThreshold = 1e-35f as a double */
@@ -197,17 +198,35 @@ START_TEST(categorical_in_set_goes_left)
 }
 END_TEST
 
-START_TEST(categorical_v2_reads_nan_as_category_zero)
+/* NaN is never in the set, in every version and missing type: 4.x tests
+ * isnan first; 2.x and 3.x cast to int first, giving INT_MIN on x86-64,
+ * which goes right before their "NaN is category 0" branch (tree.h,
+ * CategoricalDecision, tags v2.0.5 to v4.6.0). Category 0 is in the set
+ * here ("9" = bits 0 and 3), so reading NaN as 0 would go left. */
+START_TEST(categorical_nan_goes_right_in_every_version)
 {
-    tm_forest *f = load_text(model("v2", 1, "regression", "", cat_tree(1, "9 256")));
-    ck_assert_double_eq(margin(f, NAN, 0, 0), 1);
-    tm_forest_free(f);
-    f = load_text(model("v2", 1, "regression", "", cat_tree(9, "9 256")));
-    ck_assert_double_eq(margin(f, NAN, 0, 0), 2); /* missing type NaN: right */
-    tm_forest_free(f);
-    f = load_text(model("v2", 1, "regression", "", cat_tree(1, "8 256")));
-    ck_assert_double_eq(margin(f, NAN, 0, 0), 2); /* 0 not in the set */
-    tm_forest_free(f);
+    const char *versions[] = {"v2", "v3", "v4"};
+    const int types[] = {1, 3, 5, 7, 9, 11}; /* missing None/Zero/NaN, default left or not */
+    for (int v = 0; v < 3; v++) {
+        for (int t = 0; t < 6; t++) {
+            tm_forest *f =
+                    load_text(model(versions[v], 1, "regression", "", cat_tree(types[t], "9 256")));
+            ck_assert_double_eq(margin(f, NAN, 0, 0), 2);
+            ck_assert_double_eq(margin(f, 0, 0, 0), 1);        /* category 0 */
+            ck_assert_double_eq(margin(f, TINY / 2, 0, 0), 1); /* dropped to 0 */
+            ck_assert_double_eq(margin(f, -0.5, 0, 0), 1);     /* (int)-0.5 is 0 */
+            ck_assert_double_eq(margin(f, -1, 0, 0), 2);       /* negative: right */
+            ck_assert_double_eq(margin(f, -INFINITY, 0, 0), 2);
+            ck_assert_double_eq(margin(f, 3.99, 0, 0), 1);
+            ck_assert_double_eq(margin(f, 40, 0, 0), 1);
+            ck_assert_double_eq(margin(f, 41, 0, 0), 2);
+            ck_assert_double_eq(margin(f, 64, 0, 0), 2); /* past the two words */
+            ck_assert_double_eq(margin(f, 2147483648.0, 0, 0), 2);
+            ck_assert_double_eq(margin(f, 1e300, 0, 0), 2);
+            ck_assert_double_eq(margin(f, INFINITY, 0, 0), 2);
+            tm_forest_free(f);
+        }
+    }
 }
 END_TEST
 
@@ -320,6 +339,8 @@ END_TEST
 
 /* ---- error messages ---------------------------------------------------- */
 
+static const char *rich_model(void);
+
 /* Line number (1-based) of the first line of text starting with prefix. */
 static long line_of(const char *text, const char *prefix)
 {
@@ -393,8 +414,29 @@ START_TEST(errors_name_line_field_and_token)
     expect_error(edit(ok, "threshold=0.5\n", ""), TM_E_PARSE, "Tree=0",
                  "m.txt:%ld: field 'threshold': expected a threshold= line in this tree, "
                  "found none");
+    /* Every array a split needs, lost (libFuzzer found the missing
+     * threshold= line reading from a null pointer). */
+    const char *arrays[] = {"split_feature", "threshold",   "decision_type",
+                            "left_child",    "right_child", "num_cat"};
+    for (int i = 0; i < 6; i++) {
+        char line[64], renamed[64], want[256];
+        snprintf(line, sizeof line, "\n%s=", arrays[i]);
+        snprintf(renamed, sizeof renamed, "\nx_%s=", arrays[i]);
+        const char *p = strstr(ok, line);
+        ck_assert_ptr_nonnull(p);
+        snprintf(want, sizeof want,
+                 "m.txt:%%ld: field '%s': expected a %s= line in this tree, found none", arrays[i],
+                 arrays[i]);
+        expect_error(edit(ok, line, renamed), TM_E_PARSE, "Tree=0", want);
+    }
+    expect_error(edit(ok, "version=v4", "version=v5"), TM_E_PARSE,
+                 "version=", "m.txt:%ld: field 'version': expected v2, v3 or v4, found \"v5\"");
+    expect_error(edit(ok, "objective=regression", "objective=multiclassova num_class:3"),
+                 TM_E_PARSE, "objective=",
+                 "m.txt:%ld: field 'objective': expected num_class:1 (the num_class line), found "
+                 "\"num_class:3\"");
     expect_error(edit(ok, "Tree=0", "Tree=5"), TM_E_PARSE, "Tree=5",
-                 "m.txt:%ld: expected Tree=0, found \"Tree=5\"");
+                 "m.txt:%ld: expected Tree=0 or \"end of trees\", found \"Tree=5\"");
     expect_error(edit(ok, "objective=regression", "objective=foo bar:1"), TM_E_FORMAT,
                  "objective=", "m.txt:%ld: field 'objective': unknown objective \"foo\"");
     expect_error(edit(ok, "feature_names=a b c", "feature_names=a b"), TM_E_PARSE, "feature_names=",
@@ -436,6 +478,13 @@ START_TEST(errors_for_truncated_and_inconsistent_files)
                  "cat_threshold=",
                  "m.txt:%ld: field 'cat_threshold': expected an integer in 0..4294967295, "
                  "found \"4294967296\"");
+    expect_error(edit(ok, "leaf_count=1 1\n", "leaf_count=1 1\ngarbage\n"), TM_E_PARSE, "garbage",
+                 "m.txt:%ld: expected key=value lines up to a blank line in a tree, found "
+                 "\"garbage\"");
+    /* A lost is_linear line must not turn linear leaves into plain ones. */
+    expect_error(edit(rich_model(), "is_linear=1\n", ""), TM_E_PARSE, "leaf_const=",
+                 "m.txt:%ld: field 'leaf_const': expected no leaf_const= line in a tree without "
+                 "is_linear=1");
     /* Two nodes pointing at the same leaf: not a tree. */
     const char *two = edit(ok, "num_leaves=2", "num_leaves=3");
     two = edit(two, "leaf_value=1 2", "leaf_value=1 2 3");
@@ -649,6 +698,20 @@ static void check_case(const char *dir, const char *model_name, const char *expe
     char msg[1024];
     ck_assert_msg(tm_forest_load(path, NULL, &f, &err) == TM_OK, "%s",
                   tm_err_format(&err, msg, sizeof msg));
+    size_t n_rows = 0, nf = (size_t)tm_forest_n_features(f);
+    double *X = tm_test_lgb_rows(f, dir, &n_rows);
+    double dm = compare(f, X, n_rows, nf, TM_FOREST_OUT_MARGIN, dir, expected_margin, tol);
+    double dp = compare(f, X, n_rows, nf, TM_FOREST_OUT_DEFAULT, dir, expected, tol);
+    max_margin_diff = fmax(max_margin_diff, dm);
+    max_output_diff = fmax(max_output_diff, dp);
+    fprintf(stderr, "lightgbm/%s/%s: %zu rows, max |diff| margin %.3g, output %.3g\n",
+            strrchr(dir, '/') + 1, model_name, n_rows, dm, dp);
+    free(X);
+    tm_forest_free(f);
+}
+
+double *tm_test_lgb_rows(const tm_forest *f, const char *dir, size_t *n_rows)
+{
     tm_csv *in = read_csv(dir, "input.csv");
     size_t nf = (size_t)tm_forest_n_features(f);
     double *X = calloc(in->n_rows * nf + 1, sizeof *X);
@@ -660,22 +723,13 @@ static void check_case(const char *dir, const char *model_name, const char *expe
             X[r * nf + j] = in->values[r * in->n_cols + (size_t)col];
         }
     }
-    double dm = compare(f, X, in->n_rows, nf, TM_FOREST_OUT_MARGIN, dir, expected_margin, tol);
-    double dp = compare(f, X, in->n_rows, nf, TM_FOREST_OUT_DEFAULT, dir, expected, tol);
-    max_margin_diff = fmax(max_margin_diff, dm);
-    max_output_diff = fmax(max_output_diff, dp);
-    fprintf(stderr, "lightgbm/%s/%s: %zu rows, max |diff| margin %.3g, output %.3g\n",
-            strrchr(dir, '/') + 1, model_name, in->n_rows, dm, dp);
-    free(X);
+    *n_rows = in->n_rows;
     tm_csv_free(in);
-    tm_forest_free(f);
+    return X;
 }
 
-START_TEST(fixtures_match_lightgbm)
+int tm_test_lgb_each_case(void (*fn)(const char *dir, void *ctx), void *ctx)
 {
-    if (!tm_test_shared_has("fixtures/lightgbm", "lightgbm loader fixtures")) {
-        return;
-    }
     char root[1024], dir[1400], path[1500];
     snprintf(root, sizeof root, "%s/fixtures/lightgbm", tm_test_shared_dir());
     DIR *d = opendir(root);
@@ -689,16 +743,33 @@ START_TEST(fixtures_match_lightgbm)
             continue;
         }
         fclose(fp);
-        check_case(dir, "model.txt", "expected.csv", "expected_margin.csv", 1e-6);
+        fn(dir, ctx);
         n_cases++;
-        snprintf(path, sizeof path, "%s/model_all_iterations.txt", dir);
-        if ((fp = fopen(path, "r")) != NULL) {
-            fclose(fp);
-            check_case(dir, "model_all_iterations.txt", "expected_all_iterations.csv",
-                       "expected_all_iterations_margin.csv", 1e-6);
-        }
     }
     closedir(d);
+    return n_cases;
+}
+
+static void check_both_models(const char *dir, void *ctx)
+{
+    (void)ctx;
+    char path[1500];
+    check_case(dir, "model.txt", "expected.csv", "expected_margin.csv", 1e-6);
+    snprintf(path, sizeof path, "%s/model_all_iterations.txt", dir);
+    FILE *fp = fopen(path, "r");
+    if (fp) {
+        fclose(fp);
+        check_case(dir, "model_all_iterations.txt", "expected_all_iterations.csv",
+                   "expected_all_iterations_margin.csv", 1e-6);
+    }
+}
+
+START_TEST(fixtures_match_lightgbm)
+{
+    if (!tm_test_shared_has("fixtures/lightgbm", "lightgbm loader fixtures")) {
+        return;
+    }
+    int n_cases = tm_test_lgb_each_case(check_both_models, NULL);
     ck_assert_int_ge(n_cases, 17);
     fprintf(stderr, "fixtures/lightgbm: %d cases, max |diff| margin %.3g, output %.3g\n", n_cases,
             max_margin_diff, max_output_diff);
@@ -716,7 +787,7 @@ TM_TEST_SUITE(forest_load_lightgbm)
     tcase_add_test(tc, missing_nan_sends_nan_to_default_and_compares_inf);
     tcase_add_test(tc, tiny_inputs_act_as_zero);
     tcase_add_test(tc, categorical_in_set_goes_left);
-    tcase_add_test(tc, categorical_v2_reads_nan_as_category_zero);
+    tcase_add_test(tc, categorical_nan_goes_right_in_every_version);
     tcase_add_test(tc, linear_leaves_fall_back_on_nan);
     tcase_add_test(tc, multiclass_softmax_maps_tree_to_class);
     tcase_add_test(tc, links_follow_the_objective_line);

@@ -101,6 +101,25 @@ START_TEST(config_cli_error_one_line)
 }
 END_TEST
 
+START_TEST(config_utf8_bom_is_skipped)
+{
+    const char ok[] = "\xEF\xBB\xBF# jobs\n[job a]\ncommand = true\nhour = 3\n";
+    tm_sched_config *cfg = NULL;
+    tm_err err;
+    tm_err_init(&err);
+    char buf[1024];
+    ck_assert_msg(tm_sched_config_parse(ok, strlen(ok), "jobs.conf", &cfg, &err) == TM_OK, "%s",
+                  tm_err_format(&err, buf, sizeof buf));
+    tm_sched_config_free(cfg);
+    /* Lines keep their numbers; a BOM is not mistaken for a key. */
+    expect_error("\xEF\xBB\xBFtimezone = Mars/Olympus\n",
+                 "jobs.conf:1: field 'timezone': unknown timezone 'Mars/Olympus'");
+    expect_error("\xEF\xBB\xBF[job a]\ncommand = true\nhour = 25\n",
+                 "jobs.conf:3: field 'hour': error validating expression '25': the last value "
+                 "(25) is higher than the maximum value (23)");
+}
+END_TEST
+
 TM_TEST_SUITE(sched_config)
 {
     Suite *s = suite_create("sched_config");
@@ -108,6 +127,7 @@ TM_TEST_SUITE(sched_config)
     tcase_add_test(tc, config_bad_lines_named);
     tcase_add_test(tc, config_defaults_are_the_five_jobs);
     tcase_add_test(tc, config_cli_error_one_line);
+    tcase_add_test(tc, config_utf8_bom_is_skipped);
     suite_add_tcase(s, tc);
     return s;
 }
