@@ -1,6 +1,7 @@
 /* The one test runner: every suite declared with TM_TEST_SUITE. Select
  * with CK_RUN_SUITE / CK_RUN_CASE; CK_FORK=no for a debugger. */
 #include <check.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include "suites.inc"
 #undef X
 
+/* Groups skipped with a bare tm_test_skips++ (older tests): a forked
+ * child adds its count to the file when it exits (flush_bare_skips). */
 int tm_test_skips;
 static char tmpdir[256];
 static pid_t tmpdir_owner; /* forked test children must not remove it */
@@ -25,17 +28,52 @@ const char *tm_test_shared_dir(void)
     return d && *d ? d : "../shared";
 }
 
+/* Fixture groups are counted in the runner's process, not in the forked
+ * test children: each child appends one line ("ran" or "skip") to a file
+ * in the runner's temporary directory, which main() reads at the end. One
+ * write() per line on an O_APPEND descriptor keeps lines whole. */
+static void record_group(bool ran)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/fixture_groups", tm_test_tmpdir());
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd < 0) {
+        perror(path);
+        return;
+    }
+    const char *line = ran ? "ran\n" : "skip\n";
+    if (write(fd, line, strlen(line)) < 0) {
+        perror(path);
+    }
+    close(fd);
+}
+
+void tm_test_skip(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "SKIP: %s\n", msg);
+    record_group(false);
+}
+
+void tm_test_ran(void)
+{
+    record_group(true);
+}
+
 bool tm_test_shared_has(const char *rel, const char *why)
 {
     char path[1024];
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", tm_test_shared_dir(), rel);
     if (stat(path, &st) == 0) {
+        record_group(true);
         return true;
     }
-    tm_test_skips++;
-    fprintf(stderr, "SKIP: %s: %s is absent (set TM_SHARED to the shared directory)\n", why,
-            path);
+    tm_test_skip("%s: %s is absent (set TM_SHARED to the shared directory)", why, path);
     return false;
 }
 
@@ -108,9 +146,41 @@ char *tm_test_slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* atexit in every process: a test child records its bare skips. */
+static void flush_bare_skips(void)
+{
+    if (getpid() != tmpdir_owner) {
+        for (int i = 0; i < tm_test_skips; i++) {
+            record_group(false);
+        }
+    }
+}
+
+/* Counts the "ran" and "skip" lines the test children wrote. */
+static void count_groups(int *ran, int *skipped)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/fixture_groups", tm_test_tmpdir());
+    *ran = *skipped = 0;
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        return;
+    }
+    char line[16];
+    while (fgets(line, sizeof line, fp)) {
+        if (strcmp(line, "ran\n") == 0) {
+            ++*ran;
+        } else if (strcmp(line, "skip\n") == 0) {
+            ++*skipped;
+        }
+    }
+    fclose(fp);
+}
+
 int main(void)
 {
     tm_test_tmpdir();
+    atexit(flush_bare_skips);
     SRunner *sr = NULL;
 #define X(name)                                                               \
     if (!sr) {                                                                \
@@ -123,9 +193,12 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    if (tm_test_skips) {
-        fprintf(stderr, "note: %d fixture group(s) skipped, see SKIP lines above\n",
-                tm_test_skips);
-    }
+    int ran, skipped;
+    count_groups(&ran, &skipped);
+    skipped += tm_test_skips; /* bare skips of cases run in this process (CK_FORK=no) */
+    fflush(stderr);
+    printf("fixture groups: %d ran, %d skipped%s (shared dir %s)\n", ran, skipped,
+           skipped ? ", see the SKIP lines" : "", tm_test_shared_dir());
+    fflush(stdout);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

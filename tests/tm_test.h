@@ -15,9 +15,19 @@
 
 /* Directory of the shared fixtures: $TM_SHARED, else "../shared". */
 const char *tm_test_shared_dir(void);
-/* True when path (relative to the shared dir) exists; otherwise prints a
- * loud SKIP line naming what is missing and returns false. */
+/* True when path (relative to the shared dir) exists, counting a fixture
+ * group that ran; otherwise prints a loud SKIP line naming what is missing,
+ * counts a skipped group and returns false. The runner prints both counts
+ * at the end (they are collected across the forked test processes). */
 bool tm_test_shared_has(const char *rel, const char *why);
+/* Prints "SKIP: MESSAGE" on stderr and counts a skipped group, for groups
+ * that depend on something other than the shared fixtures (a peer tool). */
+void tm_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Counts a group that ran, for the same kind of groups. */
+void tm_test_ran(void);
+/* Older form of a skip count (prefer tm_test_skip): a bare increment is
+ * carried to the runner when the test process exits. */
+extern int tm_test_skips;
 /* Path of the CLI binary under test ($TM_BIN, else bin/turbomode). */
 const char *tm_test_bin(void);
 /* A fresh temporary directory (removed at exit); returns its path. */
@@ -26,7 +36,5 @@ const char *tm_test_tmpdir(void);
 int tm_test_system(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads a whole file into a static-lifetime heap buffer (NULL if absent). */
 char *tm_test_slurp(const char *path, size_t *len);
-/* Counts skips printed so the runner can report them. */
-extern int tm_test_skips;
 
 #endif

@@ -101,17 +101,50 @@ tm_status tm_errno_status(int e);
  * *len gets the size without the NUL. */
 tm_status tm_file_read(const char *path, char **out, size_t *len, tm_err *err);
 
-/* An atomic output file: data goes to "PATH.tmp.XXXXXX" next to PATH and is
- * fsync'd and renamed over PATH by tm_atomic_commit; tm_atomic_abort (or a
- * failed commit) removes the temporary, leaving PATH as it was. */
+/* An output file. A regular file (or a new one) gets its data in
+ * "PATH.tmp.XXXXXX" next to it, fsync'd and renamed over PATH by
+ * tm_atomic_commit; tm_atomic_abort (or a failed commit) removes the
+ * temporary, leaving PATH as it was. A symbolic link is followed and its
+ * target replaced that way. A device or FIFO is written in place (direct),
+ * and "-" means stdout. Errors: TM_E_INVALID when the location is wrong (a
+ * directory, a missing directory, no permission), TM_E_IO when writing
+ * fails, with the system's reason ("No space left on device"). */
 typedef struct tm_atomic {
     void *fp;         /* FILE *, opened for writing */
-    char path[4096];  /* final path */
-    char tmp[4096];   /* temporary path */
+    char path[4096];  /* final path, links resolved ("-": stdout) */
+    char tmp[4096];   /* temporary path, "" when direct */
+    bool direct;      /* written in place: stdout, a device or a FIFO */
 } tm_atomic;
 tm_status tm_atomic_open(tm_atomic *a, const char *path, tm_err *err);
 tm_status tm_atomic_commit(tm_atomic *a, tm_err *err);
 void tm_atomic_abort(tm_atomic *a);
+
+/* Checks, before any work, that path can be written as tm_atomic_open
+ * would write it: not a directory, its directory exists and takes a new
+ * file (proven by creating and removing one), a device or FIFO is
+ * writable. Nothing is left behind. Errors as tm_atomic_open's. */
+tm_status tm_output_check(const char *path, tm_err *err);
+
+/* Several outputs written all or none: tm_outputs_add checks each
+ * location before the work (as tm_output_check) and gives the path the
+ * writer should use (a staged name next to the final file; the path
+ * itself for "-", devices and FIFOs, which cannot be staged);
+ * tm_outputs_commit renames every staged file onto its final name once all
+ * are written. Caller-owned, no heap. */
+typedef struct tm_outputs {
+    size_t n;
+    struct tm_output_item {
+        char given[4096];  /* the path as given, for messages */
+        char final[4096];  /* target, links resolved */
+        char staged[4096]; /* where the writer writes; "" when direct */
+    } item[4];
+} tm_outputs;
+void tm_outputs_init(tm_outputs *o);
+tm_status tm_outputs_add(tm_outputs *o, const char *path, const char **write_to, tm_err *err);
+tm_status tm_outputs_commit(tm_outputs *o, tm_err *err);
+/* Removes the staged files; a message in err (may be NULL) that names a
+ * staged file is changed to name the output as given. */
+void tm_outputs_abort(tm_outputs *o, tm_err *err);
 
 /* ---- numbers ----------------------------------------------------------- */
 
@@ -352,7 +385,10 @@ typedef struct tm_csv {
 
 /* Reads a CSV file. A row with a different field count than the header, or
  * a field that is not a number, fails with the 1-based line and the column
- * name in err. On failure *out is NULL. Free with tm_csv_free. */
+ * name in err. Each line after the header is one row: with one column a
+ * blank line is a missing value (NaN); with more it is an error, except
+ * blank lines at the very end. On failure *out is NULL. Free with
+ * tm_csv_free. */
 tm_status tm_csv_load(const char *path, tm_csv **out, tm_err *err);
 /* Same, from memory; path names the source in messages. */
 tm_status tm_csv_parse(const char *text, size_t len, const char *path, tm_csv **out,

@@ -90,6 +90,24 @@ tm_status tm_forest_predict_reference(const tm_forest *f, const double *X, size_
                                       size_t stride, tm_forest_output kind, double *out,
                                       tm_err *err);
 
+/* Boosting rounds of f (XGBoost iterations: n_outputs x num_parallel_tree
+ * trees each; LightGBM: num_tree_per_iteration trees; CatBoost: one tree);
+ * 0 when its trees do not form whole rounds. */
+int32_t tm_forest_n_iterations(const tm_forest *f);
+/* The round (0-based) the model stores as its best (XGBoost's
+ * best_iteration attribute), or -1 when it stores none (LightGBM and
+ * CatBoost files never do: they are saved cut at the best round). */
+int32_t tm_forest_best_iteration(const tm_forest *f);
+/* A new forest with only the trees of rounds [begin, end) of f, as
+ * XGBoost's iteration_range: end 0 means the last round, begin == end
+ * leaves the base score alone, DART weights stay with their trees,
+ * LightGBM rf averages over the rounds kept. TM_E_RANGE unless
+ * 0 <= begin <= end <= tm_forest_n_iterations(f); TM_E_INVALID for dumps
+ * (they do not record num_parallel_tree) and trees that do not form whole
+ * rounds. f is not changed; free the copy with tm_forest_free. */
+tm_status tm_forest_slice(const tm_forest *f, int32_t begin, int32_t end, tm_forest **out,
+                          tm_err *err);
+
 /* Summary of a loaded model. */
 typedef struct tm_forest_info {
     tm_forest_family family;

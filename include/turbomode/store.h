@@ -229,6 +229,12 @@ tm_status tm_store_model_insert(tm_store *s, tm_store_model *m, tm_err *err);
 /* Makes model id the one active model of its (kind, slot), deactivating the
  * others of that (kind, slot). */
 tm_status tm_store_model_activate(tm_store *s, int64_t id, tm_err *err);
+/* The generation number a new set of base models gets: one more than the
+ * largest of any model row (1 for an empty registry). */
+tm_status tm_store_model_next_generation(tm_store *s, int64_t *out, tm_err *err);
+/* The version number a new model of kind gets: one more than the number
+ * of rows of that kind (1 for the first). */
+tm_status tm_store_model_next_version(tm_store *s, const char *kind, int64_t *out, tm_err *err);
 /* Active models of kind, ordered by slot. *out tm_malloc'd. */
 tm_status tm_store_models_active(tm_store *s, const char *kind, tm_store_model **out, size_t *n,
                                  tm_err *err);

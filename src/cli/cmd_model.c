@@ -1,7 +1,9 @@
 /* turbomode model: `model info PATH` summarises a model file: family,
- * objective, classes, features, trees, leaves, depth histogram and the
- * memory the loaded forest takes; `model rollback` (cmd_jobs.c) restores
+ * objective, classes, features, trees, leaves, depth histogram, rounds
+ * and the stored best round, whether feature names are stored (so how
+ * predict matches columns) and the memory the loaded forest takes; `model rollback` (cmd_jobs.c) restores
  * the previous meta-learner. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,7 +16,8 @@ static void model_help(void)
     printf("usage: turbomode model info PATH [--format F]\n"
            "       turbomode model rollback --db DB [options]\n\n"
            "  info PATH     family, objective, classes, features, trees, leaves, depth\n"
-           "                histogram and memory of a model file\n"
+           "                histogram, rounds, stored best round, feature names (columns\n"
+           "                matched by name or by position) and memory of a model file\n"
            "  rollback      make the previous meta-learner (and the base models it was\n"
            "                trained with) active again; see 'model rollback --help'\n");
 }
@@ -59,6 +62,17 @@ static int model_info(int argc, char **argv)
            in.oblivious ? " (oblivious)" : "", in.n_nodes, in.n_leaves, in.max_depth);
     printf("categorical %s\nlinear      %s\n", in.has_categorical ? "yes" : "no",
            in.has_linear ? "yes" : "no");
+    int32_t best = tm_forest_best_iteration(f);
+    printf("rounds      %d\n", (int)tm_forest_n_iterations(f));
+    if (best >= 0) {
+        printf("best round  %d (stored; predict --best-iteration uses rounds 0..%d)\n", (int)best,
+               (int)best);
+    } else {
+        printf("best round  none stored\n");
+    }
+    bool named = in.n_features > 0 && tm_forest_feature_name(f, 0) != NULL;
+    printf("names       %s\n", named ? "stored: predict matches input columns by name"
+                                      : "none: predict matches input columns by position");
     printf("depth histogram (depth: trees)\n");
     for (int d = 0; d <= 32; d++) {
         if (in.depth_hist[d]) {

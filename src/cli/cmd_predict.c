@@ -1,9 +1,10 @@
 /* turbomode predict: the offline batch contract of DESIGN.md. Loads a
  * model, reads a CSV (columns by name when the model has names and the
  * header has them all, else by position), predicts, and writes the output
- * atomically so a failure leaves nothing at --output. */
-#include <errno.h>
+ * through core's output rules (files replaced atomically, so a failure
+ * leaves nothing at --output; devices, FIFOs and '-' written in place). */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +24,20 @@ static void predict_help(void)
            "                        format: xgboost-json, xgboost-ubjson, xgboost-dump-json,\n"
            "                        xgboost-dump-text, catboost-json\n"
            "  --input IN.csv        header row; empty/nan/NaN = missing; inf/-inf parse\n"
-           "  --output OUT.csv      written atomically (temporary file + rename)\n"
+           "  --output OUT.csv      a file is replaced atomically (temporary file + rename),\n"
+           "                        a symlink's target likewise; a device or FIFO is\n"
+           "                        written in place; '-' is stdout\n"
            "  --margin              raw scores before the link function\n"
            "  --output-type T       probability | class | exponent | margin | value\n"
+           "  --iteration-range A:B use only boosting rounds A..B-1 (XGBoost's\n"
+           "                        iteration_range; a round is num_class x\n"
+           "                        num_parallel_tree trees; B = 0: to the last round)\n"
+           "  --best-iteration      rounds 0..best: the best iteration the model stores\n"
+           "                        (XGBoost's best_iteration); refused when it stores none\n"
            "  --threads N           worker threads (default: all cores)\n"
            "  --timings             print phase=NAME seconds=S lines to stderr\n"
+           "  --verbose             say on stderr how columns were matched (by name or by\n"
+           "                        position) and which rounds were used\n"
            "  --objective NAME      dumps only: the objective (e.g. binary:logistic)\n"
            "  --base-score B        dumps only: the base score (default 0.5)\n"
            "  --num-class K         dumps only: number of classes (multiclass)\n\n"
@@ -43,7 +53,30 @@ typedef struct predict_args {
     bool has_base_score;
     double base_score;
     int num_class;
+    bool has_range, best;    /* --iteration-range, --best-iteration */
+    bool verbose;
+    int32_t range_begin, range_end;
 } predict_args;
+
+/* Parses "A:B", two non-negative round numbers with A <= B or B == 0. */
+static bool parse_range(const char *s, int32_t *begin, int32_t *end)
+{
+    char *e1 = NULL, *e2 = NULL;
+    if (*s < '0' || *s > '9') {
+        return false;
+    }
+    long a = strtol(s, &e1, 10);
+    if (*e1 != ':' || e1[1] < '0' || e1[1] > '9') {
+        return false;
+    }
+    long b = strtol(e1 + 1, &e2, 10);
+    if (*e2 || a > INT32_MAX || b > INT32_MAX || (b != 0 && a > b)) {
+        return false;
+    }
+    *begin = (int32_t)a;
+    *end = (int32_t)b;
+    return true;
+}
 
 static int parse_kind(const char *s, tm_forest_output *kind)
 {
@@ -69,7 +102,7 @@ static int parse_kind(const char *s, tm_forest_output *kind)
 static int parse_args(int argc, char **argv, predict_args *a)
 {
     enum { O_MODEL = 256, O_FORMAT, O_INPUT, O_OUTPUT, O_MARGIN, O_TYPE, O_THREADS, O_TIMINGS,
-           O_OBJECTIVE, O_BASE, O_NCLASS, O_HELP };
+           O_OBJECTIVE, O_BASE, O_NCLASS, O_RANGE, O_BEST, O_VERBOSE, O_HELP };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL},   {"format", required_argument, 0, O_FORMAT},
         {"input", required_argument, 0, O_INPUT},   {"output", required_argument, 0, O_OUTPUT},
@@ -77,7 +110,10 @@ static int parse_args(int argc, char **argv, predict_args *a)
         {"threads", required_argument, 0, O_THREADS}, {"timings", no_argument, 0, O_TIMINGS},
         {"objective", required_argument, 0, O_OBJECTIVE},
         {"base-score", required_argument, 0, O_BASE},
-        {"num-class", required_argument, 0, O_NCLASS}, {"help", no_argument, 0, O_HELP},
+        {"num-class", required_argument, 0, O_NCLASS},
+        {"iteration-range", required_argument, 0, O_RANGE},
+        {"best-iteration", no_argument, 0, O_BEST}, {"verbose", no_argument, 0, O_VERBOSE},
+        {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
     a->format = "auto";
@@ -121,6 +157,17 @@ static int parse_args(int argc, char **argv, predict_args *a)
                                           optarg);
             }
             break;
+        case O_RANGE:
+            if (!parse_range(optarg, &a->range_begin, &a->range_end)) {
+                return tm_cli_usage_error("predict",
+                                          "--iteration-range: expected A:B with 0 <= A <= B "
+                                          "(B = 0: to the last round), found '%s'",
+                                          optarg);
+            }
+            a->has_range = true;
+            break;
+        case O_BEST: a->best = true; break;
+        case O_VERBOSE: a->verbose = true; break;
         case 'h':
         case O_HELP:
             predict_help();
@@ -135,6 +182,10 @@ static int parse_args(int argc, char **argv, predict_args *a)
     }
     if (!a->model || !a->input || !a->output) {
         return tm_cli_usage_error("predict", "--model, --input and --output are required");
+    }
+    if (a->has_range && a->best) {
+        return tm_cli_usage_error("predict",
+                                  "--iteration-range and --best-iteration exclude each other");
     }
     return 0;
 }
@@ -188,47 +239,74 @@ static tm_status write_output(const tm_forest *f, tm_forest_output kind, const d
         }
         fputc('\n', fp);
     }
-    if (ferror(fp)) {
-        tm_atomic_abort(&a);
-        return TM_ERR(err, tm_errno_status(errno), path, 0, NULL, "write failed: %s",
-                      strerror(errno));
-    }
-    return tm_atomic_commit(&a, err);
+    return tm_atomic_commit(&a, err); /* reports a failed write with its reason */
 }
 
-/* Builds the model's feature matrix from the CSV: by name when the model
- * names its features and the header has all of them, else by position. */
+/* Binds each model feature to a CSV column. A model that stores names is
+ * matched by name when the header holds every one of them (other columns
+ * are ignored); a header holding some but not all of them, or one of them
+ * twice, is refused, since binding it by position would be a guess. A
+ * model without names, or a header with none of them, is matched by
+ * position and must have exactly the model's column count. */
+static tm_status bind_columns(const tm_forest *f, const tm_csv *csv, const char *path, long *col,
+                              bool *by_name, tm_err *err)
+{
+    size_t nf = (size_t)tm_forest_n_features(f), n_found = 0, first_missing = nf;
+    *by_name = nf > 0 && tm_forest_feature_name(f, 0) != NULL;
+    for (size_t j = 0; *by_name && j < nf; j++) {
+        const char *name = tm_forest_feature_name(f, (int)j);
+        col[j] = name ? tm_csv_col(csv, name) : -1;
+        if (col[j] < 0) {
+            first_missing = first_missing < nf ? first_missing : j;
+            continue;
+        }
+        n_found++;
+        for (size_t k = (size_t)col[j] + 1; k < csv->n_cols; k++) {
+            if (strcmp(csv->names[k], name) == 0) {
+                return TM_ERR(err, TM_E_INVALID, path, 1, name,
+                              "expected one column named like the model's feature %zu, found "
+                              "columns %ld and %zu",
+                              j, col[j] + 1, k + 1);
+            }
+        }
+    }
+    if (*by_name && n_found == nf) {
+        return TM_OK;
+    }
+    if (*by_name && n_found > 0) {
+        const char *name = tm_forest_feature_name(f, (int)first_missing);
+        return TM_ERR(err, TM_E_INVALID, path, 1, NULL,
+                      "expected every feature the model names in the header, missing '%s' "
+                      "(feature %zu; %zu of %zu found)",
+                      name ? name : "?", first_missing, n_found, nf);
+    }
+    *by_name = false;
+    if (csv->n_cols != nf) {
+        return TM_ERR(err, TM_E_INVALID, path, 1, NULL,
+                      "expected %zu columns (the model's features, matched by position), found %zu",
+                      nf, csv->n_cols);
+    }
+    for (size_t j = 0; j < nf; j++) {
+        col[j] = (long)j;
+    }
+    return TM_OK;
+}
+
+/* Builds the model's feature matrix from the CSV (see bind_columns). */
 static tm_status map_columns(const tm_forest *f, const tm_csv *csv, const char *path,
-                             double **out, tm_err *err)
+                             double **out, bool *by_name, tm_err *err)
 {
     size_t nf = (size_t)tm_forest_n_features(f);
     long *col = tm_malloc_n(nf + 1, sizeof *col);
     if (!col) {
         return TM_ERR(err, TM_E_NOMEM, path, 0, NULL, "out of memory");
     }
-    bool by_name = nf > 0 && tm_forest_feature_name(f, 0) != NULL;
-    for (size_t j = 0; by_name && j < nf; j++) {
-        const char *name = tm_forest_feature_name(f, (int)j);
-        col[j] = name ? tm_csv_col(csv, name) : -1;
-        by_name = col[j] >= 0;
+    tm_status st = bind_columns(f, csv, path, col, by_name, err);
+    double *X = st == TM_OK ? tm_malloc_n(csv->n_rows * nf + 1, sizeof *X) : NULL;
+    if (st == TM_OK && !X) {
+        st = TM_ERR(err, TM_E_NOMEM, path, 0, NULL, "out of memory for %zu rows", csv->n_rows);
     }
-    if (!by_name) {
-        if (csv->n_cols != nf) {
-            tm_free(col);
-            return TM_ERR(err, TM_E_INVALID, path, 1, NULL,
-                          "expected %zu columns (the model's features), found %zu", nf,
-                          csv->n_cols);
-        }
-        for (size_t j = 0; j < nf; j++) {
-            col[j] = (long)j;
-        }
-    }
-    double *X = tm_malloc_n(csv->n_rows * nf + 1, sizeof *X);
-    if (!X) {
-        tm_free(col);
-        return TM_ERR(err, TM_E_NOMEM, path, 0, NULL, "out of memory for %zu rows", csv->n_rows);
-    }
-    for (size_t r = 0; r < csv->n_rows; r++) {
+    for (size_t r = 0; st == TM_OK && r < csv->n_rows; r++) {
         const double *src = csv->values + r * csv->n_cols;
         for (size_t j = 0; j < nf; j++) {
             X[r * nf + j] = src[col[j]];
@@ -236,7 +314,7 @@ static tm_status map_columns(const tm_forest *f, const tm_csv *csv, const char *
     }
     tm_free(col);
     *out = X;
-    return TM_OK;
+    return st;
 }
 
 /* Checks --format's family words against what was loaded. */
@@ -249,6 +327,54 @@ static tm_status check_family(const tm_forest *f, const char *format, const char
                       fam);
     }
     return TM_OK;
+}
+
+/* Why a model stores no best iteration, per family and format. */
+static const char *no_best_reason(const tm_forest *f)
+{
+    tm_forest_info in;
+    tm_forest_get_info(f, &in);
+    switch (in.family) {
+    case TM_FOREST_LIGHTGBM:
+        return "LightGBM's model.txt has no such field (a model saved after early stopping "
+               "already ends at its best iteration)";
+    case TM_FOREST_CATBOOST:
+        return "CatBoost's JSON has no such field (use_best_model saves the model cut at it)";
+    default:
+        return strncmp(in.format_name, "xgboost-dump", 12) == 0
+                       ? "a dump carries no attributes"
+                       : "no learner.attributes.best_iteration in the model";
+    }
+}
+
+/* Replaces *f by the rounds --iteration-range or --best-iteration ask for. */
+static tm_status apply_rounds(tm_forest **f, const predict_args *a, tm_err *err)
+{
+    int32_t begin = a->range_begin, end = a->range_end;
+    int32_t n = tm_forest_n_iterations(*f);
+    if (a->best) {
+        int32_t best = tm_forest_best_iteration(*f);
+        if (best < 0) {
+            return TM_ERR(err, TM_E_INVALID, a->model, 0, "--best-iteration",
+                          "the model stores no best iteration: %s", no_best_reason(*f));
+        }
+        if (best >= n) {
+            return TM_ERR(err, TM_E_RANGE, a->model, 0, "best_iteration",
+                          "expected a round below %d (the model's rounds), found %d", n, best);
+        }
+        begin = 0;
+        end = best + 1;
+    } else if (n > 0 && end > n) {
+        return TM_ERR(err, TM_E_RANGE, a->model, 0, "--iteration-range",
+                      "expected an end of at most %d (the model's rounds), found %d", n, end);
+    }
+    tm_forest *g = NULL;
+    tm_status st = tm_forest_slice(*f, begin, end, &g, err);
+    if (st == TM_OK) {
+        tm_forest_free(*f);
+        *f = g;
+    }
+    return st;
 }
 
 int tm_cli_predict(int argc, char **argv)
@@ -273,17 +399,24 @@ int tm_cli_predict(int argc, char **argv)
     tm_forest *f = NULL;
     tm_csv *csv = NULL;
     double *X = NULL, *out = NULL;
+    bool by_name = false;
     double t0 = tm_now_seconds();
-    tm_status st = tm_forest_load(a.model, &lo, &f, &err);
+    tm_status st = tm_output_check(a.output, &err);
+    if (st == TM_OK) {
+        st = tm_forest_load(a.model, &lo, &f, &err);
+    }
     if (st == TM_OK) {
         st = check_family(f, a.format, a.model, &err);
+    }
+    if (st == TM_OK && (a.has_range || a.best)) {
+        st = apply_rounds(&f, &a, &err);
     }
     double t1 = tm_now_seconds();
     if (st == TM_OK) {
         st = tm_csv_load(a.input, &csv, &err);
     }
     if (st == TM_OK) {
-        st = map_columns(f, csv, a.input, &X, &err);
+        st = map_columns(f, csv, a.input, &X, &by_name, &err);
     }
     double t2 = tm_now_seconds();
     size_t w = f ? tm_forest_output_len(f, a.kind) : 0;
@@ -300,6 +433,15 @@ int tm_cli_predict(int argc, char **argv)
         st = write_output(f, a.kind, out, csv->n_rows, a.output, &err);
     }
     double t4 = tm_now_seconds();
+    if (st == TM_OK && a.verbose) {
+        tm_forest_info in;
+        tm_forest_get_info(f, &in);
+        fprintf(stderr,
+                "columns: %d model features matched by %s among %zu input columns\n"
+                "rounds: %d used (%ld trees), %zu rows\n",
+                in.n_features, by_name ? "name" : "position", csv->n_cols,
+                (int)tm_forest_n_iterations(f), in.n_trees, csv->n_rows);
+    }
     if (st == TM_OK && a.timings) {
         fprintf(stderr, "phase=load_model seconds=%.6f\nphase=read_input seconds=%.6f\n"
                         "phase=predict seconds=%.6f\nphase=write_output seconds=%.6f\n",

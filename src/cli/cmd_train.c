@@ -536,7 +536,18 @@ int tm_cli_train(int argc, char **argv)
     tm_forest *f = NULL;
     tm_train_metrics m;
     bool has_valid = false;
-    tm_status st = tm_csv_load(a.input, &csv, &err);
+    /* Every output location is checked before the work; all are written
+     * or none (staged, then renamed together). */
+    tm_outputs outs;
+    tm_outputs_init(&outs);
+    const char *out_path = NULL, *metrics_path = NULL;
+    tm_status st = tm_outputs_add(&outs, a.out, &out_path, &err);
+    if (st == TM_OK && a.metrics) {
+        st = tm_outputs_add(&outs, a.metrics, &metrics_path, &err);
+    }
+    if (st == TM_OK) {
+        st = tm_csv_load(a.input, &csv, &err);
+    }
     if (st == TM_OK) {
         st = make_layout(&a, csv, &L, &err);
     }
@@ -551,10 +562,15 @@ int tm_cli_train(int argc, char **argv)
         st = tm_train_fit(&a.o, &tr.d, has_valid ? &va.d : NULL, &f, &m, &err);
     }
     if (st == TM_OK) {
-        st = tm_forest_save(f, a.out_format, a.out, &err);
+        st = tm_forest_save(f, a.out_format, out_path, &err);
     }
     if (st == TM_OK && a.metrics) {
-        st = tm_train_metrics_save(&m, a.metrics, &err);
+        st = tm_train_metrics_save(&m, metrics_path, &err);
+    }
+    if (st == TM_OK) {
+        st = tm_outputs_commit(&outs, &err);
+    } else {
+        tm_outputs_abort(&outs, &err);
     }
     if (st == TM_OK) {
         printf("rounds=%d best_iteration=%d trees=%ld train_loss=%.6f", m.rounds, m.best_iteration,

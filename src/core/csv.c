@@ -1,5 +1,9 @@
-/* The CSV reader: a record splitter (quotes with "" escapes, LF or CRLF,
- * blank lines skipped), the raw field walk, and the numeric table loader.
+/* The CSV reader: a record splitter (quotes with "" escapes, LF or CRLF),
+ * the raw field walk (blank lines skipped), and the numeric table loader.
+ * In a numeric table each data line is one row, so outputs can match
+ * inputs one for one: in a one-column table a blank line is a row whose
+ * value is missing (what pandas writes for NaN); in a wider table it is an
+ * error naming the line, except blank lines that only end the file.
  * The loader parses unquoted numbers straight from the text with an exact
  * fast path (core_int.h) and falls back to tm_parse_double, so values are
  * correctly rounded; only quoted fields are copied. Missing values (empty,
@@ -307,7 +311,6 @@ static tm_status parse_rows(cursor *c, tm_csv *csv, size_t max_rows, fields *tmp
 {
     size_t n_cols = csv->n_cols;
     for (;;) {
-        skip_blank(c);
         if (c->p >= c->end) {
             return TM_OK;
         }
@@ -317,6 +320,26 @@ static tm_status parse_rows(cursor *c, tm_csv *csv, size_t max_rows, fields *tmp
             return TM_ERR(c->err, TM_E_INTERNAL, c->path, line, NULL, "row estimate exceeded");
         }
         double *row = csv->values + csv->n_rows * n_cols;
+        if (at_eol(c, c->p)) {
+            if (n_cols > 1) {
+                cursor rest = *c;
+                skip_blank(&rest);
+                if (rest.p < rest.end) {
+                    return TM_ERR(c->err, TM_E_PARSE, c->path, line, NULL,
+                                  "expected %zu fields, found a blank line", n_cols);
+                }
+                *c = rest; /* blank lines that only end the file */
+                return TM_OK;
+            }
+            row[0] = (double)NAN; /* one column: the missing value */
+            c->p += *c->p == '\r';
+            if (c->p < c->end) {
+                c->p++; /* the LF */
+                c->line++;
+            }
+            csv->n_rows++;
+            continue;
+        }
         for (size_t j = 0;; j++) {
             tm_status st = field_value(c, csv->names[j], tmp, &row[j]);
             if (st != TM_OK) {

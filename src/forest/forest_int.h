@@ -21,6 +21,10 @@ enum {
     TM__NODE_DEFAULT_LEFT = 1u << 5, /* default side for ZERO_MISSING */
 };
 
+/* LightGBM's kZeroThreshold, the float literal 1e-35f as a double: the
+ * default zero_band. */
+#define TM__LGB_ZERO_THRESHOLD 1.0000000180025095e-35
+
 /* How a numerical split compares (per forest). */
 typedef enum tm__cmp {
     TM__CMP_LT_F32, /* XGBoost: float32(x) < float32(t) -> left */
@@ -40,6 +44,7 @@ typedef enum tm__link {
 
 struct tm__compiled; /* the predictor's layout, layout.c */
 
+/* Arrays added here must also be copied by tm_forest_slice (slice.c). */
 struct tm_forest {
     tm_forest_family family;
     tm_forest_format format;
@@ -50,7 +55,8 @@ struct tm_forest {
     int n_classes;            /* 0 regression, 2 binary, K multiclass */
     tm__cmp cmp;
     bool sum_f32;             /* accumulate margins in float32 (XGBoost) */
-    bool zero_tiny_inputs;    /* LightGBM: |x| <= 1e-35f behaves as 0.0 */
+    bool zero_tiny_inputs;    /* LightGBM: |x| <= zero_band behaves as 0.0 */
+    double zero_band;         /* kZeroThreshold (1e-35f); 1e-15f before LightGBM 2.0.12 */
 
     int32_t n_features;
     char **feature_names;     /* n_features names or NULL, owned */
@@ -64,6 +70,8 @@ struct tm_forest {
     bool average;             /* LightGBM rf: margin /= n_iterations before
                                  the link (not for MARGIN output) */
     int32_t n_iterations;     /* trees per output, for averaging */
+    int32_t best_iteration;   /* the round the model stores as its best
+                                 (XGBoost learner.attributes), -1 none */
 
     /* Trees. Nodes of tree t are [tree_first[t], tree_first[t] +
      * tree_n_nodes[t]) and its root is tree_first[t]. */
@@ -168,6 +176,11 @@ tm_status tm__forest_load_catboost_json(const char *text, size_t len, const char
  * few objectives changed meaning between versions. */
 tm_status tm__forest_xgboost_objective(tm_forest *f, const char *objective, const float *b,
                                        size_t n_b, int version, const char *path, tm_err *err);
+
+/* Reads XGBoost's learner.attributes.best_iteration (a string) into
+ * f->best_iteration, -1 when absent (slice.c). */
+tm_status tm__forest_read_best_iteration(tm_forest *f, const tm_json *learner, const char *path,
+                                         tm_err *err);
 
 /* Predictor layout (layout.c). */
 tm_status tm__forest_compile(tm_forest *f, tm_err *err);

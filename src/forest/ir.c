@@ -16,8 +16,10 @@ tm_status tm__forest_new(tm_forest **out, tm_err *err)
     }
     f->scale = 1.0;
     f->sigmoid_scale = 1.0;
+    f->zero_band = TM__LGB_ZERO_THRESHOLD;
     f->leaf_dim = 1;
     f->n_iterations = 1;
+    f->best_iteration = -1;
     return TM_OK;
 }
 

@@ -323,6 +323,11 @@ tm_status tm__forest_load_lightgbm(const char *text, size_t len, const char *pat
     f->cmp = TM__CMP_LE_F64;
     f->sum_f32 = false;
     f->zero_tiny_inputs = true; /* predict() drops |x| <= kZeroThreshold */
+    if (!h.key[H_VERSION].set) {
+        /* LightGBM 2.0.5-2.0.11 (no version line) dropped |x| <= kEpsilon,
+         * the float 1e-15f, from dense rows (c_api.cpp at those tags) */
+        f->zero_band = (double)1e-15f;
+    }
     f->n_features = (int32_t)h.n_features;
     f->average = h.key[H_AVERAGE_OUTPUT].set;
     st = tm__forest_alloc_outputs(f, (int32_t)h.n_per_iter, err);

@@ -558,6 +558,7 @@ static tm_status load_doc(const walk *w, const tm_json *root, tm_forest_format f
     st = st ? st : read_booster(w, learner, &b);
     st = st ? st : read_learner(w, f, learner, version);
     st = st ? st : read_model(w, f, &b);
+    st = st ? st : tm__forest_read_best_iteration(f, learner, w->path, w->err);
     st = st ? st : tm__forest_finish(f, w->path, w->err);
 done:
     if (st != TM_OK) {

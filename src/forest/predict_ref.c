@@ -7,12 +7,9 @@
 #include "forest/forest_int.h"
 #include "forest/predict_int.h"
 
-/* LightGBM's kZeroThreshold, the float literal 1e-35f as a double. */
-#define LGB_ZERO_THRESHOLD 1.0000000180025095e-35
-
 double tm__forest_input(const tm_forest *f, double x)
 {
-    if (f->zero_tiny_inputs && fabs(x) <= LGB_ZERO_THRESHOLD) {
+    if (f->zero_tiny_inputs && fabs(x) <= f->zero_band) {
         return 0.0;
     }
     return x;

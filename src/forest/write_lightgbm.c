@@ -12,8 +12,6 @@
 
 #include "forest/forest_int.h"
 
-#define ZERO_BAND 1e-35f /* LightGBM's kZeroThreshold */
-
 /* Largest double d with float32(d) < t: "x <= d" is "float32(x) < t". */
 static double lgb_threshold(float t)
 {
@@ -55,7 +53,8 @@ static void node_split(const tm_forest *f, int32_t nd, tm__forest_wnode *w)
         break;
     }
     }
-    if (w->exact32 && f->zero_tiny_inputs && w->t > -ZERO_BAND && w->t <= ZERO_BAND) {
+    double t = (double)w->t;
+    if (w->exact32 && f->zero_tiny_inputs && t > -f->zero_band && t <= f->zero_band) {
         w->exact32 = false; /* tiny inputs act as 0 in the source model */
     }
 }
@@ -288,6 +287,12 @@ static tm_status check_lgb(const tm_forest *f, const char *path, tm_err *err)
     if (f->leaf_dim != 1 || f->scale != 1.0 || f->n_trees % k != 0) {
         return TM_ERR(err, TM_E_FORMAT, path, 0, NULL,
                       "cannot write vector leaves, scaled outputs or partial rounds as lightgbm");
+    }
+    if (f->zero_tiny_inputs && f->zero_band != TM__LGB_ZERO_THRESHOLD) {
+        return TM_ERR(err, TM_E_FORMAT, path, 0, NULL,
+                      "cannot write a model that reads |x| <= %.9g as 0 (lightgbm 2.0.11 and "
+                      "older) as version v4, which reads |x| <= 1e-35 as 0",
+                      f->zero_band);
     }
     for (int32_t t = 0; t < f->n_trees; t++) {
         if (f->tree_output[t] != t % k) {

@@ -15,9 +15,15 @@
  * often runs far longer (in-sample features keep "improving" on a random
  * split: the leak). --no-compare skips it. */
 #define COMPARE_ROUNDS 1000
+/* Rounds of the kept model before --rounds-scale. */
+#define META_ROUNDS 1000
+/* Longest meta feature name ("avg_neutral_dominance", "neutral_dominance_16")
+ * with its NUL, with room to spare. */
+#define META_NAME_LEN 32
 
+/* Figures of one fitted meta-learner. */
 typedef struct meta_fit {
-    const char *method; /* "out-of-fold, time split" ... */
+    const char *method; /* "out-of-fold, time split + embargo" ... */
     double valid_accuracy;
     double hold_baseline; /* always-HOLD accuracy on the same validation rows */
     double valid_loss;
@@ -26,35 +32,181 @@ typedef struct meta_fit {
     size_t n_train, n_valid;
 } meta_fit;
 
-/* role[r]: 0 train, 1 validate, 2 embargoed. Time: the latest
- * valid_fraction of dates validate, the horizon dates before them are
- * embargoed. Random: tm_train_split. */
-static tm_status choose_split(const tm_pipeline *p, const tm_store_samples *sm,
-                              tm_pipeline_split split, uint8_t *role, tm_err *err)
+/* Everything one meta retrain reads and makes; meta_job_free releases it. */
+typedef struct meta_job {
+    int32_t as_of;
+    int32_t cutoff;           /* latest sample date with a known label, 0: none */
+    tm__pipeline_models m;    /* active base models and their fold models */
+    tm_store_samples *sm;     /* training samples up to cutoff, by date */
+    tm__pipeline_dates dates; /* the samples' distinct dates */
+    size_t M, W, n;           /* base models, meta features (6M + 7), samples */
+    double *P_oof, *P_in;     /* n * 3M base probabilities, out-of-fold and in-sample */
+    double *Z;                /* n * W meta features of the fit in progress */
+    uint8_t *role;            /* n tm__pipeline_role of the fit in progress */
+    char *name_text;          /* W * META_NAME_LEN bytes behind names */
+    const char **names;       /* W meta feature names */
+    tm_forest *kept, *other;  /* the model we keep, the comparison model */
+    meta_fit kept_fit, other_fit;
+    tm_store_model row; /* the kept model's registry row */
+    char path[1200];    /* the kept model's file */
+} meta_job;
+
+static void meta_job_free(meta_job *j)
 {
-    size_t n = sm->n_rows;
-    if (split == TM_PIPELINE_SPLIT_RANDOM) {
-        return tm_train_split(n, p->o.valid_fraction, NULL, p->o.seed, role, err);
-    }
-    size_t n_dates = 0;
-    for (size_t r = 0; r < n; r++) {
-        n_dates += r == 0 || sm->date[r] != sm->date[r - 1];
-    }
-    size_t vstart = n_dates - (size_t)((double)n_dates * p->o.valid_fraction);
-    size_t dp = 0;
-    for (size_t r = 0; r < n; r++) {
-        dp += r > 0 && sm->date[r] != sm->date[r - 1];
-        role[r] = dp >= vstart ? 1 : dp + (size_t)p->o.horizon >= vstart ? 2 : 0;
-    }
-    return TM_OK;
+    tm__pipeline_models_free(&j->m);
+    tm_store_samples_free(j->sm);
+    tm__pipeline_dates_free(&j->dates);
+    tm_free(j->P_oof);
+    tm_free(j->P_in);
+    tm_free(j->Z);
+    tm_free(j->role);
+    tm_free(j->name_text);
+    tm_free(j->names);
+    tm_forest_free(j->kept);
+    tm_forest_free(j->other);
 }
 
-/* Trains a meta-learner on meta features Z (n * W) with the split role. */
-static tm_status train_meta(tm_pipeline *p, const tm_store_samples *sm, const double *Z, size_t W,
-                            const uint8_t *role, const char *const *names, int max_rounds,
-                            tm_forest **out, meta_fit *mf, tm_err *err)
+/* The name of a validation method, as reports and metrics print it. */
+static const char *method_name(bool in_sample, tm_pipeline_split split)
 {
-    size_t n = sm->n_rows, nt = 0, nv = 0;
+    if (split == TM_PIPELINE_SPLIT_TIME) {
+        return in_sample ? "in-sample, time split + embargo" : "out-of-fold, time split + embargo";
+    }
+    return in_sample ? "in-sample, random split (original)" : "out-of-fold, random split";
+}
+
+/* Step "load": the active base models, the samples whose labels are known
+ * at as_of (at least TM__PIPELINE_MIN_META_SAMPLES), their date index, the
+ * meta feature names and the buffers of the later steps. */
+static tm_status load_inputs(tm_pipeline *p, meta_job *j, tm_err *err)
+{
+    tm_status st = tm__pipeline_models_load(p, &j->m, err);
+    if (st == TM_OK) {
+        st = tm__pipeline_label_cutoff(p, j->as_of, &j->cutoff, err);
+    }
+    if (st == TM_OK) {
+        int32_t until = j->cutoff ? j->cutoff : TM__PIPELINE_BEFORE_ALL_DATES;
+        st = tm_store_samples_load(p->store, until, &j->sm, err);
+    }
+    if (st != TM_OK) {
+        return st;
+    }
+    j->M = j->m.n_base;
+    j->W = tm_features_meta_count(j->M);
+    j->n = j->sm->n_rows;
+    if (j->n < TM__PIPELINE_MIN_META_SAMPLES) {
+        return TM_ERR(err, TM_E_INVALID, p->db_path, 0, "training_samples",
+                      "expected at least %d samples dated <= " TM__YMD_FMT ", found %zu",
+                      TM__PIPELINE_MIN_META_SAMPLES, TM__YMD(j->cutoff), j->n);
+    }
+    j->P_oof = tm_malloc_n(j->n, 3 * j->M * sizeof(double));
+    j->P_in = tm_malloc_n(j->n, 3 * j->M * sizeof(double));
+    j->Z = tm_malloc_n(j->n, j->W * sizeof(double));
+    j->role = tm_malloc(j->n);
+    j->name_text = tm_malloc_n(j->W, META_NAME_LEN);
+    j->names = tm_malloc_n(j->W, sizeof *j->names);
+    if (!j->P_oof || !j->P_in || !j->Z || !j->role || !j->name_text || !j->names) {
+        return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory for %zu samples", j->n);
+    }
+    for (size_t i = 0; i < j->W; i++) {
+        j->names[i] =
+                tm_features_meta_name(j->M, i, j->name_text + i * META_NAME_LEN, META_NAME_LEN);
+    }
+    return tm__pipeline_dates_index(j->sm->date, j->n, &j->dates, err);
+}
+
+/* Base probabilities of samples [a, a + k): in-sample from the full
+ * models, out-of-fold from the fold models where a fold held the sample
+ * out (the in-sample value elsewhere). Xd is scratch for k rows. */
+static tm_status predict_batch(tm_pipeline *p, meta_job *j, size_t a, size_t k, double *Xd,
+                               tm_err *err)
+{
+    size_t F = j->sm->n_features, S = 3 * j->M;
+    for (size_t i = 0; i < k * F; i++) {
+        Xd[i] = (double)j->sm->X[a * F + i];
+    }
+    tm_status st = tm__pipeline_base_probs(p, &j->m, Xd, k, F, j->P_in + a * S, err);
+    if (st == TM_OK) {
+        memcpy(j->P_oof + a * S, j->P_in + a * S, k * S * sizeof(double));
+    }
+    if (st == TM_OK && j->m.n_folds > 0) {
+        st = tm__pipeline_fold_probs(p, &j->m, Xd, k, F, j->sm->date + a, j->P_oof + a * S, err);
+    }
+    return st;
+}
+
+/* Step "meta_predictions": rewrites the meta_predictions table (float32
+ * out-of-fold and in-sample probabilities) in batches of batch_rows, inside
+ * the job's transaction, and keeps the doubles in P_oof and P_in. */
+static tm_status regenerate_predictions(tm_pipeline *p, meta_job *j, tm_err *err)
+{
+    size_t B = (size_t)p->o.batch_rows, F = j->sm->n_features, S = 3 * j->M;
+    float *buf = tm_malloc_n(B, 2 * S * sizeof(float));
+    double *Xd = tm_malloc_n(B, F * sizeof(double));
+    tm_status st = TM_OK;
+    if (!buf || !Xd) {
+        st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory for %zu samples", j->n);
+    }
+    if (st == TM_OK) {
+        st = tm_store_meta_pred_clear(p->store, err);
+    }
+    for (size_t a = 0; a < j->n && st == TM_OK; a += B) {
+        size_t k = j->n - a < B ? j->n - a : B;
+        st = predict_batch(p, j, a, k, Xd, err);
+        for (size_t i = 0; st == TM_OK && i < k * S; i++) {
+            buf[i] = (float)j->P_oof[a * S + i];
+            buf[k * S + i] = (float)j->P_in[a * S + i];
+        }
+        if (st == TM_OK) {
+            st = tm_store_meta_preds_put(p->store, j->sm->id + a, k, buf, buf + k * S, S, err);
+        }
+        if (a == 0) {
+            tm__pipeline_pause_point("meta_retrain");
+        }
+    }
+    tm_free(buf);
+    tm_free(Xd);
+    return st;
+}
+
+/* Trainer settings of the meta-learner. */
+static void meta_train_opts(const tm_pipeline *p, const char *const *names, int max_rounds,
+                            tm_train_opts *t)
+{
+    tm_train_opts_init(t);
+    t->objective = TM_TRAIN_MULTICLASS;
+    t->num_class = 3;
+    t->growth = TM_TRAIN_LEAFWISE;
+    t->num_leaves = 31;
+    t->learning_rate = 0.05;
+    t->max_rounds = (int)(max_rounds * p->o.rounds_scale + 0.5);
+    t->max_rounds = t->max_rounds < 1 ? 1 : t->max_rounds;
+    t->early_stopping = 50;
+    t->class_weight = TM_TRAIN_CW_BALANCED;
+    t->seed = p->o.seed;
+    t->n_threads = p->o.n_threads;
+    t->max_bin = 63;
+    t->feature_names = names;
+}
+
+/* Copies the rows of Z (n * W) and their labels whose role is want. */
+static size_t gather(const meta_job *j, uint8_t want, double *z, double *label)
+{
+    size_t k = 0;
+    for (size_t r = 0; r < j->n; r++) {
+        if (j->role[r] == want) {
+            memcpy(z + k * j->W, j->Z + r * j->W, j->W * sizeof(double));
+            label[k++] = j->sm->label[r];
+        }
+    }
+    return k;
+}
+
+/* Trains a meta-learner on j->Z by j->role; fills mf on success. */
+static tm_status train_meta(tm_pipeline *p, meta_job *j, int max_rounds, tm_forest **out,
+                            meta_fit *mf, tm_err *err)
+{
+    size_t n = j->n, W = j->W;
     double *zt = tm_malloc_n(n, W * sizeof(double)), *zv = tm_malloc_n(n, W * sizeof(double));
     double *lt = tm_malloc_n(n, sizeof(double)), *lv = tm_malloc_n(n, sizeof(double));
     tm_status st = TM_OK;
@@ -62,56 +214,27 @@ static tm_status train_meta(tm_pipeline *p, const tm_store_samples *sm, const do
         st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
         goto done;
     }
-    double hold = 0;
-    for (size_t r = 0; r < n; r++) {
-        if (role[r] == 0) {
-            memcpy(zt + nt * W, Z + r * W, W * sizeof(double));
-            lt[nt++] = sm->label[r];
-        } else if (role[r] == 1) {
-            memcpy(zv + nv * W, Z + r * W, W * sizeof(double));
-            lv[nv++] = sm->label[r];
-            hold += sm->label[r] == 1;
-        }
-    }
     tm_train_opts t;
-    tm_train_opts_init(&t);
-    t.objective = TM_TRAIN_MULTICLASS;
-    t.num_class = 3;
-    t.growth = TM_TRAIN_LEAFWISE;
-    t.num_leaves = 31;
-    t.learning_rate = 0.05;
-    t.max_rounds = (int)(max_rounds * p->o.rounds_scale + 0.5);
-    t.max_rounds = t.max_rounds < 1 ? 1 : t.max_rounds;
-    t.early_stopping = 50;
-    t.class_weight = TM_TRAIN_CW_BALANCED;
-    t.seed = p->o.seed;
-    t.n_threads = p->o.n_threads;
-    t.max_bin = 63;
-    t.feature_names = names;
-    tm_train_data dt, dv;
-    memset(&dt, 0, sizeof dt);
-    memset(&dv, 0, sizeof dv);
-    dt.n_rows = nt;
-    dv.n_rows = nv;
-    dt.n_features = dv.n_features = W;
-    dt.stride = dv.stride = W;
-    dt.x = zt;
-    dv.x = zv;
-    dt.label = lt;
-    dv.label = lv;
-    tm_train_metrics met;
-    st = tm_train_fit(&t, &dt, &dv, out, &met, err);
-    if (st == TM_OK) {
-        mf->valid_accuracy = met.valid_accuracy;
-        mf->valid_loss = met.valid_loss;
-        mf->hold_baseline = nv ? hold / (double)nv : (double)NAN;
-        mf->best_iteration = met.best_iteration;
-        mf->n_train = nt;
-        mf->n_valid = nv;
-        for (int c = 0; c < 3; c++) {
-            mf->recall[c] = met.recall[c];
-        }
+    meta_train_opts(p, j->names, max_rounds, &t);
+    tm_train_data dt = {.n_features = W, .stride = W, .x = zt, .label = lt};
+    tm_train_data dv = {.n_features = W, .stride = W, .x = zv, .label = lv};
+    dt.n_rows = gather(j, TM__PIPELINE_TRAIN, zt, lt);
+    dv.n_rows = gather(j, TM__PIPELINE_VALID, zv, lv);
+    double hold = 0;
+    for (size_t r = 0; r < dv.n_rows; r++) {
+        hold += lv[r] == 1;
     }
+    tm_train_metrics met;
+    if ((st = tm_train_fit(&t, &dt, &dv, out, &met, err)) != TM_OK) {
+        goto done;
+    }
+    mf->valid_accuracy = met.valid_accuracy;
+    mf->valid_loss = met.valid_loss;
+    mf->hold_baseline = dv.n_rows ? hold / (double)dv.n_rows : (double)NAN;
+    mf->best_iteration = met.best_iteration;
+    mf->n_train = dt.n_rows;
+    mf->n_valid = dv.n_rows;
+    memcpy(mf->recall, met.recall, sizeof mf->recall);
 done:
     tm_free(zt);
     tm_free(zv);
@@ -120,197 +243,194 @@ done:
     return st;
 }
 
-/* Meta features of every row from base probabilities P (n * 3M). */
-static void meta_features(const double *P, size_t n, size_t M, double *Z)
+/* Fits a meta-learner by one validation method: meta features from the
+ * in-sample or out-of-fold probabilities, split by time (latest
+ * valid_fraction of the dates, embargo of the horizon) or at random. */
+static tm_status fit_method(tm_pipeline *p, meta_job *j, bool in_sample, tm_pipeline_split split,
+                            int max_rounds, tm_forest **out, meta_fit *mf, tm_err *err)
 {
-    size_t W = tm_features_meta_count(M);
-    for (size_t r = 0; r < n; r++) {
-        tm_features_meta(P + r * 3 * M, M, Z + r * W);
+    const double *P = in_sample ? j->P_in : j->P_oof;
+    for (size_t r = 0; r < j->n; r++) {
+        tm_features_meta(P + r * 3 * j->M, j->M, j->Z + r * j->W);
     }
+    mf->method = method_name(in_sample, split);
+    if (split == TM_PIPELINE_SPLIT_RANDOM) {
+        tm_status st = tm_train_split(j->n, p->o.valid_fraction, NULL, p->o.seed, j->role, err);
+        if (st != TM_OK) {
+            return st;
+        }
+    } else {
+        size_t n_valid = (size_t)((double)j->dates.n_dates * p->o.valid_fraction);
+        tm__pipeline_split_time(&j->dates, n_valid, (size_t)p->o.horizon, j->role);
+    }
+    return train_meta(p, j, max_rounds, out, mf, err);
+}
+
+/* True when the configured method is the honest one (out-of-fold, time). */
+static bool honest(const tm_pipeline *p)
+{
+    return !p->o.in_sample && p->o.split == TM_PIPELINE_SPLIT_TIME;
+}
+
+/* Step "train_meta": the model we keep, by the configured method. */
+static tm_status fit_kept(tm_pipeline *p, meta_job *j, tm_err *err)
+{
+    return fit_method(p, j, p->o.in_sample, p->o.split, META_ROUNDS, &j->kept, &j->kept_fit, err);
+}
+
+/* Step "train_compare": a model trained only to report its figure beside
+ * the kept one: the original's method when the kept one is honest, else
+ * the honest one. */
+static tm_status fit_comparison(tm_pipeline *p, meta_job *j, tm_err *err)
+{
+    bool h = honest(p);
+    tm_pipeline_split split = h ? TM_PIPELINE_SPLIT_RANDOM : TM_PIPELINE_SPLIT_TIME;
+    return fit_method(p, j, h, split, COMPARE_ROUNDS, &j->other, &j->other_fit, err);
+}
+
+/* The registry metrics of the kept model; -1 and "" for the comparison
+ * fields when there is none. */
+static tm_status put_metrics(const tm_pipeline *p, meta_job *j, tm_err *err)
+{
+    const meta_fit *k = &j->kept_fit, *c = &j->other_fit;
+    bool cmp = p->o.compare;
+    tm_buf b = {0};
+    tm_jw w;
+    tm_jw_init(&w, &b, TM_JW_COMPACT, TM_JW_NONFINITE_NULL, false);
+    tm_jw_object(&w);
+    tm_jw_key(&w, "method");
+    tm_jw_string(&w, k->method);
+    tm_jw_key(&w, "valid_accuracy");
+    tm_jw_fixed(&w, k->valid_accuracy, 6);
+    tm_jw_key(&w, "hold_baseline");
+    tm_jw_fixed(&w, k->hold_baseline, 6);
+    tm_jw_key(&w, "valid_logloss");
+    tm_jw_fixed(&w, k->valid_loss, 6);
+    tm_jw_key(&w, "recall");
+    tm_jw_array(&w);
+    for (int cls = 0; cls < 3; cls++) {
+        tm_jw_fixed(&w, k->recall[cls], 4);
+    }
+    tm_jw_array_end(&w);
+    tm_jw_key(&w, "best_iteration");
+    tm_jw_int(&w, k->best_iteration);
+    tm_jw_key(&w, "n_samples");
+    tm_jw_int(&w, (int64_t)j->n);
+    tm_jw_key(&w, "n_train");
+    tm_jw_int(&w, (int64_t)k->n_train);
+    tm_jw_key(&w, "n_valid");
+    tm_jw_int(&w, (int64_t)k->n_valid);
+    tm_jw_key(&w, "embargo_days");
+    tm_jw_int(&w, p->o.horizon);
+    tm_jw_key(&w, "compare_method");
+    tm_jw_string(&w, cmp ? c->method : "");
+    tm_jw_key(&w, "compare_valid_accuracy");
+    tm_jw_fixed(&w, cmp ? c->valid_accuracy : -1.0, 6);
+    tm_jw_key(&w, "compare_hold_baseline");
+    tm_jw_fixed(&w, cmp ? c->hold_baseline : -1.0, 6);
+    tm_jw_key(&w, "compare_best_iteration");
+    tm_jw_int(&w, cmp ? c->best_iteration : -1);
+    tm_jw_object_end(&w);
+    return tm__pipeline_metrics_set(&w, &j->row, err);
+}
+
+/* Step "save": writes meta_learner_v2/meta_vN.txt (N = meta models so far
+ * + 1) atomically, registers it with its metrics and makes it the active
+ * meta-learner; the caller's transaction commits all of it. */
+static tm_status save_and_activate(tm_pipeline *p, meta_job *j, tm_err *err)
+{
+    char dir[600];
+    int64_t version = 0;
+    snprintf(dir, sizeof dir, "%.500s/meta_learner_v2", p->models_dir);
+    tm_status st = tm__pipeline_mkdirs(dir, err);
+    if (st == TM_OK) {
+        st = tm_store_model_next_version(p->store, "meta", &version, err);
+    }
+    if (st != TM_OK) {
+        return st;
+    }
+    tm_store_model *row = &j->row;
+    memset(row, 0, sizeof *row);
+    snprintf(row->name, sizeof row->name, "meta_learner_v2");
+    snprintf(row->kind, sizeof row->kind, "meta");
+    snprintf(row->family, sizeof row->family, "lightgbm");
+    snprintf(row->format, sizeof row->format, "%s",
+             tm_forest_format_name(TM_FOREST_FORMAT_LIGHTGBM));
+    snprintf(row->file, sizeof row->file, "meta_learner_v2/meta_v%lld.txt", (long long)version);
+    tm__pipeline_model_path(p, row->file, j->path, sizeof j->path);
+    tm__pipeline_now_iso(row->trained_at, sizeof row->trained_at);
+    row->as_of = j->as_of;
+    row->train_until = j->cutoff;
+    row->generation = j->m.base_row[0].generation;
+    row->active = true;
+    if ((st = put_metrics(p, j, err)) != TM_OK ||
+        (st = tm_forest_save(j->kept, TM_FOREST_FORMAT_LIGHTGBM, j->path, err)) != TM_OK ||
+        (st = tm_store_model_insert(p->store, row, err)) != TM_OK) {
+        return st;
+    }
+    return tm_store_model_activate(p->store, row->id, err);
+}
+
+/* The job's summary: what trained on what, both methods' figures. */
+static void report(const tm_pipeline *p, const meta_job *j, tm_pipeline_report *rep)
+{
+    const meta_fit *k = &j->kept_fit, *c = &j->other_fit;
+    tm__pipeline_say(rep,
+                     "meta_retrain as of " TM__YMD_FMT ": %zu samples up to " TM__YMD_FMT
+                     ", %zu base models (generation %lld), %zu meta features\n",
+                     TM__YMD(j->as_of), j->n, TM__YMD(j->cutoff), j->M,
+                     (long long)j->row.generation, j->W);
+    tm__pipeline_say(rep, "  %-36s accuracy %.4f  (always-HOLD %.4f)  %zu train / %zu valid\n",
+                     k->method, k->valid_accuracy, k->hold_baseline, k->n_train, k->n_valid);
+    if (p->o.compare) {
+        tm__pipeline_say(rep,
+                         "  %-36s accuracy %.4f  (always-HOLD %.4f)  %zu train / %zu valid, "
+                         "best iteration %d\n",
+                         c->method, c->valid_accuracy, c->hold_baseline, c->n_train, c->n_valid,
+                         c->best_iteration);
+    }
+    tm__pipeline_say(rep,
+                     "  recall SELL %.3f HOLD %.3f BUY %.3f, best iteration %d, "
+                     "saved %s (active; previous kept for rollback)\n",
+                     k->recall[0], k->recall[1], k->recall[2], k->best_iteration, j->path);
+}
+
+typedef tm_status (*meta_step)(tm_pipeline *p, meta_job *j, tm_err *err);
+
+/* Runs one step and records its time in the report when it succeeds. */
+static tm_status run_step(tm_pipeline *p, meta_job *j, tm_pipeline_report *rep, const char *name,
+                          meta_step step, tm_err *err)
+{
+    double t0 = tm_now_seconds();
+    tm_status st = step(p, j, err);
+    if (st == TM_OK) {
+        tm__pipeline_step(rep, name, tm_now_seconds() - t0);
+    }
+    return st;
 }
 
 tm_status tm__pipeline_meta_core(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
                                  tm_err *err)
 {
-    tm__pipeline_models m;
-    tm_store_samples *sm = NULL;
-    double *P_oof = NULL, *P_in = NULL, *Z = NULL;
-    float *buf = NULL;
-    double *Xd = NULL;
-    uint8_t *role = NULL;
-    tm_forest *meta = NULL, *other = NULL;
-    char names_buf[64][32];
-    const char *names[64];
-    int32_t cutoff = 0;
-    double t0 = tm_now_seconds();
-    tm_status st = tm__pipeline_models_load(p, &m, err);
-    if (st != TM_OK) {
-        return st;
+    meta_job j;
+    memset(&j, 0, sizeof j);
+    j.as_of = as_of;
+    tm_status st = run_step(p, &j, rep, "load", load_inputs, err);
+    if (st == TM_OK) {
+        st = run_step(p, &j, rep, "meta_predictions", regenerate_predictions, err);
     }
-    size_t M = m.n_base, W = tm_features_meta_count(M), B = (size_t)p->o.batch_rows;
-    if ((st = tm__pipeline_label_cutoff(p, as_of, &cutoff, err)) != TM_OK ||
-        (st = tm_store_samples_load(p->store, cutoff ? cutoff : 19000101, &sm, err)) != TM_OK) {
-        goto done;
+    if (st == TM_OK) {
+        st = run_step(p, &j, rep, "train_meta", fit_kept, err);
     }
-    size_t n = sm->n_rows, F = sm->n_features;
-    if (n < 100) {
-        st = TM_ERR(err, TM_E_INVALID, p->db_path, 0, "training_samples",
-                    "expected at least 100 samples dated <= " TM__YMD_FMT ", found %zu",
-                    TM__YMD(cutoff), n);
-        goto done;
+    if (st == TM_OK && p->o.compare) {
+        st = run_step(p, &j, rep, "train_compare", fit_comparison, err);
     }
-    P_oof = tm_malloc_n(n, 3 * M * sizeof(double));
-    P_in = tm_malloc_n(n, 3 * M * sizeof(double));
-    Z = tm_malloc_n(n, W * sizeof(double));
-    buf = tm_malloc_n(B, 6 * M * sizeof(float));
-    Xd = tm_malloc_n(B, F * sizeof(double));
-    role = tm_malloc(n);
-    if (!P_oof || !P_in || !Z || !buf || !role || !Xd) {
-        st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory for %zu samples", n);
-        goto done;
+    if (st == TM_OK) {
+        st = run_step(p, &j, rep, "save", save_and_activate, err);
     }
-    tm__pipeline_step(rep, "load", tm_now_seconds() - t0);
-    double t1 = tm_now_seconds();
-    /* Regenerate meta_predictions in batches, all in the job's transaction. */
-    if ((st = tm_store_meta_pred_clear(p->store, err)) != TM_OK) {
-        goto done;
+    if (st == TM_OK) {
+        report(p, &j, rep);
     }
-    for (size_t a = 0; a < n && st == TM_OK; a += B) {
-        size_t k = n - a < B ? n - a : B;
-        for (size_t i = 0; i < k * F; i++) {
-            Xd[i] = (double)sm->X[a * F + i];
-        }
-        st = tm__pipeline_base_probs(p, &m, Xd, k, F, P_in + a * 3 * M, err);
-        if (st == TM_OK && m.n_folds > 0) {
-            /* Out-of-fold: start from the in-sample values, replace the
-             * rows of each held-out block. */
-            memcpy(P_oof + a * 3 * M, P_in + a * 3 * M, k * 3 * M * sizeof(double));
-            st = tm__pipeline_fold_probs(p, &m, Xd, k, F, sm->date + a, P_oof + a * 3 * M, err);
-        } else if (st == TM_OK) {
-            memcpy(P_oof + a * 3 * M, P_in + a * 3 * M, k * 3 * M * sizeof(double));
-        }
-        for (size_t i = 0; st == TM_OK && i < k * 3 * M; i++) {
-            buf[i] = (float)P_oof[a * 3 * M + i];
-            buf[k * 3 * M + i] = (float)P_in[a * 3 * M + i];
-        }
-        if (st == TM_OK) {
-            st = tm_store_meta_preds_put(p->store, sm->id + a, k, buf, buf + k * 3 * M, 3 * M, err);
-        }
-        if (a == 0) {
-            tm__pipeline_pause_point("meta_retrain");
-        }
-    }
-    if (st != TM_OK) {
-        goto done;
-    }
-    tm__pipeline_step(rep, "meta_predictions", tm_now_seconds() - t1);
-    for (size_t i = 0; i < W && i < 64; i++) {
-        names[i] = tm_features_meta_name(M, i, names_buf[i], sizeof names_buf[i]);
-    }
-    /* The configured method trains the model we keep; the other method is
-     * trained only to report its figure beside it. */
-    bool in_sample = p->o.in_sample;
-    tm_pipeline_split split = p->o.split;
-    meta_fit main_fit = {0}, cmp_fit = {0};
-    double t2 = tm_now_seconds();
-    meta_features(in_sample ? P_in : P_oof, n, M, Z);
-    if ((st = choose_split(p, sm, split, role, err)) != TM_OK ||
-        (st = train_meta(p, sm, Z, W, role, names, 1000, &meta, &main_fit, err)) != TM_OK) {
-        goto done;
-    }
-    tm__pipeline_step(rep, "train_meta", tm_now_seconds() - t2);
-    bool honest = !in_sample && split == TM_PIPELINE_SPLIT_TIME;
-    if (p->o.compare) {
-        double t3 = tm_now_seconds();
-        bool c_in = honest;
-        tm_pipeline_split c_split = honest ? TM_PIPELINE_SPLIT_RANDOM : TM_PIPELINE_SPLIT_TIME;
-        meta_features(c_in ? P_in : P_oof, n, M, Z);
-        if ((st = choose_split(p, sm, c_split, role, err)) != TM_OK ||
-            (st = train_meta(p, sm, Z, W, role, names, COMPARE_ROUNDS, &other, &cmp_fit, err)) !=
-                    TM_OK) {
-            goto done;
-        }
-        tm__pipeline_step(rep, "train_compare", tm_now_seconds() - t3);
-    }
-    /* Save atomically, register, activate; the caller commits. */
-    double t4 = tm_now_seconds();
-    char dir[600];
-    int64_t version = 0;
-    snprintf(dir, sizeof dir, "%.500s/meta_learner_v2", p->models_dir);
-    if ((st = tm__pipeline_mkdirs(dir, err)) != TM_OK ||
-        (st = tm_store_query_int(p->store, "SELECT count(*) + 1 FROM models WHERE kind='meta'",
-                                 &version, err)) != TM_OK) {
-        goto done;
-    }
-    tm_store_model row;
-    memset(&row, 0, sizeof row);
-    snprintf(row.name, sizeof row.name, "meta_learner_v2");
-    snprintf(row.kind, sizeof row.kind, "meta");
-    snprintf(row.family, sizeof row.family, "lightgbm");
-    snprintf(row.format, sizeof row.format, "%s", tm_forest_format_name(TM_FOREST_FORMAT_LIGHTGBM));
-    snprintf(row.file, sizeof row.file, "meta_learner_v2/meta_v%lld.txt", (long long)version);
-    char path[1200];
-    tm__pipeline_model_path(p, row.file, path, sizeof path);
-    tm__pipeline_now_iso(row.trained_at, sizeof row.trained_at);
-    row.as_of = as_of;
-    row.train_until = cutoff;
-    row.generation = m.base_row[0].generation;
-    row.active = true;
-    const char *main_name = honest ? "out-of-fold, time split + embargo"
-                            : in_sample && split == TM_PIPELINE_SPLIT_RANDOM
-                                    ? "in-sample, random split (original)"
-                            : in_sample ? "in-sample, time split + embargo"
-                                        : "out-of-fold, random split";
-    const char *cmp_name =
-            honest ? "in-sample, random split (original)" : "out-of-fold, time split + embargo";
-    snprintf(row.metrics, sizeof row.metrics,
-             "{\"method\":\"%s\",\"valid_accuracy\":%.6f,\"hold_baseline\":%.6f,"
-             "\"valid_logloss\":%.6f,\"recall\":[%.4f,%.4f,%.4f],\"best_iteration\":%d,"
-             "\"n_samples\":%zu,\"n_train\":%zu,\"n_valid\":%zu,\"embargo_days\":%d,"
-             "\"compare_method\":\"%s\",\"compare_valid_accuracy\":%.6f,"
-             "\"compare_hold_baseline\":%.6f,\"compare_best_iteration\":%d}",
-             main_name, main_fit.valid_accuracy, main_fit.hold_baseline, main_fit.valid_loss,
-             main_fit.recall[0], main_fit.recall[1], main_fit.recall[2], main_fit.best_iteration, n,
-             main_fit.n_train, main_fit.n_valid, p->o.horizon, p->o.compare ? cmp_name : "",
-             p->o.compare ? cmp_fit.valid_accuracy : -1.0,
-             p->o.compare ? cmp_fit.hold_baseline : -1.0,
-             p->o.compare ? cmp_fit.best_iteration : -1);
-    if ((st = tm_forest_save(meta, TM_FOREST_FORMAT_LIGHTGBM, path, err)) != TM_OK ||
-        (st = tm_store_model_insert(p->store, &row, err)) != TM_OK ||
-        (st = tm_store_model_activate(p->store, row.id, err)) != TM_OK) {
-        goto done;
-    }
-    tm__pipeline_step(rep, "save", tm_now_seconds() - t4);
-    tm__pipeline_say(rep,
-                     "meta_retrain as of " TM__YMD_FMT ": %zu samples up to " TM__YMD_FMT
-                     ", %zu base models "
-                     "(generation %lld), %zu meta features\n",
-                     TM__YMD(as_of), n, TM__YMD(cutoff), M, (long long)row.generation, W);
-    tm__pipeline_say(rep, "  %-36s accuracy %.4f  (always-HOLD %.4f)  %zu train / %zu valid\n",
-                     main_name, main_fit.valid_accuracy, main_fit.hold_baseline, main_fit.n_train,
-                     main_fit.n_valid);
-    if (p->o.compare) {
-        tm__pipeline_say(rep,
-                         "  %-36s accuracy %.4f  (always-HOLD %.4f)  %zu train / %zu valid, "
-                         "best iteration %d\n",
-                         cmp_name, cmp_fit.valid_accuracy, cmp_fit.hold_baseline, cmp_fit.n_train,
-                         cmp_fit.n_valid, cmp_fit.best_iteration);
-    }
-    tm__pipeline_say(rep,
-                     "  recall SELL %.3f HOLD %.3f BUY %.3f, best iteration %d, "
-                     "saved %s (active; previous kept for rollback)\n",
-                     main_fit.recall[0], main_fit.recall[1], main_fit.recall[2],
-                     main_fit.best_iteration, path);
-done:
-    tm__pipeline_models_free(&m);
-    tm_store_samples_free(sm);
-    tm_free(P_oof);
-    tm_free(P_in);
-    tm_free(Z);
-    tm_free(buf);
-    tm_free(Xd);
-    tm_free(role);
-    tm_forest_free(meta);
-    tm_forest_free(other);
+    meta_job_free(&j);
     return st;
 }

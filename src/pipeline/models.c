@@ -82,7 +82,7 @@ void tm__pipeline_train_opts(const tm_pipeline *p, const tm__pipeline_entry *e, 
     t->min_data_in_leaf = 50;
 }
 
-/* Rows of sm selected by keep[] as a train data view (copies rows). */
+/* Rows of sm whose role is want, as a train data view (copies rows). */
 typedef struct subset {
     float *x;
     double *label;
@@ -96,12 +96,12 @@ static void subset_free(subset *s)
     memset(s, 0, sizeof *s);
 }
 
-static bool subset_make(const tm_store_samples *sm, const uint8_t *keep, uint8_t want, subset *s)
+static bool subset_make(const tm_store_samples *sm, const uint8_t *role, uint8_t want, subset *s)
 {
     size_t n = 0, F = sm->n_features;
     memset(s, 0, sizeof *s);
     for (size_t r = 0; r < sm->n_rows; r++) {
-        n += keep[r] == want;
+        n += role[r] == want;
     }
     s->x = tm_malloc_n(n ? n : 1, F * sizeof(float));
     s->label = tm_malloc_n(n ? n : 1, sizeof(double));
@@ -111,7 +111,7 @@ static bool subset_make(const tm_store_samples *sm, const uint8_t *keep, uint8_t
     }
     size_t k = 0;
     for (size_t r = 0; r < sm->n_rows; r++) {
-        if (keep[r] == want) {
+        if (role[r] == want) {
             memcpy(s->x + k * F, sm->X + r * F, F * sizeof(float));
             s->label[k++] = sm->label[r];
         }
@@ -124,44 +124,16 @@ static bool subset_make(const tm_store_samples *sm, const uint8_t *keep, uint8_t
     return true;
 }
 
-/* Distinct sorted dates of the samples (rows sorted by date). */
-static int32_t *distinct_dates(const tm_store_samples *sm, size_t *n)
-{
-    int32_t *d = tm_malloc_n(sm->n_rows ? sm->n_rows : 1, sizeof *d);
-    size_t k = 0;
-    for (size_t r = 0; d && r < sm->n_rows; r++) {
-        if (k == 0 || d[k - 1] != sm->date[r]) {
-            d[k++] = sm->date[r];
-        }
-    }
-    *n = k;
-    return d;
-}
-
-/* Position of date in the distinct dates (the first >= date). */
-static size_t date_pos(const int32_t *d, size_t n, int32_t date)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (d[mid] < date) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
-
-/* Trains one model: rows with role[r] == 0 train, == 1 validate, others
- * are left out. */
+/* Trains one model on the TRAIN rows, validating (early stopping) on the
+ * VALID rows when with_valid; other rows are left out. */
 static tm_status fit(const tm_train_opts *t, const tm_store_samples *sm, const uint8_t *role,
                      bool with_valid, tm_forest **out, tm_train_metrics *met, tm_err *err)
 {
     subset tr, va;
     memset(&va, 0, sizeof va);
     tm_status st = TM_OK;
-    if (!subset_make(sm, role, 0, &tr) || (with_valid && !subset_make(sm, role, 1, &va))) {
+    if (!subset_make(sm, role, TM__PIPELINE_TRAIN, &tr) ||
+        (with_valid && !subset_make(sm, role, TM__PIPELINE_VALID, &va))) {
         subset_free(&tr);
         return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory copying training rows");
     }
@@ -171,6 +143,8 @@ static tm_status fit(const tm_train_opts *t, const tm_store_samples *sm, const u
     return st;
 }
 
+/* Saves f next to the other base models in its family's format (row->file
+ * gets the extension), registers it and activates it when row->active. */
 static tm_status save_and_register(tm_pipeline *p, const tm_forest *f, tm_store_model *row,
                                    tm_err *err)
 {
@@ -191,154 +165,230 @@ static tm_status save_and_register(tm_pipeline *p, const tm_forest *f, tm_store_
     return st;
 }
 
-tm_status tm__pipeline_base_core(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
-                                 tm_err *err)
+/* Everything one base retrain reads; base_job_free releases it. */
+typedef struct base_job {
+    int32_t as_of;
+    int32_t cutoff;           /* latest sample date with a known label, 0: none */
+    int64_t gen;              /* the generation these models get */
+    tm_store_samples *sm;     /* training samples up to cutoff, by date */
+    tm__pipeline_dates dates; /* the samples' distinct dates */
+    uint8_t *role;            /* per sample, tm__pipeline_role of the fit in progress */
+} base_job;
+
+static void base_job_free(base_job *j)
 {
-    tm_store_samples *sm = NULL;
-    int32_t *dates = NULL;
-    uint8_t *role = NULL;
-    tm_forest *f = NULL;
-    int32_t cutoff = 0;
-    int64_t gen = 0;
-    size_t n_dates = 0, K = (size_t)p->o.n_folds, h = (size_t)p->o.horizon;
-    char dir[600];
-    double t0 = tm_now_seconds();
-    snprintf(dir, sizeof dir, "%.500s/base", p->models_dir);
-    tm_status st = tm__pipeline_label_cutoff(p, as_of, &cutoff, err);
+    tm_store_samples_free(j->sm);
+    tm__pipeline_dates_free(&j->dates);
+    tm_free(j->role);
+}
+
+/* Step "load_samples": the samples whose labels are known at as_of (at
+ * least TM__PIPELINE_MIN_BASE_SAMPLES), their date index, the generation
+ * number, and the models directory. */
+static tm_status load_samples(tm_pipeline *p, base_job *j, const char *dir, tm_err *err)
+{
+    tm_status st = tm__pipeline_label_cutoff(p, j->as_of, &j->cutoff, err);
     if (st == TM_OK) {
-        st = tm_store_samples_load(p->store, cutoff ? cutoff : 19000101, &sm, err);
+        int32_t until = j->cutoff ? j->cutoff : TM__PIPELINE_BEFORE_ALL_DATES;
+        st = tm_store_samples_load(p->store, until, &j->sm, err);
     }
     if (st == TM_OK) {
-        st = tm_store_query_int(p->store, "SELECT coalesce(max(generation), 0) + 1 FROM models",
-                                &gen, err);
+        st = tm_store_model_next_generation(p->store, &j->gen, err);
     }
     if (st == TM_OK) {
         st = tm__pipeline_mkdirs(dir, err);
     }
     if (st != TM_OK) {
-        goto done;
+        return st;
     }
-    if (sm->n_rows < 200) {
-        st = TM_ERR(err, TM_E_INVALID, p->db_path, 0, "training_samples",
-                    "expected at least 200 samples dated <= " TM__YMD_FMT ", found %zu (run "
-                    "backfill first)",
-                    TM__YMD(cutoff), sm->n_rows);
-        goto done;
+    if (j->sm->n_rows < TM__PIPELINE_MIN_BASE_SAMPLES) {
+        return TM_ERR(err, TM_E_INVALID, p->db_path, 0, "training_samples",
+                      "expected at least %d samples dated <= " TM__YMD_FMT
+                      ", found %zu (run backfill first)",
+                      TM__PIPELINE_MIN_BASE_SAMPLES, TM__YMD(j->cutoff), j->sm->n_rows);
     }
-    dates = distinct_dates(sm, &n_dates);
-    role = tm_malloc(sm->n_rows);
-    if (!dates || !role) {
-        st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
-        goto done;
+    j->role = tm_malloc(j->sm->n_rows);
+    if (!j->role) {
+        return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
     }
-    tm__pipeline_step(rep, "load_samples", tm_now_seconds() - t0);
-    /* Early-stopping split: the latest 10% of dates validate; the h dates
-     * before them are embargoed (their labels overlap the validation). */
-    size_t vpos = n_dates - n_dates / 10;
-    for (size_t r = 0; r < sm->n_rows; r++) {
-        size_t dp = date_pos(dates, n_dates, sm->date[r]);
-        role[r] = dp >= vpos ? 1 : dp + h >= vpos ? 2 : 0;
+    return tm__pipeline_dates_index(j->sm->date, j->sm->n_rows, &j->dates, err);
+}
+
+/* The registry row every model of entry i starts from. */
+static void entry_row(const base_job *j, const tm__pipeline_entry *e, size_t i, tm_store_model *row)
+{
+    memset(row, 0, sizeof *row);
+    snprintf(row->name, sizeof row->name, "%s", e->name);
+    snprintf(row->kind, sizeof row->kind, "base");
+    row->slot = (int)i;
+    snprintf(row->family, sizeof row->family, "%s", e->family);
+    tm__pipeline_now_iso(row->trained_at, sizeof row->trained_at);
+    row->as_of = j->as_of;
+    row->train_until = j->cutoff;
+    row->generation = j->gen;
+    row->active = true;
+}
+
+/* Registers a model exported by the real library (entry file set): read
+ * to check it loads, kept where it is, not trained. */
+static tm_status register_external(tm_pipeline *p, const tm__pipeline_entry *e, tm_store_model *row,
+                                   tm_pipeline_report *rep, tm_err *err)
+{
+    tm_forest *f = NULL;
+    tm_forest_load_opts lo;
+    tm_forest_load_opts_init(&lo);
+    tm_status st = tm_forest_load(e->file, &lo, &f, err);
+    tm_forest_free(f);
+    if (st != TM_OK) {
+        return st;
     }
-    tm__pipeline_say(rep,
-                     "model_retrain as of " TM__YMD_FMT ": %zu samples up to " TM__YMD_FMT
-                     ", generation %lld, "
-                     "%zu models x (1 + %zu folds)\n",
-                     TM__YMD(as_of), sm->n_rows, TM__YMD(cutoff), (long long)gen, p->n_reg, K);
-    for (size_t i = 0; i < p->n_reg && st == TM_OK; i++) {
-        const tm__pipeline_entry *e = &p->reg[i];
-        double t1 = tm_now_seconds();
-        tm_store_model row;
-        memset(&row, 0, sizeof row);
-        snprintf(row.name, sizeof row.name, "%s", e->name);
-        snprintf(row.kind, sizeof row.kind, "base");
-        row.slot = (int)i;
-        snprintf(row.family, sizeof row.family, "%s", e->family);
-        tm__pipeline_now_iso(row.trained_at, sizeof row.trained_at);
-        row.as_of = as_of;
-        row.train_until = cutoff;
-        row.generation = gen;
-        row.active = true;
-        if (e->file[0]) {
-            /* A model exported by the real library: registered, not trained. */
-            tm_forest_load_opts lo;
-            tm_forest_load_opts_init(&lo);
-            if ((st = tm_forest_load(e->file, &lo, &f, err)) != TM_OK) {
-                break;
-            }
-            char *abs = realpath(e->file, NULL);
-            snprintf(row.file, sizeof row.file, "%s", abs ? abs : e->file);
-            free(abs); /* realpath's buffer comes from malloc */
-            snprintf(row.format, sizeof row.format, "external");
-            snprintf(row.metrics, sizeof row.metrics, "{\"external\":true}");
-            row.train_until = 0;
-            st = tm_store_model_insert(p->store, &row, err);
-            st = st == TM_OK ? tm_store_model_activate(p->store, row.id, err) : st;
-            tm_forest_free(f);
-            f = NULL;
-            tm__pipeline_say(rep, "  %-14s external file %s\n", e->name, e->file);
-            continue;
-        }
-        tm_train_opts t;
-        tm_train_metrics met;
-        tm__pipeline_train_opts(p, e, &t);
-        if ((st = fit(&t, sm, role, true, &f, &met, err)) != TM_OK) {
+    char *abs = realpath(e->file, NULL);
+    snprintf(row->file, sizeof row->file, "%s", abs ? abs : e->file);
+    free(abs); /* realpath's buffer comes from malloc */
+    snprintf(row->format, sizeof row->format, "external");
+    snprintf(row->metrics, sizeof row->metrics, "{\"external\":true}");
+    row->train_until = 0;
+    st = tm_store_model_insert(p->store, row, err);
+    st = st == TM_OK ? tm_store_model_activate(p->store, row->id, err) : st;
+    tm__pipeline_say(rep, "  %-14s external file %s\n", e->name, e->file);
+    return st;
+}
+
+/* The full model of an entry: early stopping on the latest tenth of the
+ * dates (the horizon's dates before them embargoed), saved as
+ * base/g<gen>_<name>. */
+static tm_status train_full(tm_pipeline *p, base_job *j, const tm__pipeline_entry *e,
+                            const tm_train_opts *t, tm_store_model *row, tm_train_metrics *met,
+                            tm_err *err)
+{
+    tm_forest *f = NULL;
+    tm__pipeline_split_time(&j->dates, j->dates.n_dates / 10, (size_t)p->o.horizon, j->role);
+    tm_status st = fit(t, j->sm, j->role, true, &f, met, err);
+    if (st != TM_OK) {
+        return st;
+    }
+    snprintf(row->file, sizeof row->file, "base/g%lld_%.60s", (long long)j->gen, e->name);
+    tm_buf b = {0};
+    tm_jw w;
+    tm_jw_init(&w, &b, TM_JW_COMPACT, TM_JW_NONFINITE_NULL, false);
+    tm_jw_object(&w);
+    tm_jw_key(&w, "best_iteration");
+    tm_jw_int(&w, met->best_iteration);
+    tm_jw_key(&w, "valid_accuracy");
+    tm_jw_fixed(&w, met->valid_accuracy, 6);
+    tm_jw_key(&w, "valid_logloss");
+    tm_jw_fixed(&w, met->valid_loss, 6);
+    tm_jw_key(&w, "n_train");
+    tm_jw_int(&w, (int64_t)met->n_train);
+    tm_jw_key(&w, "n_valid");
+    tm_jw_int(&w, (int64_t)met->n_valid);
+    tm_jw_key(&w, "growth");
+    tm_jw_string(&w, tm_train_growth_name(e->growth));
+    tm_jw_object_end(&w);
+    st = tm__pipeline_metrics_set(&w, row, err);
+    if (st == TM_OK) {
+        st = save_and_register(p, f, row, err);
+    }
+    tm_forest_free(f);
+    return st;
+}
+
+/* The fold models of an entry: block k of the dates held out, with the
+ * horizon's dates embargoed on each side, as many rounds as the full model
+ * kept; slot TM__PIPELINE_FOLD_SLOT(i, k), file base/g<gen>_<name>_fold<k>. */
+static tm_status train_folds(tm_pipeline *p, base_job *j, const tm__pipeline_entry *e,
+                             const tm_train_opts *full, int rounds, const tm_store_model *row,
+                             tm_err *err)
+{
+    size_t K = (size_t)p->o.n_folds, n_dates = j->dates.n_dates;
+    tm_train_opts t = *full;
+    t.max_rounds = rounds;
+    t.early_stopping = 0;
+    tm_status st = TM_OK;
+    for (size_t k = 0; k < K && st == TM_OK; k++) {
+        size_t a = n_dates * k / K, z = n_dates * (k + 1) / K; /* [a, z) */
+        tm_forest *f = NULL;
+        tm__pipeline_split_fold(&j->dates, a, z, (size_t)p->o.horizon, j->role);
+        if ((st = fit(&t, j->sm, j->role, false, &f, NULL, err)) != TM_OK) {
             break;
         }
-        snprintf(row.file, sizeof row.file, "base/g%lld_%.60s", (long long)gen, e->name);
-        snprintf(row.metrics, sizeof row.metrics,
-                 "{\"best_iteration\":%d,\"valid_accuracy\":%.6f,\"valid_logloss\":%.6f,"
-                 "\"n_train\":%zu,\"n_valid\":%zu,\"growth\":\"%s\"}",
-                 met.best_iteration, met.valid_accuracy, met.valid_loss, met.n_train, met.n_valid,
-                 tm_train_growth_name(e->growth));
-        st = save_and_register(p, f, &row, err);
-        tm_forest_free(f);
-        f = NULL;
-        double full_s = tm_now_seconds() - t1;
-        /* Fold models: block k of the dates is held out, with h dates of
-         * embargo on each side; as many rounds as the full model kept. */
-        t.max_rounds = met.best_iteration + 1;
-        t.early_stopping = 0;
-        for (size_t k = 0; k < K && st == TM_OK; k++) {
-            size_t a = n_dates * k / K, z = n_dates * (k + 1) / K; /* [a, z) */
-            for (size_t r = 0; r < sm->n_rows; r++) {
-                size_t dp = date_pos(dates, n_dates, sm->date[r]);
-                role[r] = (dp + h >= a && dp < z + h) ? 2 : 0;
-            }
-            if ((st = fit(&t, sm, role, false, &f, NULL, err)) != TM_OK) {
-                break;
-            }
-            tm_store_model fr = row;
-            snprintf(fr.kind, sizeof fr.kind, "fold");
-            fr.slot = (int)(i * 100 + k);
-            fr.fold_from = dates[a];
-            fr.fold_to = dates[z - 1];
-            snprintf(fr.file, sizeof fr.file, "base/g%lld_%.60s_fold%zu", (long long)gen, e->name,
-                     k);
-            snprintf(fr.metrics, sizeof fr.metrics, "{\"fold\":%zu,\"rounds\":%d}", k,
-                     t.max_rounds);
-            st = save_and_register(p, f, &fr, err);
-            tm_forest_free(f);
-            f = NULL;
-        }
-        /* restore the early-stopping roles for the next model */
-        for (size_t r = 0; r < sm->n_rows; r++) {
-            size_t dp = date_pos(dates, n_dates, sm->date[r]);
-            role[r] = dp >= vpos ? 1 : dp + h >= vpos ? 2 : 0;
-        }
-        double s = tm_now_seconds() - t1;
+        tm_store_model fr = *row;
+        snprintf(fr.kind, sizeof fr.kind, "fold");
+        fr.slot = TM__PIPELINE_FOLD_SLOT(row->slot, k);
+        fr.fold_from = j->dates.date[a];
+        fr.fold_to = j->dates.date[z - 1];
+        snprintf(fr.file, sizeof fr.file, "base/g%lld_%.60s_fold%zu", (long long)j->gen, e->name,
+                 k);
+        tm_buf b = {0};
+        tm_jw w;
+        tm_jw_init(&w, &b, TM_JW_COMPACT, TM_JW_NONFINITE_NULL, false);
+        tm_jw_object(&w);
+        tm_jw_key(&w, "fold");
+        tm_jw_int(&w, (int64_t)k);
+        tm_jw_key(&w, "rounds");
+        tm_jw_int(&w, t.max_rounds);
+        tm_jw_object_end(&w);
+        st = tm__pipeline_metrics_set(&w, &fr, err);
         if (st == TM_OK) {
-            tm__pipeline_say(rep,
-                             "  %-14s %-8s %-9s rounds %4d  valid acc %.3f  (%.1fs, folds %.1fs)\n",
-                             e->name, e->family, tm_train_growth_name(e->growth),
-                             met.best_iteration + 1, met.valid_accuracy, s, s - full_s);
-            tm__pipeline_step(rep, e->name, s);
+            st = save_and_register(p, f, &fr, err);
         }
+        tm_forest_free(f);
     }
-done:
-    tm_forest_free(f);
-    tm_free(role);
-    tm_free(dates);
-    tm_store_samples_free(sm);
+    return st;
+}
+
+/* Trains registry entry i: the full model, then its fold models. */
+static tm_status train_entry(tm_pipeline *p, base_job *j, size_t i, tm_pipeline_report *rep,
+                             tm_err *err)
+{
+    const tm__pipeline_entry *e = &p->reg[i];
+    double t0 = tm_now_seconds();
+    tm_store_model row;
+    entry_row(j, e, i, &row);
+    if (e->file[0]) {
+        return register_external(p, e, &row, rep, err);
+    }
+    tm_train_opts t;
+    tm_train_metrics met;
+    tm__pipeline_train_opts(p, e, &t);
+    tm_status st = train_full(p, j, e, &t, &row, &met, err);
+    if (st != TM_OK) {
+        return st;
+    }
+    double full_s = tm_now_seconds() - t0;
+    if ((st = train_folds(p, j, e, &t, met.best_iteration + 1, &row, err)) != TM_OK) {
+        return st;
+    }
+    double s = tm_now_seconds() - t0;
+    tm__pipeline_say(rep, "  %-14s %-8s %-9s rounds %4d  valid acc %.3f  (%.1fs, folds %.1fs)\n",
+                     e->name, e->family, tm_train_growth_name(e->growth), met.best_iteration + 1,
+                     met.valid_accuracy, s, s - full_s);
+    tm__pipeline_step(rep, e->name, s);
+    return TM_OK;
+}
+
+tm_status tm__pipeline_base_core(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
+                                 tm_err *err)
+{
+    base_job j;
+    memset(&j, 0, sizeof j);
+    j.as_of = as_of;
+    char dir[600];
+    snprintf(dir, sizeof dir, "%.500s/base", p->models_dir);
+    double t0 = tm_now_seconds();
+    tm_status st = load_samples(p, &j, dir, err);
+    if (st == TM_OK) {
+        tm__pipeline_step(rep, "load_samples", tm_now_seconds() - t0);
+        tm__pipeline_say(rep,
+                         "model_retrain as of " TM__YMD_FMT ": %zu samples up to " TM__YMD_FMT
+                         ", generation %lld, %zu models x (1 + %d folds)\n",
+                         TM__YMD(as_of), j.sm->n_rows, TM__YMD(j.cutoff), (long long)j.gen,
+                         p->n_reg, p->o.n_folds);
+    }
+    for (size_t i = 0; i < p->n_reg && st == TM_OK; i++) {
+        st = train_entry(p, &j, i, rep, err);
+    }
+    base_job_free(&j);
     return st;
 }
 
@@ -382,7 +432,8 @@ tm_status tm__pipeline_models_load(tm_pipeline *p, tm__pipeline_models *m, tm_er
         st = tm_store_models_generation(p->store, "fold", rows[0].generation, &folds, &nf, err);
     }
     for (size_t j = 0; j < nf && st == TM_OK; j++) {
-        size_t i = (size_t)folds[j].slot / 100, k = (size_t)folds[j].slot % 100;
+        size_t i = (size_t)folds[j].slot / TM__PIPELINE_FOLD_SLOTS;
+        size_t k = (size_t)folds[j].slot % TM__PIPELINE_FOLD_SLOTS;
         if (i >= n || k >= TM__PIPELINE_MAX_FOLDS) {
             continue;
         }

@@ -224,6 +224,22 @@ char *tm__pipeline_now_iso(char *buf, size_t len)
     return buf;
 }
 
+tm_status tm__pipeline_metrics_set(tm_jw *w, tm_store_model *row, tm_err *err)
+{
+    tm_buf *b = w->out;
+    tm_status st = tm_jw_finish(w, err);
+    if (st == TM_OK && b->len >= sizeof row->metrics) {
+        st = TM_ERR(err, TM_E_INTERNAL, NULL, 0, "metrics",
+                    "expected at most %zu bytes of model metrics, found %zu",
+                    sizeof row->metrics - 1, b->len);
+    }
+    if (st == TM_OK) {
+        memcpy(row->metrics, b->p, b->len + 1);
+    }
+    tm_buf_fini(b);
+    return st;
+}
+
 tm_status tm__pipeline_record(tm_pipeline *p, const tm_pipeline_report *rep, const char *status,
                               int64_t *run_id, tm_err *err)
 {

@@ -16,6 +16,18 @@
 #define TM__YMD_FMT            "%04d-%02d-%02d"
 #define TM__YMD(d)             (int)((d) / 10000), (int)((d) / 100 % 100), (int)((d) % 100)
 #define TM__PIPELINE_MAX_FOLDS 8
+/* Fold models are registered in slot base_slot * TM__PIPELINE_FOLD_SLOTS +
+ * fold, so one slot number names both the base model and the fold. */
+#define TM__PIPELINE_FOLD_SLOTS 100
+#define TM__PIPELINE_FOLD_SLOT(base_slot, fold) ((int)((base_slot) * TM__PIPELINE_FOLD_SLOTS + (fold)))
+/* A date before every sample: loading samples up to it loads none (the
+ * as_of of a retrain whose label cut-off is not known yet). */
+#define TM__PIPELINE_BEFORE_ALL_DATES 19000101
+/* Fewest training samples a retrain accepts: base models need enough rows
+ * for a validation tail and the fold blocks, the meta-learner (fewer
+ * features) a little less. Below these the figures mean nothing. */
+#define TM__PIPELINE_MIN_BASE_SAMPLES 200
+#define TM__PIPELINE_MIN_META_SAMPLES 100
 
 /* One base model of the registry: trained by us with these settings, or
  * read from a file exported by the real library (file set). */
@@ -84,6 +96,44 @@ tm_status tm__pipeline_fold_probs(tm_pipeline *p, const tm__pipeline_models *m, 
                                   double *probs, tm_err *err);
 /* Loads the active meta-learner; *row gets its registry row. */
 tm_status tm__pipeline_meta_load(tm_pipeline *p, tm_forest **out, tm_store_model *row, tm_err *err);
+
+/* What one training sample is for in one fit. TRAIN and VALID are the
+ * values tm_train_split writes (0 and 1), so a random split fills the same
+ * role array. */
+typedef enum tm__pipeline_role {
+    TM__PIPELINE_TRAIN = 0,
+    TM__PIPELINE_VALID = 1,
+    TM__PIPELINE_EMBARGO = 2,  /* left out: its label window overlaps held-out dates */
+    TM__PIPELINE_HELD_OUT = 3, /* left out: the fold's block, predicted by the fold model */
+} tm__pipeline_role;
+
+/* The samples' dates as positions among their distinct dates. */
+typedef struct tm__pipeline_dates {
+    int32_t *date;  /* distinct dates, ascending (n_dates, tm_malloc'd) */
+    size_t n_dates;
+    size_t *pos;    /* per sample row: index of its date in date[] */
+    size_t n_rows;
+} tm__pipeline_dates;
+
+/* Indexes the dates of n_rows samples sorted by date (TM_E_INTERNAL when
+ * they are not). Free with tm__pipeline_dates_free (also on failure: d is
+ * left empty). */
+tm_status tm__pipeline_dates_index(const int32_t *row_date, size_t n_rows, tm__pipeline_dates *d,
+                                   tm_err *err);
+void tm__pipeline_dates_free(tm__pipeline_dates *d);
+/* Time split: the latest n_valid_dates dates VALID, the embargo dates
+ * before them EMBARGO, the rest TRAIN. role has d->n_rows entries. */
+void tm__pipeline_split_time(const tm__pipeline_dates *d, size_t n_valid_dates, size_t embargo,
+                             uint8_t *role);
+/* Fold split: date positions [from, to) HELD_OUT, the embargo dates on
+ * each side of the block EMBARGO, the rest TRAIN. */
+void tm__pipeline_split_fold(const tm__pipeline_dates *d, size_t from, size_t to, size_t embargo,
+                             uint8_t *role);
+
+/* Ends the metrics writer w (compact JSON into its tm_buf) and stores the
+ * text as row->metrics; TM_E_INTERNAL when it does not fit. The buffer is
+ * freed either way. */
+tm_status tm__pipeline_metrics_set(tm_jw *w, tm_store_model *row, tm_err *err);
 
 /* The meta retrain inside an open transaction (model_retrain shares it). */
 tm_status tm__pipeline_meta_core(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,

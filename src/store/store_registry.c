@@ -346,6 +346,38 @@ tm_status tm_store_model_activate(tm_store *s, int64_t id, tm_err *err)
     return rc;
 }
 
+/* The one integer of a one-row query with an optional text parameter. */
+static tm_status query_one(tm_store *s, const char *sql, const char *text, int64_t *out,
+                           tm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    *out = 0;
+    tm_status rc = tm__store_prepare(s, sql, &st, err);
+    if (rc == TM_OK && text) {
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+    }
+    if (rc == TM_OK) {
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            *out = sqlite3_column_int64(st, 0);
+        } else {
+            rc = tm__store_fail(s, err, "query models");
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+tm_status tm_store_model_next_generation(tm_store *s, int64_t *out, tm_err *err)
+{
+    return query_one(s, "SELECT coalesce(max(generation), 0) + 1 FROM models", NULL, out, err);
+}
+
+tm_status tm_store_model_next_version(tm_store *s, const char *kind, int64_t *out, tm_err *err)
+{
+    return query_one(s, "SELECT count(*) + 1 FROM models WHERE kind = ?1", kind, out, err);
+}
+
 tm_status tm_store_models_active(tm_store *s, const char *kind, tm_store_model **out, size_t *n,
                                  tm_err *err)
 {

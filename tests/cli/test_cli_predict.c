@@ -13,13 +13,13 @@
 
 /* A two-feature LightGBM model: x1 <= 0.5 -> -0.5 else 0.5, sigmoid. */
 static const char *model_txt =
-    "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\n"
-    "max_feature_idx=1\nobjective=binary sigmoid:1\nfeature_names=a b\n"
-    "feature_infos=[0:1] [0:1]\ntree_sizes=200\n\nTree=0\nnum_leaves=2\nnum_cat=0\n"
-    "split_feature=1\nsplit_gain=1\nthreshold=0.5\ndecision_type=2\nleft_child=-1\n"
-    "right_child=-2\nleaf_value=-0.5 0.5\nleaf_weight=1 1\nleaf_count=1 1\n"
-    "internal_value=0\ninternal_weight=1\ninternal_count=2\nis_linear=0\nshrinkage=1\n\n\n"
-    "end of trees\n";
+        "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\n"
+        "max_feature_idx=1\nobjective=binary sigmoid:1\nfeature_names=a b\n"
+        "feature_infos=[0:1] [0:1]\ntree_sizes=200\n\nTree=0\nnum_leaves=2\nnum_cat=0\n"
+        "split_feature=1\nsplit_gain=1\nthreshold=0.5\ndecision_type=2\nleft_child=-1\n"
+        "right_child=-2\nleaf_value=-0.5 0.5\nleaf_weight=1 1\nleaf_count=1 1\n"
+        "internal_value=0\ninternal_weight=1\ninternal_count=2\nis_linear=0\nshrinkage=1\n\n\n"
+        "end of trees\n";
 
 static char dir[512];
 
@@ -107,8 +107,7 @@ START_TEST(predict_binds_columns_by_name_and_writes_probabilities)
     out = tm_test_slurp(path, NULL);
     ck_assert_str_eq(out, "m\n-0.5\n0.5\n-0.5\n");
     free(out);
-    ck_assert_int_eq(run_predict("model.txt", "in.csv", "--output-type class", err, sizeof err),
-                     0);
+    ck_assert_int_eq(run_predict("model.txt", "in.csv", "--output-type class", err, sizeof err), 0);
     out = tm_test_slurp(path, NULL);
     ck_assert_str_eq(out, "class\n0\n1\n0\n");
     free(out);
@@ -197,7 +196,67 @@ START_TEST(model_info_summarises)
     ck_assert_ptr_nonnull(strstr(text, "leaves      2"));
     ck_assert_ptr_nonnull(strstr(text, "features    2"));
     ck_assert_ptr_nonnull(strstr(text, "   1: 1"));
+    ck_assert_ptr_nonnull(strstr(text, "rounds      1\n"));
+    ck_assert_ptr_nonnull(strstr(text, "best round  none stored\n"));
+    ck_assert_ptr_nonnull(
+            strstr(text, "names       stored: predict matches input columns by name\n"));
     free(text);
+}
+END_TEST
+
+/* Names when the model has them: extra columns are ignored, a header with
+ * some of the names but not all (or one twice) is refused, not read by
+ * position; --verbose says which way columns were matched. */
+START_TEST(predict_columns_by_name_extra_partial_duplicate)
+{
+    char err[2048];
+    write_file("extra.csv", "id,b,z,a\n7,0.75,1,9\n8,0.25,1,9\n");
+    ck_assert_int_eq(run_predict("model.txt", "extra.csv", "--verbose", err, sizeof err), 0);
+    ck_assert_str_eq(err, "columns: 2 model features matched by name among 4 input columns\n"
+                          "rounds: 1 used (1 trees), 2 rows\n");
+    char path[700];
+    snprintf(path, sizeof path, "%s/out.csv", dir);
+    char *out = tm_test_slurp(path, NULL);
+    ck_assert_str_eq(out, "p\n0.62245933120185459\n0.37754066879814541\n");
+    free(out);
+    write_file("partial.csv", "b,x\n0.75,9\n");
+    expect_bad("model.txt", "partial.csv",
+               "partial.csv:1: expected every feature the model names in the header, missing "
+               "'a' (feature 0; 1 of 2 found)");
+    write_file("twice.csv", "a,b,b\n1,2,3\n");
+    expect_bad("model.txt", "twice.csv",
+               "twice.csv:1: field 'b': expected one column named like the model's feature 1, "
+               "found columns 2 and 3");
+    write_file("generic.csv", "x,y\n9,0.75\n");
+    ck_assert_int_eq(run_predict("model.txt", "generic.csv", "--verbose", err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(err, "matched by position among 2 input columns"));
+}
+END_TEST
+
+/* A one-column input whose missing values are blank lines: one output
+ * row per input line (the issue's 326 in, 303 out). */
+START_TEST(predict_one_column_blank_lines_keep_rows)
+{
+    char *one = strdup(model_txt);
+    char *p = strstr(one, "max_feature_idx=1");
+    p[16] = '0';
+    p = strstr(one, "feature_names=a b");
+    memcpy(p, "feature_names=b  ", 17);
+    p = strstr(one, "feature_infos=[0:1] [0:1]");
+    memcpy(p, "feature_infos=[0:1]      ", 25);
+    p = strstr(one, "split_feature=1");
+    p[14] = '0';
+    write_file("one.txt", one);
+    free(one);
+    write_file("blank.csv", "b\n0.75\n\n0.25\n\n\n0.75\n");
+    char err[2048];
+    ck_assert_int_eq(run_predict("one.txt", "blank.csv", "--margin", err, sizeof err), 0);
+    char path[700];
+    snprintf(path, sizeof path, "%s/out.csv", dir);
+    char *out = tm_test_slurp(path, NULL);
+    /* NaN: missing type None, so 0 <= 0.5: left */
+    ck_assert_str_eq(out, "m\n0.5\n-0.5\n-0.5\n-0.5\n-0.5\n0.5\n");
+    free(out);
 }
 END_TEST
 
@@ -212,6 +271,8 @@ TM_TEST_SUITE(cli_predict)
     tcase_add_test(tc, bad_csvs_exit_2_naming_line_and_field);
     tcase_add_test(tc, usage_errors_exit_2_and_help_exits_0);
     tcase_add_test(tc, model_info_summarises);
+    tcase_add_test(tc, predict_columns_by_name_extra_partial_duplicate);
+    tcase_add_test(tc, predict_one_column_blank_lines_keep_rows);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -194,10 +194,10 @@ START_TEST(reliability_reports_read_only)
         snprintf(bin, sizeof bin, "%s", tm_test_bin());
     }
     if (tm_test_system("unshare -m true 2>/dev/null") != 0) {
-        printf("SKIP: reliability_reports_read_only: no mount namespace (unshare -m)\n");
-        tm_test_skips++;
+        tm_test_skip("reliability_reports_read_only: no mount namespace (unshare -m)");
         return;
     }
+    tm_test_ran();
     int rc = tm_test_system(
             "cd '%s' && mkdir -p mnt && unshare -m sh -c 'mount --bind . mnt && "
             "mount -o remount,ro,bind mnt && cd mnt && touch probe 2>/dev/null && exit 3; "
@@ -219,10 +219,10 @@ static bool in_tmpfs(const char *script, bool full, int *rc)
         snprintf(bin, sizeof bin, "%s", tm_test_bin());
     }
     if (tm_test_system("unshare -m true 2>/dev/null") != 0) {
-        printf("SKIP: reliability: no mount namespace (unshare -m) for a full disk\n");
-        tm_test_skips++;
+        tm_test_skip("reliability: no mount namespace (unshare -m) for a full disk");
         return false;
     }
+    tm_test_ran();
     *rc = tm_test_system("cd '%s' && mkdir -p mnt && T='%s' unshare -m sh -c 'mount -t tmpfs -o "
                          "size=256k tmpfs mnt && %s %s' >out.txt 2>err.txt",
                          rdir(), bin,

@@ -68,7 +68,7 @@ START_TEST(csv_line_ends_and_blank_lines)
 {
     const char *texts[] = {
             "x,y\r\n1,2\r\n3,4\r\n", "x,y\n1,2\n3,4",           "x,y\r\n1,2\r\n3,4",
-            "x,y\n1,2\n3,4\n\n",     "x,y\n1,2\n\n3,4\r\n\r\n", "\xef\xbb\xbfx,y\n1,2\n3,4\n",
+            "x,y\n1,2\n3,4\n\n",     "x,y\n1,2\n3,4\r\n\r\n",  "\xef\xbb\xbfx,y\n1,2\n3,4\n",
             "x,y\r\n1,2\r\n3,4\r",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
@@ -116,8 +116,43 @@ START_TEST(csv_missing_and_infinities)
     ck_assert(isnan(at(csv, 1, 3)));
     ck_assert(isnan(at(csv, 1, 6)));
     tm_csv_free(csv);
-    csv = csv_ok("only\n\n1\n\n");
-    ck_assert_uint_eq(csv->n_rows, 1); /* blank lines are skipped, not NaN rows */
+}
+END_TEST
+
+/* One column: every line after the header is a row and a blank line is a
+ * missing value (pandas writes NaN that way), so rows out match rows in. */
+START_TEST(csv_one_column_blank_lines_are_missing)
+{
+    tm_csv *csv = csv_ok("only\n\n1\n\n");
+    ck_assert_uint_eq(csv->n_rows, 3);
+    ck_assert(isnan(at(csv, 0, 0)));
+    ck_assert_double_eq(at(csv, 1, 0), 1.0);
+    ck_assert(isnan(at(csv, 2, 0)));
+    tm_csv_free(csv);
+    csv = csv_ok("v\r\n2\r\n\r\n\r\n3\r\n");
+    ck_assert_uint_eq(csv->n_rows, 4);
+    ck_assert_double_eq(at(csv, 0, 0), 2.0);
+    ck_assert(isnan(at(csv, 1, 0)) && isnan(at(csv, 2, 0)));
+    ck_assert_double_eq(at(csv, 3, 0), 3.0);
+    tm_csv_free(csv);
+    csv = csv_ok("v\n5\n");
+    ck_assert_uint_eq(csv->n_rows, 1); /* the last line end ends a row, adds none */
+    tm_csv_free(csv);
+    csv = csv_ok("v\n5\n\r");
+    ck_assert_uint_eq(csv->n_rows, 2); /* a lone CR at the end is a blank line */
+    ck_assert(isnan(at(csv, 1, 0)));
+    tm_csv_free(csv);
+}
+END_TEST
+
+/* Wider tables: a blank line between rows is refused with its line;
+ * blank lines that only end the file hold no row and are accepted. */
+START_TEST(csv_blank_line_inside_wide_table_refused)
+{
+    csv_error("x,y\n1,2\n\n3,4\n", "t.csv:3: expected 2 fields, found a blank line");
+    csv_error("x,y\r\n1,2\r\n\r\n\r\n3,4\r\n", "t.csv:3: expected 2 fields, found a blank line");
+    tm_csv *csv = csv_ok("x,y\n1,2\n\n\r\n\n");
+    ck_assert_uint_eq(csv->n_rows, 1);
     tm_csv_free(csv);
 }
 END_TEST
@@ -242,8 +277,8 @@ START_TEST(csv_error_messages)
 {
     csv_error("a,b,c\n1,2,3\n4,5\n", "t.csv:3: expected 3 fields, found 2");
     csv_error("a,b,c\n1,2,3,4\n", "t.csv:2: expected 3 fields, found 4");
-    csv_error("a,b,c\r\n1,2,3\r\n\r\n1,\"2\",3,\"\"\r\n", "t.csv:4: expected 3 fields, found 4");
-    csv_error("a,b\n1,2\n\n\n7\n", "t.csv:5: expected 2 fields, found 1");
+    csv_error("a,b,c\r\n1,2,3\r\n1,\"2\",3,\"\"\r\n", "t.csv:3: expected 3 fields, found 4");
+    csv_error("a,b\n1,2\n\n\n7\n", "t.csv:3: expected 2 fields, found a blank line");
     csv_error("a,price,c\n1,2,3\n4,abc,6\n",
               "t.csv:3: field 'price': expected a number, found \"abc\"");
     csv_error("a,b\n1,NA\n", "t.csv:2: field 'b': expected a number, found \"NA\"");
@@ -410,6 +445,8 @@ TM_TEST_SUITE(core_csv)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, csv_basic_table);
     tcase_add_test(tc, csv_line_ends_and_blank_lines);
+    tcase_add_test(tc, csv_one_column_blank_lines_are_missing);
+    tcase_add_test(tc, csv_blank_line_inside_wide_table_refused);
     tcase_add_test(tc, csv_quoted_fields);
     tcase_add_test(tc, csv_missing_and_infinities);
     tcase_add_test(tc, csv_correct_rounding);

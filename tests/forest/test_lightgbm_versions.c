@@ -230,6 +230,53 @@ START_TEST(files_without_end_of_trees)
 }
 END_TEST
 
+/* Inputs with |x| <= kEpsilon (the float 1e-15f) were dropped to 0 from
+ * dense rows by LightGBM 2.0.5-2.0.11 (c_api.cpp at those tags), whose
+ * files have no version line; from 2.0.12 on only |x| <= 1e-35f is. Row
+ * (e, e, e) walked by hand:
+ *   e read as 0:  left, 0 not in set: 2; 0 <= 0: 0.125; zero: -0.03125 -> 2.09375
+ *   e kept:       left, (int)e = 0 not in set: 2; e > 0: -0.25; e <= 2.5: 0.0625 -> 1.8125
+ *   -e kept:      left, 2; -e <= 0: 0.125; -e <= 2.5: 0.0625                 -> 2.1875 */
+START_TEST(files_before_2_0_12_read_inputs_below_1e_15_as_zero)
+{
+    const double eps = (double)1e-15f, above = nextafter((double)1e-15f, 1);
+    const double cases[][3] = {{1e-16, 2.09375, 1.8125},
+                               {eps, 2.09375, 1.8125},
+                               {-eps, 2.09375, 2.1875}, /* kept: -e <= 0 and -e <= 2.5 go left */
+                               {above, 1.8125, 1.8125},
+                               {1e-36, 2.09375, 2.09375}};
+    for (size_t v = 0; v < N_VARIANTS; v++) {
+        tm_forest *f = load_ok(build(&variants[v], "regression", NULL), variants[v].writer);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            double x[3] = {cases[i][0], cases[i][0], cases[i][0]}, ref, fast;
+            ck_assert_int_eq(
+                    tm_forest_predict_reference(f, x, 1, 3, TM_FOREST_OUT_MARGIN, &ref, NULL),
+                    TM_OK);
+            ck_assert_int_eq(tm_forest_predict(f, x, 1, 3, TM_FOREST_OUT_MARGIN, 1, &fast, NULL),
+                             TM_OK);
+            double want = v == 0 ? cases[i][1] : cases[i][2];
+            ck_assert_msg(ref == want && fast == want, "%s, x = %.17g: %.17g / %.17g, expected %g",
+                          variants[v].writer, cases[i][0], ref, fast, want);
+        }
+        tm_forest_free(f);
+    }
+    /* Saved as v4, whose readers use the 1e-35 rule, it would change. */
+    tm_forest *f = load_ok("tree\nnum_class=1\nlabel_index=0\nmax_feature_idx=0\n"
+                           "objective=regression\nfeature_names=a\nfeature_infos=[0:1]\n\n"
+                           "Tree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=0\nthreshold=0.5\n"
+                           "decision_type=2\nleft_child=-1\nright_child=-2\nleaf_value=1 2\n"
+                           "shrinkage=1\n\n\nfeature importances:\na=1\n",
+                           "2.0.x stump");
+    char path[1200];
+    snprintf(path, sizeof path, "%s/v2_0.txt", tm_test_tmpdir());
+    tm_err err;
+    tm_err_init(&err);
+    ck_assert_int_eq(tm_forest_save(f, TM_FOREST_FORMAT_LIGHTGBM, path, &err), TM_E_FORMAT);
+    ck_assert_msg(strstr(err.reason, "lightgbm 2.0.11 and older") != NULL, "%s", err.reason);
+    tm_forest_free(f);
+}
+END_TEST
+
 /* Objective names as the writers of each version put them on the line
  * (each objective's ToString / GetName, and the aliases its factory reads),
  * with the link LightGBM's ConvertOutput applies, on the margin 0.59375
@@ -326,6 +373,7 @@ TM_TEST_SUITE(forest_lightgbm_versions)
     TCase *tc = tcase_create("lightgbm_versions");
     tcase_add_test(tc, every_format_gives_the_hand_computed_margins);
     tcase_add_test(tc, files_without_end_of_trees);
+    tcase_add_test(tc, files_before_2_0_12_read_inputs_below_1e_15_as_zero);
     tcase_add_test(tc, objective_names_of_every_version);
     tcase_add_test(tc, parameters_confirm_the_header);
     suite_add_tcase(s, tc);

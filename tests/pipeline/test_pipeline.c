@@ -712,6 +712,58 @@ START_TEST(pipeline_registry_entry_can_be_a_real_library_model)
 }
 END_TEST
 
+/* The largest registry (16 models: 6 * 16 + 7 = 103 meta features) runs
+ * through both retrains; every meta feature name reaches the saved model
+ * (the sanitize build checks no buffer overflows on the way). */
+START_TEST(pipeline_sixteen_model_registry_retrains)
+{
+    char db[600], models[600], reg[600];
+    snprintf(db, sizeof db, "%s/sixteen.db", dir());
+    build_db(db, N_DAYS, 20160415, false);
+    tm_pipeline_opts o;
+    opts_for(&o, db, models, reg);
+    snprintf(reg, sizeof reg, "%s/registry_16.json", dir());
+    FILE *fp = fopen(reg, "w");
+    ck_assert_ptr_nonnull(fp);
+    static const char *const family[3] = {"xgboost", "lightgbm", "catboost"};
+    static const char *const growth[3] = {"depthwise", "leafwise", "oblivious"};
+    fputs("{\"models\": [", fp);
+    for (int i = 0; i < 16; i++) {
+        fprintf(fp,
+                "%s{\"name\": \"m%02d\", \"family\": \"%s\", \"growth\": \"%s\","
+                " \"max_depth\": 2, \"num_leaves\": 4, \"max_rounds\": 2}",
+                i ? ", " : "", i, family[i % 3], growth[i % 3]);
+    }
+    fputs("]}", fp);
+    fclose(fp);
+    o.n_folds = 2;
+    tm_pipeline *p = NULL;
+    tm_err err;
+    tm_err_init(&err);
+    ok(tm_pipeline_open(&o, &p, &err), &err);
+    tm_pipeline_report rep;
+    ok(tm_pipeline_model_retrain(p, 20160415, &rep, &err), &err);
+    ck_assert_ptr_nonnull(strstr(rep.summary, "16 base models (generation 1), 103 meta features"));
+    tm_pipeline_close(p);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM models WHERE kind='base' AND active"), 16);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM models WHERE kind='fold' AND active"), 32);
+    ck_assert_int_eq(q(db, "SELECT max(slot) FROM models WHERE kind='fold'"), 1501);
+    char path[700];
+    snprintf(path, sizeof path, "%s/meta_learner_v2/meta_v1.txt", models);
+    char *text = tm_test_slurp(path, NULL);
+    ck_assert_ptr_nonnull(text);
+    const char *names = strstr(text, "\nfeature_names=");
+    ck_assert_ptr_nonnull(names);
+    ck_assert(strncmp(names, "\nfeature_names=m1_sell m1_hold m1_buy m2_sell ", 46) == 0);
+    ck_assert_ptr_nonnull(strstr(names, " m16_buy asymmetry_1 max_directional_1 "));
+    ck_assert_ptr_nonnull(strstr(names, " neutral_dominance_16 avg_asymmetry std_asymmetry "
+                                        "avg_max_directional avg_neutral_dominance buy_consensus "
+                                        "sell_consensus hold_consensus\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nmax_feature_idx=102\n"));
+    free(text);
+}
+END_TEST
+
 START_TEST(pipeline_zz_cleanup)
 {
     ck_assert_int_eq(tm_test_system("rm -rf '%s'", dir()), 0);
@@ -734,6 +786,7 @@ TM_TEST_SUITE(pipeline)
     tcase_add_test(tc, pipeline_kill_9_mid_meta_retrain_keeps_previous_model);
     tcase_add_test(tc, pipeline_kill_9_mid_scan_writes_no_signal);
     tcase_add_test(tc, pipeline_registry_entry_can_be_a_real_library_model);
+    tcase_add_test(tc, pipeline_sixteen_model_registry_retrains);
     tcase_add_test(tc, pipeline_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;

@@ -254,11 +254,17 @@ END_TEST
 START_TEST(store_model_registry_activation_and_history)
 {
     tm_store *s = open_fresh("models.db");
+    int64_t next = 0;
+    ck_assert_int_eq(tm_store_model_next_version(s, "meta", &next, NULL), TM_OK);
+    ck_assert_int_eq(next, 1);
+    ck_assert_int_eq(tm_store_model_next_generation(s, &next, NULL), TM_OK);
+    ck_assert_int_eq(next, 1);
     tm_store_model m = {.kind = "meta",
                         .slot = 0,
                         .family = "lightgbm",
                         .format = "lightgbm",
                         .as_of = 20180101,
+                        .generation = 4,
                         .active = true};
     snprintf(m.name, sizeof m.name, "meta");
     snprintf(m.file, sizeof m.file, "/x/meta_1.txt");
@@ -269,6 +275,12 @@ START_TEST(store_model_registry_activation_and_history)
     snprintf(m.file, sizeof m.file, "/x/meta_2.txt");
     ck_assert_int_eq(tm_store_model_insert(s, &m, NULL), TM_OK);
     ck_assert_int_eq(tm_store_model_activate(s, m.id, NULL), TM_OK);
+    ck_assert_int_eq(tm_store_model_next_version(s, "meta", &next, NULL), TM_OK);
+    ck_assert_int_eq(next, 3);
+    ck_assert_int_eq(tm_store_model_next_version(s, "base", &next, NULL), TM_OK);
+    ck_assert_int_eq(next, 1);
+    ck_assert_int_eq(tm_store_model_next_generation(s, &next, NULL), TM_OK);
+    ck_assert_int_eq(next, 5);
     tm_store_model *ms = NULL;
     size_t n = 0;
     ck_assert_int_eq(tm_store_models_active(s, "meta", &ms, &n, NULL), TM_OK);
