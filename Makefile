@@ -17,6 +17,8 @@ OPT_release  := -O2 -g -DNDEBUG
 OPT_debug    := -O0 -g3
 OPT_sanitize := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer
+OPT_libfuzzer := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+                 -fno-omit-frame-pointer
 OPT     := $(OPT_$(VARIANT))
 CFLAGS  := $(STD) $(WARN) $(OPENMP) $(INC) $(OPT) $(EXTRA_CFLAGS)
 LDFLAGS := $(OPENMP) $(filter -fsanitize=%,$(OPT)) $(EXTRA_LDFLAGS)
@@ -47,7 +49,7 @@ BIN  := $(B)/turbomode
 endif
 TEST_BIN := $(B)/tm_tests
 
-.PHONY: all test check-suite sanitize bench demo static fuzz lint config clean deps
+.PHONY: all test check-suite sanitize bench demo static fuzz fuzz-libfuzzer lint config clean deps
 
 all: $(BIN) $(LIBA)
 
@@ -107,14 +109,56 @@ static:
 	    echo "bin/turbomode-static: static (ldd: not a dynamic executable)"; \
 	else echo "bin/turbomode-static is not static:"; ldd bin/turbomode-static; exit 1; fi
 
+# Fuzzing. `make fuzz` (in `make test`): each target built with gcc under
+# ASan+UBSan replays its corpus (and the shared fixtures), then mutates it
+# with a printed random seed for FUZZ_SECONDS in all (split among the
+# targets); a failing input is saved under build/fuzz-crashes.
+# `make fuzz-libfuzzer`: the same targets under clang's libFuzzer for
+# FUZZ_SECONDS each; inputs that fail are copied into the target's corpus
+# (tests/fuzz/corpus*) as regression cases and the run fails.
 FUZZ_SECONDS ?= 20
-fuzz:
-	$(MAKE) --no-print-directory VARIANT=sanitize $(BUILD)/sanitize/fuzz_driver
-	$(BUILD)/sanitize/fuzz_driver --seconds $(FUZZ_SECONDS) tests/fuzz/corpus \
-	    $$(test -d ../shared/fixtures && echo ../shared/fixtures || echo "(no shared fixtures: corpus only)" >&2)
+FUZZ_TARGETS := forest sched import registry
+FUZZ_CC ?= clang
+SHARED_DIR := $(if $(TM_SHARED),$(TM_SHARED),../shared)
 
-$(B)/fuzz_driver: tests/fuzz/fuzz_forest.c $(LIBA)
-	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LIBS) $(LDFLAGS)
+fuzz:
+	$(MAKE) --no-print-directory VARIANT=sanitize \
+	    $(foreach t,$(FUZZ_TARGETS),$(BUILD)/sanitize/fuzz_$(t))
+	@mkdir -p $(BUILD)/fuzz-crashes
+	@test -d $(SHARED_DIR)/fixtures || echo "fuzz: no shared fixtures: corpus only" >&2
+	@secs=$$(awk 'BEGIN { print $(FUZZ_SECONDS) / $(words $(FUZZ_TARGETS)) }'); \
+	for t in $(FUZZ_TARGETS); do \
+	    case $$t in forest) c=tests/fuzz/corpus; x=$(SHARED_DIR)/fixtures;; \
+	        sched) c=tests/fuzz/corpus_sched; x=$(SHARED_DIR)/fixtures/scheduler;; \
+	        *) c=tests/fuzz/corpus_$$t; x=;; esac; \
+	    $(BUILD)/sanitize/fuzz_$$t --seconds $$secs --crash-dir $(BUILD)/fuzz-crashes \
+	        $$c $$x || exit 1; \
+	done
+
+fuzz-libfuzzer:
+	@sh scripts/deps.sh libfuzzer
+	$(MAKE) --no-print-directory VARIANT=libfuzzer CC=$(FUZZ_CC) \
+	    $(foreach t,$(FUZZ_TARGETS),$(BUILD)/libfuzzer/fuzz_$(t))
+	@for t in $(FUZZ_TARGETS); do \
+	    case $$t in forest) c=tests/fuzz/corpus;; *) c=tests/fuzz/corpus_$$t;; esac; \
+	    w=$(BUILD)/fuzz-work/$$t; a=$(BUILD)/fuzz-crashes/$$t; mkdir -p $$w $$a; \
+	    seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); \
+	    echo "fuzz-libfuzzer: $$t seed $$seed (repeat with -seed=$$seed)"; \
+	    if ! $(BUILD)/libfuzzer/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -seed=$$seed \
+	        -artifact_prefix=$$a/ -print_final_stats=0 $$w $$c; then \
+	        for f in $$a/*; do [ -f "$$f" ] && cp "$$f" "$$c/regress-$$t-$$(basename $$f)"; done; \
+	        echo "fuzz-libfuzzer: $$t failed; the input is now in $$c as a regression case" >&2; \
+	        exit 1; \
+	    fi; \
+	done
+
+ifeq ($(VARIANT),libfuzzer)
+$(B)/fuzz_%: tests/fuzz/fuzz_%.c $(LIBA)
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBA) $(LIBS) $(LDFLAGS)
+else
+$(B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_driver.c $(LIBA)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< tests/fuzz/fuzz_driver.c $(LIBA) $(LIBS) $(LDFLAGS)
+endif
 
 lint:
 	@sh scripts/lint.sh

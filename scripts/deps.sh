@@ -2,6 +2,24 @@
 # Checks the Debian packages the build and the tests need; installs the
 # missing ones when run as root, otherwise names them and fails.
 set -u
+# `deps.sh libfuzzer`: what `make fuzz-libfuzzer` needs (clang, its
+# libFuzzer and sanitizer runtimes in libclang-rt-*-dev, LLVM's OpenMP).
+if [ "${1:-}" = libfuzzer ]; then
+    if ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 &&
+        command -v clang >/dev/null 2>&1; then
+        exit 0
+    fi
+    pkgs="clang libclang-rt-dev libomp-dev"
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "deps: installing: $pkgs"
+        apt-get update -q >/dev/null 2>&1 || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs >/dev/null \
+            || { echo "deps: apt-get failed for: $pkgs" >&2; exit 1; }
+        exit 0
+    fi
+    echo "deps: libFuzzer needs: $pkgs (install with: apt-get install $pkgs)" >&2
+    exit 1
+fi
 need="gcc make pkg-config check libsqlite3-dev sqlite3 tzdata"
 missing=""
 for p in $need; do

@@ -42,7 +42,7 @@ static const char *const param_keys[N_PARAMS] = {"boosting", "objective"};
 typedef struct header {
     span key[N_HEADER];
     span param[N_PARAMS];
-    int version; /* 2, 3, 4, ...; 2 when the line is absent */
+    int version; /* 2, 3 or 4; 0 when the line is absent (2.0.11 and older) */
     int64_t num_class;
     int64_t n_per_iter; /* num_tree_per_iteration */
     int64_t n_features;
@@ -154,7 +154,7 @@ static tm_status header_int(const header *h, int k, bool required, int64_t dflt,
 static tm_status check_header(header *h, const char *path, tm_err *err)
 {
     const span *v = &h->key[H_VERSION];
-    h->version = 2; /* files older than the version line follow 2.x rules */
+    h->version = 0; /* before 2.0.12: no version line, no tree_sizes */
     if (v->set) {
         int64_t ver = 0;
         if (v->n < 2 || v->p[0] != 'v' ||
@@ -172,6 +172,11 @@ static tm_status check_header(header *h, const char *path, tm_err *err)
     if (st == TM_OK) {
         st = header_int(h, H_MAX_FEATURE_IDX, true, 0, 0, INT32_MAX - 1, &h->n_features, path, err);
         h->n_features++;
+    }
+    if (st == TM_OK && h->version == 0 && h->key[H_TREE_SIZES].set) {
+        st = TM_ERR(err, TM_E_PARSE, path, 0, "version",
+                    "expected a header line version= (files with tree_sizes have one), found "
+                    "none");
     }
     if (st == TM_OK && !h->key[H_FEATURE_NAMES].set) {
         st = TM_ERR(err, TM_E_PARSE, path, 0, "feature_names",
@@ -323,7 +328,7 @@ tm_status tm__forest_load_lightgbm(const char *text, size_t len, const char *pat
     f->cmp = TM__CMP_LE_F64;
     f->sum_f32 = false;
     f->zero_tiny_inputs = true; /* predict() drops |x| <= kZeroThreshold */
-    if (!h.key[H_VERSION].set) {
+    if (h.version == 0) {
         /* LightGBM 2.0.5-2.0.11 (no version line) dropped |x| <= kEpsilon,
          * the float 1e-15f, from dense rows (c_api.cpp at those tags) */
         f->zero_band = (double)1e-15f;

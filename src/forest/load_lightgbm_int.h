@@ -44,11 +44,12 @@ void tm__forest_lgb_match_key(const tm__forest_lgb_span *ln, const char *const *
                               tm__forest_lgb_span *vals);
 
 /* Parses the Tree= blocks into f (n_features and n_outputs set) and the
- * line that ends them: "end of trees", or for version 2 files (written
- * without it by LightGBM 2.0.5-2.1.2) the "feature importances:" line
- * those versions write next, or the end of a file whose tree_sizes (sizes)
- * account for every byte of every tree. Anything else is refused as
- * truncated. c is left after the ending line. */
+ * line that ends them: "end of trees" (version 2-4: 0 stands for a file
+ * without version line, which cannot have it), or for version 0 and 2
+ * files (written without it by LightGBM 2.0.5-2.1.2) the "feature
+ * importances:" line those versions write next, or the end of a file
+ * whose tree_sizes (sizes) account for every byte of every tree. Anything
+ * else is refused as truncated. c is left after the ending line. */
 tm_status tm__forest_lgb_trees(tm_forest *f, tm__forest_lgb_text *c, int version,
                                const tm__forest_lgb_span *sizes, const char *path, tm_err *err);
 

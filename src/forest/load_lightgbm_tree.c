@@ -477,6 +477,11 @@ static tm_status check_sizes(const tree_ix *ix, int32_t n, const cursor *c, bool
 static tm_status check_end(const tree_ix *ix, int32_t n, trees_end how, const cursor *c,
                            int version, const span *sizes, const char *path, tm_err *err)
 {
+    if (how == END_MARK && version == 0) {
+        return TM_ERR(err, TM_E_PARSE, path, c->line, "version",
+                      "expected a header line version= (files with \"end of trees\" have one), "
+                      "found none");
+    }
     if (how == END_MARK || (how == END_IMPORTANCES && version < 3)) {
         return sizes->set ? check_sizes(ix, n, c, false, sizes, path, err) : TM_OK;
     }

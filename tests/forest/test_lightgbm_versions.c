@@ -223,6 +223,15 @@ START_TEST(files_without_end_of_trees)
                        "expected \"end of trees\" before \"feature importances:\"",
                        variants[i].writer);
     }
+    /* A lost version line must not make a file look older than it is. */
+    expect_refused(drop_line(build(&variants[2], "regression", NULL), "version="),
+                   "field 'version': expected a header line version= (files with tree_sizes "
+                   "have one), found none",
+                   "2.2 without version line");
+    expect_refused(build(v20, "regression", "end of trees\n"),
+                   "field 'version': expected a header line version= (files with \"end of "
+                   "trees\" have one), found none",
+                   "no version line but end of trees");
     /* A line after the trees that no writer puts there. */
     expect_refused(build(v212, "regression", "\nfeature importance:\n"),
                    "expected Tree=3 or \"end of trees\", found \"feature importance:\"",
