@@ -151,6 +151,10 @@ tm_status tm_pipeline_run_job(tm_pipeline *p, const char *job, int32_t as_of,
  * exists) active again; rep->summary says which. TM_E_INVALID when there
  * is none. */
 tm_status tm_pipeline_rollback(tm_pipeline *p, tm_pipeline_report *rep, tm_err *err);
+/* Removes the model files no registry row names (a killed or failed
+ * retrain leaves them; model-retrain and meta-retrain also do this
+ * first), in a write transaction; rep->summary says how many. */
+tm_status tm_pipeline_models_gc(tm_pipeline *p, tm_pipeline_report *rep, tm_err *err);
 /* Writes the registry (active models, metrics) as text lines to rep. */
 tm_status tm_pipeline_models_report(tm_pipeline *p, tm_pipeline_report *rep, tm_err *err);
 /* The last meta retrain's report (from the registry) and the latest

@@ -244,6 +244,8 @@ tm_status tm_store_models_generation(tm_store *s, const char *kind, int64_t gene
 /* All models of kind and slot, newest first. */
 tm_status tm_store_models_history(tm_store *s, const char *kind, int slot, tm_store_model **out,
                                   size_t *n, tm_err *err);
+/* Every model row of the registry, oldest first. */
+tm_status tm_store_models_all(tm_store *s, tm_store_model **out, size_t *n, tm_err *err);
 
 /* ---- job results --------------------------------------------------------- */
 /* What each pipeline job did (one row per job execution, written in the

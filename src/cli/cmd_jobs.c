@@ -365,7 +365,27 @@ int tm_cli_model_rollback(int argc, char **argv)
                       argv, rollback_report, false);
 }
 
+static tm_status gc_report(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep, tm_err *err)
+{
+    (void)as_of;
+    return tm_pipeline_models_gc(p, rep, err);
+}
+
 int tm_cli_models(int argc, char **argv)
 {
-    return run_report("models", "Lists the model registry.", argc, argv, registry_report, true);
+    /* --gc is taken out before the shared parser sees argv. */
+    char *rest[64];
+    int nr = 0;
+    bool gc = false;
+    for (int i = 0; i < argc && nr < 64; i++) {
+        if (strcmp(argv[i], "--gc") == 0) {
+            gc = true;
+        } else {
+            rest[nr++] = argv[i];
+        }
+    }
+    return run_report("models",
+                      "Lists the model registry (read-only). --gc instead removes the model\n"
+                      "files no registry row names (left by an interrupted retrain).",
+                      nr, rest, gc ? gc_report : registry_report, !gc);
 }

@@ -226,7 +226,7 @@ static void decile_plot(FILE *f, const tm_pipeline_eval *e)
     g.y1 = fmin(1.0, ceil(g.y1 * 10) / 10);
     plot_open(&g, "deciles", "precision by confidence decile", 1, 2, false);
     for (int d = 0; d < TM__EVAL_DECILES; d++) {
-        char lab[8];
+        char lab[16];
         snprintf(lab, sizeof lab, "%d", d + 1);
         xtick(&g, d + 0.5, lab);
     }

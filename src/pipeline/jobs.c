@@ -203,7 +203,8 @@ tm_status tm_pipeline_meta_retrain(tm_pipeline *p, int32_t as_of, tm_pipeline_re
                          TM__YMD(as_of), TM__YMD(last), (long long)days, p->o.gate_days);
         return finish(p, TM_OK, rep, t0, err);
     }
-    st = tm__pipeline_meta_core(p, as_of, rep, err);
+    st = tm__pipeline_gc(p, rep, err);
+    st = st == TM_OK ? tm__pipeline_meta_core(p, as_of, rep, err) : st;
     return finish(p, st, rep, t0, err);
 }
 
@@ -216,7 +217,8 @@ tm_status tm_pipeline_model_retrain(tm_pipeline *p, int32_t as_of, tm_pipeline_r
     if (st != TM_OK) {
         return st;
     }
-    st = tm__pipeline_base_core(p, as_of, rep, err);
+    st = tm__pipeline_gc(p, rep, err);
+    st = st == TM_OK ? tm__pipeline_base_core(p, as_of, rep, err) : st;
     if (st == TM_OK) {
         double t1 = tm_now_seconds();
         st = tm__pipeline_meta_core(p, as_of, rep, err);

@@ -157,6 +157,10 @@ char *tm__pipeline_now_iso(char *buf, size_t len);
 int64_t tm__pipeline_days(int32_t ymd);
 /* YYYYMMDD of a day count. */
 int32_t tm__pipeline_ymd(int64_t days);
+/* Removes model files under base/ and meta_learner_v2/ that no registry
+ * row names (left by a killed or failed retrain); says so in rep. Must
+ * run inside the job's write transaction (TM_E_INTERNAL otherwise). */
+tm_status tm__pipeline_gc(tm_pipeline *p, tm_pipeline_report *rep, tm_err *err);
 /* Today as YYYYMMDD: opts.today, else the system's UTC date. Nothing
  * dated after it is accepted. */
 int32_t tm__pipeline_today(const tm_pipeline *p);

@@ -432,6 +432,19 @@ tm_status tm_store_models_history(tm_store *s, const char *kind, int slot, tm_st
     return rc;
 }
 
+tm_status tm_store_models_all(tm_store *s, tm_store_model **out, size_t *n, tm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    *n = 0;
+    tm_status rc = tm__store_prepare(s, MODEL_COLS " ORDER BY id", &st, err);
+    if (rc == TM_OK) {
+        rc = collect_models(s, st, out, n, err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 tm_status tm_store_job_result_insert(tm_store *s, tm_store_job_result *r, tm_err *err)
 {
     sqlite3_stmt *st = NULL;

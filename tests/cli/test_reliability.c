@@ -60,6 +60,11 @@ static void expect(int rc, int want_rc, const char *want_err)
     free(err);
 }
 
+static bool starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 static bool exists(const char *name)
 {
     char path[700];
@@ -384,6 +389,99 @@ START_TEST(reliability_as_of_after_today_refused)
 }
 END_TEST
 
+static const char small_registry[] =
+        "{\"models\": ["
+        "{\"name\": \"xgb_small\", \"family\": \"xgboost\", \"growth\": \"depthwise\","
+        " \"max_depth\": 3, \"learning_rate\": 0.3, \"max_rounds\": 6},"
+        "{\"name\": \"cat_small\", \"family\": \"catboost\", \"growth\": \"oblivious\","
+        " \"max_depth\": 3, \"learning_rate\": 0.3, \"max_rounds\": 6}]}";
+
+/* Options of every training command here: the small registry, 2 folds. */
+#define TRAIN_OPTS "--registry reg.json --folds 2"
+
+/* A copy at db (with db.models) of a database with 500 days of prices,
+ * backfilled and trained as of 2016-06-30; built once. */
+static void trained_copy(const char *db)
+{
+    setenv("TM_TODAY", "2026-12-04", 1);
+    if (!exists("trained.db")) {
+        write_bytes("reg.json", small_registry, sizeof small_registry - 1);
+        market_db("building.db", 500);
+        ck_assert_int_eq(tm("backfill --db building.db --as-of 2016-06-30"), 0);
+        ck_assert_int_eq(tm("model-retrain --db building.db --models-dir building.db.models "
+                            "--as-of 2016-06-30 " TRAIN_OPTS),
+                         0);
+        ck_assert_int_eq(tm_test_system("cd '%s' && mv building.db.models trained.db.models && "
+                                        "mv building.db trained.db",
+                                        rdir()),
+                         0);
+    }
+    ck_assert_int_eq(tm_test_system("cd '%s' && rm -rf '%s'* && cp trained.db '%s' && cp -r "
+                                    "trained.db.models '%s.models'",
+                                    rdir(), db, db, db),
+                     0);
+}
+
+/* The number of files under db.models/base. */
+static int n_base_files(const char *db)
+{
+    tm_test_system("cd '%s' && ls '%s.models/base' | wc -l > n.txt", rdir(), db);
+    char *t = slurp_rel("n.txt");
+    int n = atoi(t);
+    free(t);
+    return n;
+}
+
+START_TEST(reliability_killed_retrain_files_are_collected)
+{
+    trained_copy("gc.db");
+    ck_assert_int_eq(n_base_files("gc.db"), 6);
+    tm_test_system("cd '%s' && sqlite3 gc.db 'SELECT id, active, file FROM models ORDER BY id' "
+                   "> reg_before.txt",
+                   rdir());
+    /* kill -9 once the base models are written, before the commit */
+    char bin[4096];
+    ck_assert_ptr_nonnull(realpath(tm_test_bin(), bin));
+    int rc = tm_test_system(
+            "cd '%s' && rm -f paused && (TM_PIPELINE_PAUSE_AT=meta_retrain:paused '%s' "
+            "model-retrain --db gc.db --models-dir gc.db.models --as-of 2016-06-30 " TRAIN_OPTS
+            " >/dev/null 2>&1 & pid=$!; i=0; while [ ! -e paused ] && [ $i -lt 600 ]; do "
+            "sleep 0.1; i=$((i+1)); done; kill -9 $pid; wait $pid 2>/dev/null; [ -e paused ])",
+            rdir(), bin);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(n_base_files("gc.db"), 12);
+    tm_test_system("cd '%s' && echo notes > gc.db.models/notes.txt", rdir());
+    expect(tm("models --db gc.db --models-dir gc.db.models --gc"), 0, "");
+    char *out = slurp_rel("out.txt");
+    ck_assert_msg(starts(out, "removed 6 model files no registry row names ("), "%s", out);
+    free(out);
+    ck_assert_int_eq(n_base_files("gc.db"), 6);
+    ck_assert(exists("gc.db.models/notes.txt")); /* only the pipeline's own directories */
+    tm_test_system("cd '%s' && sqlite3 gc.db 'SELECT id, active, file FROM models ORDER BY id' "
+                   "> reg_after.txt",
+                   rdir());
+    char *a = slurp_rel("reg_before.txt"), *b = slurp_rel("reg_after.txt");
+    ck_assert_str_eq(a, b);
+    free(a);
+    free(b);
+    expect(tm("models --db gc.db --models-dir gc.db.models --gc"), 0, "");
+    out = slurp_rel("out.txt");
+    ck_assert_str_eq(out, "no unregistered model files\n");
+    free(out);
+    /* The next retrain collects them too. */
+    tm_test_system("cd '%s' && cp gc.db.models/base/g1_xgb_small.json "
+                   "gc.db.models/base/g7_xgb_small.json.tmp.Xy12Zw",
+                   rdir());
+    expect(tm("meta-retrain --db gc.db --models-dir gc.db.models --as-of 2016-06-30 --force "
+              "--no-compare " TRAIN_OPTS),
+           0, "");
+    out = slurp_rel("out.txt");
+    ck_assert_msg(starts(out, "removed 1 model file no registry row names ("), "%s", out);
+    free(out);
+    ck_assert_int_eq(n_base_files("gc.db"), 6);
+}
+END_TEST
+
 START_TEST(reliability_zz_cleanup)
 {
     tm_test_system("rm -rf '%s'", rdir());
@@ -401,6 +499,7 @@ TM_TEST_SUITE(reliability)
     tcase_add_test(tc, reliability_disk_full_exits_1_with_the_reason);
     tcase_add_test(tc, reliability_import_refuses_what_it_cannot_trust);
     tcase_add_test(tc, reliability_as_of_after_today_refused);
+    tcase_add_test(tc, reliability_killed_retrain_files_are_collected);
     tcase_add_test(tc, reliability_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;

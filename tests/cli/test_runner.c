@@ -59,6 +59,40 @@ START_TEST(runner_counts_groups_that_ran)
 }
 END_TEST
 
+/* Only under the test below (TM_RUNNER_PROBE set): a skip counted the
+ * older way, with a bare increment in the forked child. */
+START_TEST(runner_probe_bare_skip)
+{
+    const char *probe = getenv("TM_RUNNER_PROBE");
+    if (probe && strcmp(probe, "1") == 0) {
+        fprintf(stderr, "SKIP: probe\n");
+        tm_test_skips++;
+    }
+}
+END_TEST
+
+START_TEST(runner_counts_bare_skip_increments)
+{
+    char log[700];
+    snprintf(log, sizeof log, "%s/bare_%d.log", tm_test_tmpdir(), (int)getpid());
+    int rc = tm_test_system("TM_RUNNER_PROBE=1 CK_RUN_SUITE=runner CK_RUN_CASE=probe "
+                            "/proc/%d/exe >'%s' 2>&1",
+                            (int)getpid(), log);
+    ck_assert_int_eq(rc, 0);
+    char *out = tm_test_slurp(log, NULL);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_msg(strstr(out, "fixture groups: 0 ran, 1 skipped") != NULL, "%s", out);
+    free(out);
+    rc = tm_test_system("CK_FORK=no TM_RUNNER_PROBE=1 CK_RUN_SUITE=runner CK_RUN_CASE=probe "
+                        "/proc/%d/exe >'%s' 2>&1",
+                        (int)getpid(), log);
+    ck_assert_int_eq(rc, 0);
+    out = tm_test_slurp(log, NULL);
+    ck_assert_msg(strstr(out, "fixture groups: 0 ran, 1 skipped") != NULL, "%s", out);
+    free(out);
+}
+END_TEST
+
 TM_TEST_SUITE(runner)
 {
     Suite *s = suite_create("runner");
@@ -66,6 +100,10 @@ TM_TEST_SUITE(runner)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, runner_counts_skips_of_forked_cases);
     tcase_add_test(tc, runner_counts_groups_that_ran);
+    tcase_add_test(tc, runner_counts_bare_skip_increments);
     suite_add_tcase(s, tc);
+    TCase *probe = tcase_create("probe");
+    tcase_add_test(probe, runner_probe_bare_skip);
+    suite_add_tcase(s, probe);
     return s;
 }
