@@ -75,7 +75,19 @@ $(B)/gen/suites.inc: $(TEST_SRC)
 $(B)/tests/main.o: $(B)/gen/suites.inc
 $(B)/tests/main.o: CFLAGS += -I$(B)/gen
 
-$(TEST_BIN): $(TEST_OBJ) $(LIBA) $(BIN)
+# The test build of the program: the CLI with core/testctl.c compiled
+# with TM_TEST_CONTROL (the kill -9 pause points); linked before the
+# library, its tm_test_point replaces the empty one. Only tests run it.
+TEST_PROG := $(B)/turbomode-test
+$(B)/testctl/testctl.o: src/core/testctl.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -DTM_TEST_CONTROL -MMD -MP -c $< -o $@
+
+$(TEST_PROG): $(CLI_OBJ) $(B)/testctl/testctl.o $(LIBA)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/testctl/testctl.o $(LIBA) $(LIBS)
+
+$(TEST_BIN): $(TEST_OBJ) $(LIBA) $(BIN) $(TEST_PROG)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIBA) $(LIBS) $(CHECK_LIBS)
 
@@ -174,7 +186,7 @@ config:
 clean:
 	rm -rf build bin lib
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(B)/testctl/testctl.d
 
 $(B)/bench_predict: bench/predict/bench_predict.c $(LIBA)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LIBS)

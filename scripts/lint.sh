@@ -22,6 +22,14 @@ allowed() {
     cli) echo "core forest train sched store features pipeline cli" ;;
     esac
 }
+# README's layout table states the same map.
+for m in core forest train sched store features pipeline cli; do
+    want=$(allowed "$m" | tr ' ' '\n' | grep -vx "$m" | sort | tr '\n' ' ')
+    row=$(grep "^| \`src/$m\` |" README.md | awk -F'|' '{print $4}' | tr -d ' ' | tr ',' '\n' | grep -vx -- '-' | grep . | sort | tr '\n' ' ')
+    if [ "$want" != "$row" ]; then
+        echo "lint: README layout row of src/$m says '$row', the include map '$want'"; status=1
+    fi
+done
 for dir in src/*/; do
     m=$(basename "$dir")
     ok=$(allowed "$m")
@@ -41,6 +49,10 @@ for f in src/*/*.c; do
 done
 if grep -rnE '\b(exit|abort)\s*\(' src --include='*.c' | grep -v '^src/cli/'; then
     echo "lint: exit()/abort() inside the library"; status=1
+fi
+# Test-control points (core/testctl.c) exist only in the test build.
+if grep -q TM_TEST_PAUSE_AT bin/turbomode 2>/dev/null; then
+    echo "lint: bin/turbomode contains the test-control points"; status=1
 fi
 [ $status = 0 ] && echo "lint: ok"
 exit $status

@@ -83,6 +83,24 @@ const char *tm_test_bin(void)
     return b && *b ? b : "bin/turbomode";
 }
 
+const char *tm_test_prog(void)
+{
+    static char path[4096];
+    const char *b = getenv("TM_TEST_PROG");
+    if (b && *b) {
+        return b;
+    }
+    if (!path[0]) {
+        ssize_t n = readlink("/proc/self/exe", path, sizeof path - 32);
+        n = n < 0 ? 0 : n;
+        while (n > 0 && path[n - 1] != '/') {
+            n--;
+        }
+        snprintf(path + n, sizeof path - (size_t)n, "%s", n ? "turbomode-test" : "./turbomode-test");
+    }
+    return path;
+}
+
 static void rm_tmpdir(void)
 {
     if (tmpdir[0] && getpid() == tmpdir_owner) {

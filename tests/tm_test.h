@@ -30,6 +30,9 @@ void tm_test_ran(void);
 extern int tm_test_skips;
 /* Path of the CLI binary under test ($TM_BIN, else bin/turbomode). */
 const char *tm_test_bin(void);
+/* Path of the test build of the CLI, the one with test-control points
+ * ($TM_TEST_PROG, else turbomode-test beside the test runner). */
+const char *tm_test_prog(void);
 /* A fresh temporary directory (removed at exit); returns its path. */
 const char *tm_test_tmpdir(void);
 /* Runs a shell command, returns its exit status (or -1). */

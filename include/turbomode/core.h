@@ -90,6 +90,12 @@ void tm_alloc_fail_after(long n);
 /* Number of allocations made since the last tm_alloc_fail_after call. */
 long tm_alloc_count(void);
 
+/* Test control: a named point in a long job ("scan", "meta_retrain").
+ * Does nothing, except in the test build of the program, where
+ * $TM_TEST_PAUSE_AT=NAME:FILE makes the process create FILE at point NAME
+ * and sleep up to a minute, so a test can kill -9 it mid-job. */
+void tm_test_point(const char *name);
+
 /* ---- files ------------------------------------------------------------- */
 
 /* The status for a failed system call's errno: TM_E_SYSTEM when the
@@ -155,8 +161,40 @@ bool tm_parse_double(const char *s, size_t len, double *out);
 /* Same for float32, correctly rounded from the decimal text (strtof). */
 bool tm_parse_float(const char *s, size_t len, float *out);
 
+/* Index of the largest of v[0], v[stride], ..., v[(n-1)*stride]: the first
+ * one on ties (classes: ties go to the lower class index). NaN never
+ * compares larger, so a NaN is chosen only at index 0 or when all are NaN.
+ * 0 when n is 0. */
+size_t tm_argmax(const double *v, size_t n, size_t stride);
+
 /* Monotonic seconds, for timings and progress. */
 double tm_now_seconds(void);
+
+/* ---- calendar ---------------------------------------------------------- */
+
+/* Proleptic Gregorian calendar arithmetic, as Python's datetime does it.
+ * Day numbers count from 1970-01-01 (day 0); months are 1..12; dates as
+ * int32 are YYYYMMDD. Pure functions, thread-safe. */
+
+/* Floor division and the matching modulo (Python's // and %); b != 0. */
+int64_t tm_floordiv(int64_t a, int64_t b);
+int64_t tm_floormod(int64_t a, int64_t b);
+/* Day number of a civil date (y, m, d), and back. */
+int64_t tm_days_from_civil(int64_t y, int m, int d);
+void tm_civil_from_days(int64_t days, int *y, int *m, int *d);
+bool tm_is_leap_year(int64_t y);
+/* Days in month m (1..12) of year y. */
+int tm_days_in_month(int y, int m);
+/* Monday = 0 .. Sunday = 6 (Python's date.weekday()). */
+int tm_weekday(int y, int m, int d);
+/* ISO 8601 week number (date.isocalendar()[1]). */
+int tm_iso_week(int y, int m, int d);
+/* Day number of a YYYYMMDD date, and back. */
+int64_t tm_ymd_days(int32_t ymd);
+int32_t tm_ymd_from_days(int64_t days);
+/* "YYYY-MM-DDTHH:MM:SSZ" of seconds since the epoch (UTC) into buf
+ * (at least 21 bytes); returns buf. */
+char *tm_utc_iso(int64_t unix_seconds, char *buf, size_t len);
 
 /* ---- JSON / UBJSON document ------------------------------------------- */
 

@@ -76,10 +76,7 @@ int tm_cli_today(const char *cmd, int32_t *out)
         }
         return -1;
     }
-    time_t t = time(NULL);
-    struct tm g;
-    gmtime_r(&t, &g);
-    *out = (int32_t)((g.tm_year + 1900) * 10000 + (g.tm_mon + 1) * 100 + g.tm_mday);
+    *out = tm_ymd_from_days(tm_floordiv((int64_t)time(NULL), 86400));
     return -1;
 }
 

@@ -1,7 +1,7 @@
 /* Number parsing shared by the CSV, JSON and model readers: correctly
  * rounded decimal conversion (strtod/strtof), the spellings of NaN and
  * infinity the model formats use, and nothing locale-dependent beyond
- * the C locale the CLI runs in. */
+ * the C locale the CLI runs in. Also the one argmax (predicted classes). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +100,10 @@ bool tm_parse_double(const char *s, size_t len, double *out)
     if (sp == -2) {
         return false;
     }
-    *out = sp == 2 ? (double)NAN : sp == 1 ? (double)INFINITY : sp == -1 ? -(double)INFINITY : strtod(buf, NULL);
+    *out = sp == 2    ? (double)NAN
+           : sp == 1  ? (double)INFINITY
+           : sp == -1 ? -(double)INFINITY
+                      : strtod(buf, NULL);
     return true;
 }
 
@@ -113,4 +116,15 @@ bool tm_parse_float(const char *s, size_t len, float *out)
     }
     *out = sp == 2 ? NAN : sp == 1 ? INFINITY : sp == -1 ? -INFINITY : strtof(buf, NULL);
     return true;
+}
+
+size_t tm_argmax(const double *v, size_t n, size_t stride)
+{
+    size_t best = 0;
+    for (size_t k = 1; k < n; k++) {
+        if (v[k * stride] > v[best * stride]) {
+            best = k;
+        }
+    }
+    return best;
 }

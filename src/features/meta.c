@@ -72,15 +72,7 @@ void tm_features_meta(const double *probs, size_t m, double *out)
         sum_asym += asym;
         sum_maxdir += maxdir;
         sum_neutral += neutral;
-        /* argmax with ties to the lower class index */
-        int arg = 0;
-        if (h > s) {
-            arg = 1;
-        }
-        if (b > probs[3 * k + arg]) {
-            arg = 2;
-        }
-        votes[arg] += 1;
+        votes[tm_argmax(probs + 3 * k, 3, 1)] += 1; /* ties to the lower class */
     }
     double dm = m ? (double)m : 1.0;
     double avg = sum_asym / dm, var = 0;

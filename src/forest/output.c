@@ -26,18 +26,6 @@ static double sigmoid(double x)
     return 1.0 / (1.0 + exp(-x));
 }
 
-/* Index of the largest value; the first one wins ties. */
-static int argmax(const double *m, int n)
-{
-    int best = 0;
-    for (int k = 1; k < n; k++) {
-        if (m[k] > m[best]) {
-            best = k;
-        }
-    }
-    return best;
-}
-
 /* XGBoost applies its links in float32 (expf; the softmax sum in double),
  * so its probabilities are float32 values: reproduce them exactly. */
 static bool xgboost_link(const tm_forest *f, const double *m, double *out)
@@ -127,8 +115,7 @@ static void apply_link(const tm_forest *f, const double *m, double *out)
     }
 }
 
-void tm__forest_transform(const tm_forest *f, tm_forest_output kind, const double *m,
-                          double *out)
+void tm__forest_transform(const tm_forest *f, tm_forest_output kind, const double *m, double *out)
 {
     int n = f->n_outputs;
     kind = tm__forest_resolve_output(f, kind);
@@ -139,7 +126,7 @@ void tm__forest_transform(const tm_forest *f, tm_forest_output kind, const doubl
         return;
     }
     if (kind == TM_FOREST_OUT_CLASS) {
-        out[0] = n == 1 ? (m[0] > 0.0 ? 1.0 : 0.0) : (double)argmax(m, n);
+        out[0] = n == 1 ? (m[0] > 0.0 ? 1.0 : 0.0) : (double)tm_argmax(m, (size_t)n, 1);
         return;
     }
     /* Averaging (random forests) applies to everything but raw margins. */

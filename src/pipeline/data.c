@@ -78,23 +78,6 @@ static void label_opts(const tm_pipeline *p, tm_features_label_opts *lo)
     lo->down = p->o.down;
 }
 
-/* Commits the job's writes with its result row, or rolls everything back. */
-static tm_status finish(tm_pipeline *p, tm_status st, tm_pipeline_report *rep, double t0,
-                        tm_err *err)
-{
-    if (st == TM_OK) {
-        rep->seconds = tm_now_seconds() - t0;
-        st = tm__pipeline_record(p, rep, rep->status, NULL, err);
-    }
-    if (st == TM_OK) {
-        st = tm_store_commit(p->store, err);
-    }
-    if (st != TM_OK) {
-        tm_store_rollback(p->store);
-    }
-    return st;
-}
-
 tm_status tm_pipeline_backfill(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep, tm_err *err)
 {
     double t0 = tm_now_seconds();
@@ -142,7 +125,7 @@ tm_status tm_pipeline_backfill(tm_pipeline *p, int32_t as_of, tm_pipeline_report
                      n ? 100.0 * (double)counts[0] / (double)n : 0.0,
                      n ? 100.0 * (double)counts[1] / (double)n : 0.0,
                      n ? 100.0 * (double)counts[2] / (double)n : 0.0);
-    st = finish(p, st, rep, t0, err);
+    st = tm__pipeline_finish(p, st, rep, t0, err);
     tm__pipeline_step(rep, "write", tm_now_seconds() - t1);
 done:
     tm_free(rows);
@@ -195,7 +178,7 @@ tm_status tm_pipeline_track_outcomes(tm_pipeline *p, int32_t as_of, tm_pipeline_
     }
     tm__pipeline_say(rep, "outcome_tracker: %zu of %zu open signals tracked, %zu correct\n", done_n,
                      n, correct);
-    st = finish(p, st, rep, t0, err);
+    st = tm__pipeline_finish(p, st, rep, t0, err);
 done:
     tm_free(sig);
     tm_store_prices_free(px);
@@ -252,7 +235,7 @@ tm_status tm_pipeline_generate_samples(tm_pipeline *p, int32_t as_of, tm_pipelin
     st = tm_store_samples_insert(p->store, rows, m, panel.n_features, &added, err);
     tm__pipeline_say(rep, "sample_generator: %zu tracked outcomes -> %zu new training samples\n", n,
                      added);
-    st = finish(p, st, rep, t0, err);
+    st = tm__pipeline_finish(p, st, rep, t0, err);
 done:
     tm_free(sig);
     tm_free(oc);

@@ -91,8 +91,8 @@ static void decide(tm_pipeline_eval *e)
 {
     const tm__eval_panel *p = &e->panel;
     const tm__eval_result *sys = &e->fixed[0];
-    long span = (long)(tm__pipeline_days(p->date[p->day_at[p->n_days - 1]]) -
-                       tm__pipeline_days(p->date[p->day_at[0]]));
+    long span = (long)(tm_ymd_days(p->date[p->day_at[p->n_days - 1]]) -
+                       tm_ymd_days(p->date[p->day_at[0]]));
     double p95 = tm__eval_random_q(e, offsetof(tm__eval_result, spread_net), 0.95);
     const char *why = NULL;
     char buf[160];

@@ -8,155 +8,174 @@
 
 #include "pipeline_int.h"
 
-/* Ends a job: records its result row and commits, or rolls back. */
-static tm_status finish(tm_pipeline *p, tm_status st, tm_pipeline_report *rep, double t0,
-                        tm_err *err)
+/* Everything one overnight scan reads and makes; scan_job_free releases it. */
+typedef struct scan_job {
+    int32_t as_of;
+    int32_t day;              /* the latest trading day at as_of: the one scored */
+    tm__pipeline_models m;    /* active base models */
+    tm_forest *meta;          /* active meta-learner */
+    tm_store_model meta_row;  /* its registry row */
+    tm__pipeline_panel panel; /* features of every (stock, day) up to as_of */
+    size_t M, W, F;           /* base models, meta features, features */
+    size_t n;                 /* stocks scored */
+    size_t *rows;             /* their panel rows (n) */
+    double *Xd, *P, *Z, *Q;   /* n rows of features, base probs, meta features, meta probs */
+    size_t counts[3];         /* signals per class */
+} scan_job;
+
+static void scan_job_free(scan_job *j)
 {
+    tm__pipeline_models_free(&j->m);
+    tm__pipeline_panel_free(&j->panel);
+    tm_forest_free(j->meta);
+    tm_free(j->rows);
+    tm_free(j->Xd);
+    tm_free(j->P);
+    tm_free(j->Z);
+    tm_free(j->Q);
+}
+
+/* True (in *done) when the latest trading day at as_of already has
+ * signals: weekends and holidays score nothing new. */
+static tm_status already_scored(tm_pipeline *p, scan_job *j, size_t *n_old, tm_err *err)
+{
+    tm_store_signal *old = NULL;
+    *n_old = 0;
+    tm_status st = tm_store_prices_last_date(p->store, j->as_of, &j->day, err);
     if (st == TM_OK) {
-        rep->seconds = tm_now_seconds() - t0;
-        st = tm__pipeline_record(p, rep, rep->status, NULL, err);
+        st = tm_store_signals_on(p->store, j->day, &old, n_old, err);
+    }
+    tm_free(old);
+    return st;
+}
+
+/* Models, meta-learner and features of the day, and the buffers for the
+ * stocks to score. */
+static tm_status load_scan_inputs(tm_pipeline *p, scan_job *j, tm_err *err)
+{
+    tm_status st = tm__pipeline_models_load(p, &j->m, err);
+    if (st == TM_OK) {
+        st = tm__pipeline_meta_load(p, &j->meta, &j->meta_row, err);
     }
     if (st == TM_OK) {
-        st = tm_store_commit(p->store, err);
+        st = tm__pipeline_panel_load(p, j->as_of, &j->panel, err);
     }
     if (st != TM_OK) {
-        tm_store_rollback(p->store);
+        return st;
+    }
+    size_t n_max = j->panel.px->n_symbols + 1;
+    j->M = j->m.n_base;
+    j->W = tm_features_meta_count(j->M);
+    j->F = j->panel.n_features;
+    j->rows = tm_malloc_n(n_max, sizeof *j->rows);
+    j->Xd = tm_malloc_n(n_max, j->F * sizeof(double));
+    j->P = tm_malloc_n(n_max, 3 * j->M * sizeof(double));
+    j->Z = tm_malloc_n(n_max, j->W * sizeof(double));
+    j->Q = tm_malloc_n(n_max, 3 * sizeof(double));
+    if (!j->rows || !j->Xd || !j->P || !j->Z || !j->Q) {
+        return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
+    }
+    return TM_OK;
+}
+
+/* The stocks with a bar on the day and enough history for the features;
+ * their feature rows as doubles in Xd. */
+static void select_stocks(scan_job *j)
+{
+    const tm_store_prices *px = j->panel.px;
+    for (size_t k = 0; k < px->n_symbols; k++) {
+        size_t last = px->start[k + 1];
+        if (last > px->start[k] && px->date[last - 1] == j->day &&
+            last - 1 - px->start[k] >= tm_features_warmup()) {
+            for (size_t f = 0; f < j->F; f++) {
+                j->Xd[j->n * j->F + f] = (double)j->panel.X[(last - 1) * j->F + f];
+            }
+            j->rows[j->n++] = last - 1;
+        }
+    }
+}
+
+/* Base probabilities, meta features, meta-learner probabilities. */
+static tm_status score(tm_pipeline *p, scan_job *j, tm_err *err)
+{
+    tm_status st = tm__pipeline_base_probs(p, &j->m, j->Xd, j->n, j->F, j->P, err);
+    if (st != TM_OK) {
+        return st;
+    }
+    for (size_t i = 0; i < j->n; i++) {
+        tm_features_meta(j->P + i * 3 * j->M, j->M, j->Z + i * j->W);
+    }
+    return tm_forest_predict(j->meta, j->Z, j->n, j->W, TM_FOREST_OUT_PROBABILITY, p->o.n_threads,
+                             j->Q, err);
+}
+
+/* One signal per scored stock: the meta-learner's most probable class. */
+static tm_status write_signals(tm_pipeline *p, scan_job *j, tm_err *err)
+{
+    const tm_store_prices *px = j->panel.px;
+    tm_status st = TM_OK;
+    for (size_t i = 0, k = 0; i < j->n && st == TM_OK; i++) {
+        tm_store_signal s;
+        memset(&s, 0, sizeof s);
+        while (px->start[k + 1] <= j->rows[i]) {
+            k++;
+        }
+        memcpy(s.symbol, px->symbols[k], sizeof s.symbol);
+        s.date = j->day;
+        memcpy(s.prob, j->Q + 3 * i, sizeof s.prob);
+        s.label = (int)tm_argmax(s.prob, 3, 1);
+        s.price = px->close[j->rows[i]];
+        s.model_id = j->meta_row.id;
+        st = tm_store_signal_insert(p->store, &s, err);
+        j->counts[s.label]++;
+        if (i == j->n / 2) {
+            tm_test_point("scan");
+        }
     }
     return st;
 }
 
-static int argmax3(const double *q)
-{
-    int a = 0;
-    if (q[1] > q[a]) {
-        a = 1;
-    }
-    if (q[2] > q[a]) {
-        a = 2;
-    }
-    return a;
-}
-
+/* The overnight scan: every stock with a bar on the latest trading day at
+ * as_of gets a signal from the active models, in one transaction; a day
+ * already scored is skipped (unless --force). */
 tm_status tm_pipeline_scan(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep, tm_err *err)
 {
-    static const char *const cls[3] = {"SELL", "HOLD", "BUY"};
     double t0 = tm_now_seconds();
     tm__pipeline_report_init(rep, "overnight_scan", as_of);
-    tm__pipeline_panel panel;
-    tm__pipeline_models m;
-    tm_forest *meta = NULL;
-    tm_store_model meta_row;
-    tm_store_signal *old = NULL;
-    size_t *rows = NULL, n_old = 0, n = 0, counts[3] = {0, 0, 0};
-    double *P = NULL, *Z = NULL, *Q = NULL, *Xd = NULL;
-    float *X = NULL;
-    memset(&panel, 0, sizeof panel);
-    memset(&m, 0, sizeof m);
-    int32_t day = 0;
-    tm_status st = tm_store_prices_last_date(p->store, as_of, &day, err);
-    if (st == TM_OK) {
-        st = tm_store_signals_on(p->store, day, &old, &n_old, err);
-    }
+    scan_job j;
+    memset(&j, 0, sizeof j);
+    j.as_of = as_of;
+    size_t n_old = 0;
+    tm_status st = already_scored(p, &j, &n_old, err);
     if (st == TM_OK && n_old > 0 && !p->o.force) {
-        /* Weekends and holidays: the latest trading day is already scored. */
-        if ((st = tm_store_begin(p->store, err)) != TM_OK) {
-            goto done;
+        if ((st = tm_store_begin(p->store, err)) == TM_OK) {
+            snprintf(rep->status, sizeof rep->status, "skipped");
+            tm__pipeline_say(rep,
+                             "overnight_scan as of " TM__YMD_FMT ": signals for " TM__YMD_FMT
+                             " exist (%zu); nothing to do\n",
+                             TM__YMD(as_of), TM__YMD(j.day), n_old);
+            st = tm__pipeline_finish(p, TM_OK, rep, t0, err);
         }
-        snprintf(rep->status, sizeof rep->status, "skipped");
-        tm__pipeline_say(rep,
-                         "overnight_scan as of " TM__YMD_FMT ": signals for " TM__YMD_FMT
-                         " exist (%zu); nothing to "
-                         "do\n",
-                         TM__YMD(as_of), TM__YMD(day), n_old);
-        st = finish(p, TM_OK, rep, t0, err);
-        goto done;
+        return st;
     }
     if (st == TM_OK) {
-        st = tm__pipeline_models_load(p, &m, err);
-    }
-    if (st == TM_OK) {
-        st = tm__pipeline_meta_load(p, &meta, &meta_row, err);
-    }
-    if (st == TM_OK) {
-        st = tm__pipeline_panel_load(p, as_of, &panel, err);
+        st = load_scan_inputs(p, &j, err);
     }
     if (st != TM_OK || (st = tm_store_begin(p->store, err)) != TM_OK) {
-        goto done;
+        scan_job_free(&j);
+        return st;
     }
     tm__pipeline_step(rep, "features", tm_now_seconds() - t0);
-    const tm_store_prices *px = panel.px;
-    size_t M = m.n_base, W = tm_features_meta_count(M), F = panel.n_features;
-    rows = tm_malloc_n(px->n_symbols + 1, sizeof *rows);
-    X = tm_malloc_n(px->n_symbols + 1, F * sizeof(float));
-    P = tm_malloc_n(px->n_symbols + 1, 3 * M * sizeof(double));
-    Z = tm_malloc_n(px->n_symbols + 1, W * sizeof(double));
-    Q = tm_malloc_n(px->n_symbols + 1, 3 * sizeof(double));
-    Xd = tm_malloc_n(px->n_symbols + 1, F * sizeof(double));
-    if (!rows || !X || !P || !Z || !Q || !Xd) {
-        st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
-        goto done;
+    select_stocks(&j);
+    if ((st = score(p, &j, err)) == TM_OK && (st = write_signals(p, &j, err)) == TM_OK) {
+        tm__pipeline_say(rep,
+                         "overnight_scan as of " TM__YMD_FMT ": %zu stocks scored for " TM__YMD_FMT
+                         ": BUY %zu, HOLD %zu, SELL %zu (meta model %lld)\n",
+                         TM__YMD(as_of), j.n, TM__YMD(j.day), j.counts[2], j.counts[1], j.counts[0],
+                         (long long)j.meta_row.id);
     }
-    for (size_t k = 0; k < px->n_symbols; k++) {
-        size_t last = px->start[k + 1];
-        if (last > px->start[k] && px->date[last - 1] == day &&
-            last - 1 - px->start[k] >= tm_features_warmup()) {
-            memcpy(X + n * F, panel.X + (last - 1) * F, F * sizeof(float));
-            rows[n++] = last - 1;
-        }
-    }
-    for (size_t i = 0; i < n * F; i++) {
-        Xd[i] = (double)X[i];
-    }
-    if ((st = tm__pipeline_base_probs(p, &m, Xd, n, F, P, err)) != TM_OK) {
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        tm_features_meta(P + i * 3 * M, M, Z + i * W);
-    }
-    if ((st = tm_forest_predict(meta, Z, n, W, TM_FOREST_OUT_PROBABILITY, p->o.n_threads, Q,
-                                err)) != TM_OK) {
-        goto done;
-    }
-    for (size_t i = 0; i < n && st == TM_OK; i++) {
-        tm_store_signal s;
-        memset(&s, 0, sizeof s);
-        size_t k = 0;
-        while (px->start[k + 1] <= rows[i]) {
-            k++;
-        }
-        memcpy(s.symbol, px->symbols[k], sizeof s.symbol);
-        s.date = day;
-        memcpy(s.prob, Q + 3 * i, sizeof s.prob);
-        s.label = argmax3(s.prob);
-        s.price = px->close[rows[i]];
-        s.model_id = meta_row.id;
-        st = tm_store_signal_insert(p->store, &s, err);
-        counts[s.label]++;
-        if (i == n / 2) {
-            tm__pipeline_pause_point("scan");
-        }
-    }
-    tm__pipeline_say(rep,
-                     "overnight_scan as of " TM__YMD_FMT ": %zu stocks scored for " TM__YMD_FMT
-                     ": %s %zu, %s %zu, "
-                     "%s %zu (meta model %lld)\n",
-                     TM__YMD(as_of), n, TM__YMD(day), cls[2], counts[2], cls[1], counts[1], cls[0],
-                     counts[0], (long long)meta_row.id);
-    st = finish(p, st, rep, t0, err);
-done:
-    if (st != TM_OK) {
-        tm_store_rollback(p->store);
-    }
-    tm__pipeline_models_free(&m);
-    tm__pipeline_panel_free(&panel);
-    tm_forest_free(meta);
-    tm_free(old);
-    tm_free(rows);
-    tm_free(X);
-    tm_free(P);
-    tm_free(Z);
-    tm_free(Q);
-    tm_free(Xd);
+    st = tm__pipeline_finish(p, st, rep, t0, err);
+    scan_job_free(&j);
     return st;
 }
 
@@ -176,7 +195,7 @@ static tm_status gate_days(tm_pipeline *p, int32_t as_of, int64_t *days, int32_t
     if (fb && b.as_of > *last) {
         *last = b.as_of;
     }
-    *days = *last ? tm__pipeline_days(as_of) - tm__pipeline_days(*last) : INT64_MAX;
+    *days = *last ? tm_ymd_days(as_of) - tm_ymd_days(*last) : INT64_MAX;
     return st;
 }
 
@@ -201,11 +220,11 @@ tm_status tm_pipeline_meta_retrain(tm_pipeline *p, int32_t as_of, tm_pipeline_re
                          ": skipped, the last retrain (" TM__YMD_FMT ") is %lld days "
                          "old, the gate is %d days (--force bypasses it)\n",
                          TM__YMD(as_of), TM__YMD(last), (long long)days, p->o.gate_days);
-        return finish(p, TM_OK, rep, t0, err);
+        return tm__pipeline_finish(p, TM_OK, rep, t0, err);
     }
     st = tm__pipeline_gc(p, rep, err);
     st = st == TM_OK ? tm__pipeline_meta_core(p, as_of, rep, err) : st;
-    return finish(p, st, rep, t0, err);
+    return tm__pipeline_finish(p, st, rep, t0, err);
 }
 
 tm_status tm_pipeline_model_retrain(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
@@ -224,7 +243,7 @@ tm_status tm_pipeline_model_retrain(tm_pipeline *p, int32_t as_of, tm_pipeline_r
         st = tm__pipeline_meta_core(p, as_of, rep, err);
         tm__pipeline_step(rep, "meta_retrain", tm_now_seconds() - t1);
     }
-    return finish(p, st, rep, t0, err);
+    return tm__pipeline_finish(p, st, rep, t0, err);
 }
 
 tm_status tm_pipeline_rollback(tm_pipeline *p, tm_pipeline_report *rep, tm_err *err)
@@ -282,7 +301,7 @@ tm_status tm_pipeline_rollback(tm_pipeline *p, tm_pipeline_report *rep, tm_err *
                          cur < n ? "; was " : "", cur < n ? (long long)h[cur].id : 0LL);
     }
     tm_free(h);
-    return finish(p, st, rep, t0, err);
+    return tm__pipeline_finish(p, st, rep, t0, err);
 }
 
 tm_status tm_pipeline_models_report(tm_pipeline *p, tm_pipeline_report *rep, tm_err *err)

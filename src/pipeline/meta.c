@@ -161,7 +161,7 @@ static tm_status regenerate_predictions(tm_pipeline *p, meta_job *j, tm_err *err
             st = tm_store_meta_preds_put(p->store, j->sm->id + a, k, buf, buf + k * S, S, err);
         }
         if (a == 0) {
-            tm__pipeline_pause_point("meta_retrain");
+            tm_test_point("meta_retrain");
         }
     }
     tm_free(buf);

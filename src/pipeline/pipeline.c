@@ -1,13 +1,11 @@
 /* The pipeline handle: options, open/close, the base-model registry (the 8
- * defaults or a JSON file), report helpers, dates, the job dispatch and
- * the pause point the kill -9 tests use. */
-#include <fcntl.h>
+ * defaults or a JSON file), report helpers, the job ending (result row,
+ * commit or rollback) and model paths. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "pipeline_int.h"
 
@@ -153,7 +151,7 @@ tm_status tm_pipeline_open(const tm_pipeline_opts *o, tm_pipeline **out, tm_err 
     p->o.registry_path = NULL;
     if ((st = tm__pipeline_registry_load(p, o->registry_path, err)) != TM_OK ||
         (st = (o->read_only ? tm_store_open_readonly : tm_store_open)(p->db_path, &p->store,
-                                                                     err)) != TM_OK) {
+                                                                      err)) != TM_OK) {
         goto done;
     }
     *out = p;
@@ -217,11 +215,7 @@ void tm__pipeline_log(tm_pipeline *p, const char *fmt, ...)
 
 char *tm__pipeline_now_iso(char *buf, size_t len)
 {
-    time_t t = time(NULL);
-    struct tm g;
-    gmtime_r(&t, &g);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &g);
-    return buf;
+    return tm_utc_iso((int64_t)time(NULL), buf, len);
 }
 
 tm_status tm__pipeline_metrics_set(tm_jw *w, tm_store_model *row, tm_err *err)
@@ -240,6 +234,22 @@ tm_status tm__pipeline_metrics_set(tm_jw *w, tm_store_model *row, tm_err *err)
     return st;
 }
 
+tm_status tm__pipeline_finish(tm_pipeline *p, tm_status st, tm_pipeline_report *rep, double t0,
+                              tm_err *err)
+{
+    if (st == TM_OK) {
+        rep->seconds = tm_now_seconds() - t0;
+        st = tm__pipeline_record(p, rep, rep->status, NULL, err);
+    }
+    if (st == TM_OK) {
+        st = tm_store_commit(p->store, err);
+    }
+    if (st != TM_OK) {
+        tm_store_rollback(p->store);
+    }
+    return st;
+}
+
 tm_status tm__pipeline_record(tm_pipeline *p, const tm_pipeline_report *rep, const char *status,
                               int64_t *run_id, tm_err *err)
 {
@@ -247,10 +257,9 @@ tm_status tm__pipeline_record(tm_pipeline *p, const tm_pipeline_report *rep, con
     memset(&r, 0, sizeof r);
     snprintf(r.job, sizeof r.job, "%s", rep->job);
     r.as_of = rep->as_of;
-    time_t now = time(NULL), began = now - (time_t)rep->seconds;
-    struct tm g;
-    strftime(r.started_at, sizeof r.started_at, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&began, &g));
-    strftime(r.finished_at, sizeof r.finished_at, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &g));
+    int64_t now = (int64_t)time(NULL), began = now - (int64_t)rep->seconds;
+    tm_utc_iso(began, r.started_at, sizeof r.started_at);
+    tm_utc_iso(now, r.finished_at, sizeof r.finished_at);
     snprintf(r.status, sizeof r.status, "%s", status);
     snprintf(r.summary, sizeof r.summary, "%s", rep->summary);
     tm_status st = tm_store_job_result_insert(p->store, &r, err);
@@ -260,58 +269,12 @@ tm_status tm__pipeline_record(tm_pipeline *p, const tm_pipeline_report *rep, con
     return st;
 }
 
-/* Days from civil (Howard Hinnant's algorithm). */
-int64_t tm__pipeline_days(int32_t ymd)
-{
-    int64_t y = ymd / 10000, m = ymd / 100 % 100, d = ymd % 100;
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-int32_t tm__pipeline_ymd(int64_t z)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp + (mp < 10 ? 3 : -9);
-    y += m <= 2;
-    return (int32_t)(y * 10000 + m * 100 + d);
-}
-
 int32_t tm__pipeline_today(const tm_pipeline *p)
 {
     if (p->o.today) {
         return p->o.today;
     }
-    time_t t = time(NULL);
-    struct tm g;
-    gmtime_r(&t, &g);
-    return (int32_t)((g.tm_year + 1900) * 10000 + (g.tm_mon + 1) * 100 + g.tm_mday);
-}
-
-void tm__pipeline_pause_point(const char *step)
-{
-    const char *spec = getenv("TM_PIPELINE_PAUSE_AT");
-    size_t n = strlen(step);
-    if (!spec || strncmp(spec, step, n) != 0 || spec[n] != ':') {
-        return;
-    }
-    int fd = open(spec + n + 1, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd >= 0) {
-        close(fd);
-    }
-    for (int i = 0; i < 600; i++) {
-        usleep(100000);
-    }
+    return tm_ymd_from_days(tm_floordiv((int64_t)time(NULL), 86400));
 }
 
 tm_status tm_pipeline_latest_date(tm_pipeline *p, int32_t *out, tm_err *err)

@@ -151,12 +151,14 @@ void tm__pipeline_log(tm_pipeline *p, const char *fmt, ...) __attribute__((forma
 /* Records the job's result row (inside the job's transaction). */
 tm_status tm__pipeline_record(tm_pipeline *p, const tm_pipeline_report *rep, const char *status,
                               int64_t *run_id, tm_err *err);
+/* Ends a job begun with tm_store_begin at time t0: when st is TM_OK,
+ * records the result row (rep->status) and commits; otherwise, or when
+ * that fails, rolls every write of the job back. Returns the first
+ * failure. */
+tm_status tm__pipeline_finish(tm_pipeline *p, tm_status st, tm_pipeline_report *rep, double t0,
+                              tm_err *err);
 /* ISO wall-clock time now (UTC) into buf (>= 32 bytes). */
 char *tm__pipeline_now_iso(char *buf, size_t len);
-/* Days from 1970-01-01 of a YYYYMMDD date. */
-int64_t tm__pipeline_days(int32_t ymd);
-/* YYYYMMDD of a day count. */
-int32_t tm__pipeline_ymd(int64_t days);
 /* Removes model files under base/ and meta_learner_v2/ that no registry
  * row names (left by a killed or failed retrain); says so in rep. Must
  * run inside the job's write transaction (TM_E_INTERNAL otherwise). */
@@ -164,10 +166,6 @@ tm_status tm__pipeline_gc(tm_pipeline *p, tm_pipeline_report *rep, tm_err *err);
 /* Today as YYYYMMDD: opts.today, else the system's UTC date. Nothing
  * dated after it is accepted. */
 int32_t tm__pipeline_today(const tm_pipeline *p);
-/* Kill point for the real-process tests: when $TM_PIPELINE_PAUSE_AT is
- * "STEP:FILE" and step matches, creates FILE and sleeps (up to a minute)
- * so the test can kill -9 the process in the middle of the job. */
-void tm__pipeline_pause_point(const char *step);
 
 /* The latest sample date whose label is known at as_of (horizon trading
  * days before as_of); 0 when there is none. */

@@ -405,9 +405,9 @@ int tm__sched_field_value(int field, int64_t wall)
     case TM__F_DAY:
         return f.day;
     case TM__F_WEEK:
-        return tm__sched_iso_week(f.year, f.month, f.day);
+        return tm_iso_week(f.year, f.month, f.day);
     case TM__F_DOW:
-        return tm__sched_weekday(f.year, f.month, f.day);
+        return tm_weekday(f.year, f.month, f.day);
     case TM__F_HOUR:
         return f.hour;
     case TM__F_MINUTE:
@@ -419,7 +419,7 @@ int tm__sched_field_value(int field, int64_t wall)
 
 static int pymod(int a, int b)
 {
-    return (int)tm__sched_floormod(a, b);
+    return (int)tm_floormod(a, b);
 }
 
 static int expr_next(const tm__sched_expr *x, int field, int64_t wall)
@@ -428,7 +428,7 @@ static int expr_next(const tm__sched_expr *x, int field, int64_t wall)
     tm__sched_split(wall, &f);
     int value = tm__sched_field_value(field, wall);
     int lo = min_values[field];
-    int hi = field == TM__F_DAY ? tm__sched_days_in_month(f.year, f.month) : max_values[field];
+    int hi = field == TM__F_DAY ? tm_days_in_month(f.year, f.month) : max_values[field];
     switch (x->kind) {
     case TM__X_ALL: {
         int start = value > lo ? value : lo;
@@ -447,8 +447,8 @@ static int expr_next(const tm__sched_expr *x, int field, int64_t wall)
         return next <= maxval ? next : -1;
     }
     case TM__X_POSITION: {
-        int first_wday = tm__sched_weekday(f.year, f.month, 1);
-        int last_day = tm__sched_days_in_month(f.year, f.month);
+        int first_wday = tm_weekday(f.year, f.month, 1);
+        int last_day = tm_days_in_month(f.year, f.month);
         int first_hit = x->weekday - first_wday + 1;
         if (first_hit <= 0) {
             first_hit += 7;
@@ -458,7 +458,7 @@ static int expr_next(const tm__sched_expr *x, int field, int64_t wall)
         return target <= last_day && target >= f.day ? target : -1;
     }
     case TM__X_LASTDAY:
-        return tm__sched_days_in_month(f.year, f.month);
+        return tm_days_in_month(f.year, f.month);
     }
     return -1;
 }

@@ -40,7 +40,7 @@ static int get_max(int i, int64_t wall)
     if (i == TM__F_DAY) {
         tm__sched_fields f;
         tm__sched_split(wall, &f);
-        return tm__sched_days_in_month(f.year, f.month);
+        return tm_days_in_month(f.year, f.month);
     }
     return maxs[i];
 }
@@ -121,7 +121,7 @@ bool tm__sched_cron_next(const tm_sched_trigger *t, tm_sched_time prev, tm_sched
     } else {
         start = t->start != TM_SCHED_NEVER && t->start > now ? t->start : now;
     }
-    int64_t frac = tm__sched_floormod(start, TM__US);
+    int64_t frac = tm_floormod(start, TM__US);
     if (frac) {
         start += TM__US - frac; /* datetime_ceil */
     }
@@ -161,7 +161,7 @@ bool tm__sched_cron_next(const tm_sched_trigger *t, tm_sched_time prev, tm_sched
  * / 1e6 as a float, added in floating point as Python does. */
 static double td_seconds(int64_t us)
 {
-    int64_t secs = tm__sched_floordiv(us, TM__US);
+    int64_t secs = tm_floordiv(us, TM__US);
     int64_t rest = us - secs * TM__US;
     return (double)secs + (double)rest / 1000000.0;
 }

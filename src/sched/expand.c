@@ -41,13 +41,13 @@ static void put_quoted(tm__sched_jbuf *b, const char *s)
 char *tm_sched_fire_as_of(tm_sched_time fire, const tm_sched_zone *z, char *buf, size_t len)
 {
     int64_t wall = fire + (int64_t)tm_sched_zone_offset(z, fire) * TM__US;
-    int64_t day = tm__sched_floordiv(wall, TM__US_DAY);
-    int64_t sec_of_day = tm__sched_floordiv(wall - day * TM__US_DAY, TM__US);
+    int64_t day = tm_floordiv(wall, TM__US_DAY);
+    int64_t sec_of_day = tm_floordiv(wall - day * TM__US_DAY, TM__US);
     if (sec_of_day < TM_SCHED_CLOSE_HOUR * 3600) {
         day--; /* before today's close: the data of today is not in yet */
     }
     int y, m, d;
-    tm__sched_civil_from_days(day, &y, &m, &d);
+    tm_civil_from_days(day, &y, &m, &d);
     snprintf(buf, len, "%04d-%02d-%02d", y, m, d);
     return buf;
 }

@@ -21,15 +21,8 @@ typedef struct tm__sched_fields {
     int year, month, day, hour, minute, second, usec;
 } tm__sched_fields;
 
-int64_t tm__sched_floordiv(int64_t a, int64_t b);
-int64_t tm__sched_floormod(int64_t a, int64_t b);
-int64_t tm__sched_days_from_civil(int64_t y, int m, int d);
-void tm__sched_civil_from_days(int64_t days, int *y, int *m, int *d);
 int64_t tm__sched_wall(const tm__sched_fields *f);
 void tm__sched_split(int64_t wall, tm__sched_fields *f);
-int tm__sched_days_in_month(int y, int m);
-int tm__sched_weekday(int y, int m, int d); /* Monday = 0 (date.weekday) */
-int tm__sched_iso_week(int y, int m, int d); /* date.isocalendar()[1] */
 /* Formats an aware datetime given as wall time + attached offset (which
  * may be pytz's unnormalized offset). Returns buf. */
 char *tm__sched_format_wall(int64_t wall, int32_t off, char *buf, size_t len);

@@ -1,5 +1,5 @@
-/* Naive calendar arithmetic (Python's datetime on the proleptic Gregorian
- * calendar), ISO 8601 parsing and printing of instants, APScheduler's date
+/* Wall-clock instants (microseconds on the proleptic Gregorian calendar,
+ * day arithmetic from core), ISO 8601 parsing and printing of instants, APScheduler's date
  * string conversion (convert_to_datetime) and durations. Zones and their
  * offsets live in tz.c. */
 #include <ctype.h>
@@ -12,86 +12,23 @@
 
 #include "sched/sched_int.h"
 
-int64_t tm__sched_floordiv(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0))) {
-        q--;
-    }
-    return q;
-}
-
-int64_t tm__sched_floormod(int64_t a, int64_t b)
-{
-    return a - tm__sched_floordiv(a, b) * b;
-}
-
-/* Days since 1970-01-01 (H. Hinnant's days_from_civil). */
-int64_t tm__sched_days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = tm__sched_floordiv(y, 400);
-    int64_t yoe = y - era * 400;
-    int64_t mp = (m + 9) % 12;
-    int64_t doy = (153 * mp + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-void tm__sched_civil_from_days(int64_t days, int *y, int *m, int *d)
-{
-    days += 719468;
-    int64_t era = tm__sched_floordiv(days, 146097);
-    int64_t doe = days - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 int64_t tm__sched_wall(const tm__sched_fields *f)
 {
-    int64_t days = tm__sched_days_from_civil(f->year, f->month, f->day);
+    int64_t days = tm_days_from_civil(f->year, f->month, f->day);
     int64_t secs = days * 86400 + f->hour * 3600 + f->minute * 60 + f->second;
     return secs * TM__US + f->usec;
 }
 
 void tm__sched_split(int64_t wall, tm__sched_fields *f)
 {
-    int64_t days = tm__sched_floordiv(wall, TM__US_DAY);
+    int64_t days = tm_floordiv(wall, TM__US_DAY);
     int64_t rest = wall - days * TM__US_DAY;
-    tm__sched_civil_from_days(days, &f->year, &f->month, &f->day);
+    tm_civil_from_days(days, &f->year, &f->month, &f->day);
     int64_t secs = rest / TM__US;
     f->usec = (int)(rest % TM__US);
     f->hour = (int)(secs / 3600);
     f->minute = (int)(secs / 60 % 60);
     f->second = (int)(secs % 60);
-}
-
-int tm__sched_days_in_month(int y, int m)
-{
-    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) {
-        return 29;
-    }
-    return dim[m - 1];
-}
-
-int tm__sched_weekday(int y, int m, int d)
-{
-    /* 1970-01-01 was a Thursday (3). */
-    return (int)tm__sched_floormod(tm__sched_days_from_civil(y, m, d) + 3, 7);
-}
-
-int tm__sched_iso_week(int y, int m, int d)
-{
-    int64_t days = tm__sched_days_from_civil(y, m, d);
-    int64_t thursday = days - tm__sched_weekday(y, m, d) + 3;
-    int ty, tmo, td;
-    tm__sched_civil_from_days(thursday, &ty, &tmo, &td);
-    return (int)((thursday - tm__sched_days_from_civil(ty, 1, 1)) / 7 + 1);
 }
 
 char *tm__sched_format_wall(int64_t wall, int32_t off, char *buf, size_t len)
@@ -154,7 +91,7 @@ static const char *check_fields(const tm__sched_fields *f)
     if (f->month < 1 || f->month > 12) {
         return "month must be in 1..12";
     }
-    if (f->day < 1 || f->day > tm__sched_days_in_month(f->year, f->month)) {
+    if (f->day < 1 || f->day > tm_days_in_month(f->year, f->month)) {
         return "day is out of range for month";
     }
     if (f->hour > 23) {

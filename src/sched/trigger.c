@@ -141,7 +141,7 @@ static tm_status build_cron(tm_sched_trigger *t, const tm_sched_kv *kv, size_t n
 /* str(timedelta): "42 days, 0:00:00", "1 day, 2:03:04.500000". */
 static void td_str(int64_t us, char *buf, size_t len)
 {
-    int64_t days = tm__sched_floordiv(us, TM__US_DAY);
+    int64_t days = tm_floordiv(us, TM__US_DAY);
     int64_t rest = us - days * TM__US_DAY;
     int64_t s = rest / TM__US, f = rest % TM__US;
     char day[48] = "";

@@ -31,7 +31,7 @@ static bool tt_equal(const ttinfo *a, const ttinfo *b)
 
 static int32_t round_minute(int32_t s)
 {
-    return (int32_t)tm__sched_floordiv(s + 30, 60) * 60;
+    return (int32_t)tm_floordiv(s + 30, 60) * 60;
 }
 
 static bool name_ok(const char *name)

@@ -125,7 +125,6 @@ double tm__store_col_real(sqlite3_stmt *st, int col)
 
 bool tm_store_date_parse(const char *s, int32_t *out)
 {
-    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') {
         return false;
     }
@@ -137,8 +136,7 @@ bool tm_store_date_parse(const char *s, int32_t *out)
     int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
     int m = (s[5] - '0') * 10 + (s[6] - '0');
     int d = (s[8] - '0') * 10 + (s[9] - '0');
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1900 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || (m == 2 && d == 29 && !leap)) {
+    if (y < 1900 || m < 1 || m > 12 || d < 1 || d > tm_days_in_month(y, m)) {
         return false;
     }
     *out = y * 10000 + m * 100 + d;

@@ -13,13 +13,7 @@ static int predicted(int n_out, const double *score, size_t n, size_t r)
     if (n_out == 1) {
         return score[r] > 0.0;
     }
-    int best = 0;
-    for (int k = 1; k < n_out; k++) {
-        if (score[(size_t)k * n + r] > score[(size_t)best * n + r]) {
-            best = k;
-        }
-    }
-    return best;
+    return (int)tm_argmax(score + r, (size_t)n_out, n);
 }
 
 void tm__train_metrics_fill(tm_train_metrics *m, tm_train_objective obj, int n_out,

@@ -441,9 +441,9 @@ START_TEST(reliability_killed_retrain_files_are_collected)
                    rdir());
     /* kill -9 once the base models are written, before the commit */
     char bin[4096];
-    ck_assert_ptr_nonnull(realpath(tm_test_bin(), bin));
+    ck_assert_ptr_nonnull(realpath(tm_test_prog(), bin));
     int rc = tm_test_system(
-            "cd '%s' && rm -f paused && (TM_PIPELINE_PAUSE_AT=meta_retrain:paused '%s' "
+            "cd '%s' && rm -f paused && (TM_TEST_PAUSE_AT=meta_retrain:paused '%s' "
             "model-retrain --db gc.db --models-dir gc.db.models --as-of 2016-06-30 " TRAIN_OPTS
             " >/dev/null 2>&1 & pid=$!; i=0; while [ ! -e paused ] && [ $i -lt 600 ]; do "
             "sleep 0.1; i=$((i+1)); done; kill -9 $pid; wait $pid 2>/dev/null; [ -e paused ])",

@@ -17,6 +17,7 @@
  *   4.x           version=v4, same tree grammar as 3.x. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <turbomode/forest.h>
@@ -376,6 +377,57 @@ START_TEST(parameters_confirm_the_header)
 }
 END_TEST
 
+/* Through the command line: the 2.1.2 file without "end of trees" scores
+ * (exit 0, the hand-computed margin), the same file cut inside its last
+ * tree is bad input (exit 2, one line on stderr, no output written). */
+START_TEST(predict_command_on_old_and_truncated_files)
+{
+    const char *dir = tm_test_tmpdir();
+    char path[1200];
+    const char *full = build(&variants[1], "regression", "");
+    size_t cut_at = (size_t)(strstr(strstr(full, "Tree=2"), "leaf_weight=") - full);
+    const struct {
+        const char *name;
+        size_t len;
+    } files[] = {{"m212.txt", strlen(full)}, {"cut.txt", cut_at}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
+        FILE *fp = fopen(path, "wb");
+        ck_assert_ptr_nonnull(fp);
+        ck_assert_uint_eq(fwrite(full, 1, files[i].len, fp), files[i].len);
+        fclose(fp);
+    }
+    snprintf(path, sizeof path, "%s/in.csv", dir);
+    FILE *fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("a,b,c\n1,3,-1\n", fp);
+    fclose(fp);
+    ck_assert_int_eq(tm_test_system("%s predict --model %s/m212.txt --input %s/in.csv --output "
+                                    "%s/ok.csv --margin 2>/dev/null",
+                                    tm_test_bin(), dir, dir, dir),
+                     0);
+    snprintf(path, sizeof path, "%s/ok.csv", dir);
+    size_t len = 0;
+    char *out = tm_test_slurp(path, &len);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(out, "m\n0.59375\n");
+    free(out);
+    ck_assert_int_eq(tm_test_system("%s predict --model %s/cut.txt --input %s/in.csv --output "
+                                    "%s/bad.csv 2>%s/err.txt",
+                                    tm_test_bin(), dir, dir, dir, dir),
+                     2);
+    snprintf(path, sizeof path, "%s/bad.csv", dir);
+    ck_assert_ptr_null(fopen(path, "r"));
+    snprintf(path, sizeof path, "%s/err.txt", dir);
+    char *msg = tm_test_slurp(path, &len);
+    ck_assert_ptr_nonnull(msg);
+    ck_assert_msg(strstr(msg, "cut.txt") && strstr(msg, "tree_sizes") &&
+                          strstr(msg, "truncated file?") && strchr(msg, '\n') == msg + len - 1,
+                  "%s", msg);
+    free(msg);
+}
+END_TEST
+
 TM_TEST_SUITE(forest_lightgbm_versions)
 {
     Suite *s = suite_create("forest_lightgbm_versions");
@@ -385,6 +437,7 @@ TM_TEST_SUITE(forest_lightgbm_versions)
     tcase_add_test(tc, files_before_2_0_12_read_inputs_below_1e_15_as_zero);
     tcase_add_test(tc, objective_names_of_every_version);
     tcase_add_test(tc, parameters_confirm_the_header);
+    tcase_add_test(tc, predict_command_on_old_and_truncated_files);
     suite_add_tcase(s, tc);
     return s;
 }
