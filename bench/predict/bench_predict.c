@@ -1,68 +1,172 @@
 /* bench/predict: times tm_forest_predict (best of several runs) at 1 and 2
- * threads on the reference workload, after checking that its output agrees
- * with XGBoost's own predictions within 1e-6, and prints rows/s for both
- * and the ratio. Usage: bench_predict MODEL INPUT.csv PEER_PRED.csv
- * PEER_ROWS_PER_S_1T PEER_ROWS_PER_S_2T */
+ * threads on one model and input, and prints it beside every peer measured
+ * in the same run (lines "NAME threads=N rows_per_s=R" in PEERS.txt).
+ * Before timing it checks the fast predictor against the scalar reference
+ * (bit for bit, on the first rows) and, when given, against the peer's own
+ * predictions.
+ *   bench_predict load MODEL           load time and peak memory of a load
+ *   bench_predict run MODEL INPUT.csv SKIP_COLS PEERS.txt [PEER_PRED.csv TOL]
+ * INPUT.csv's first SKIP_COLS columns are not features. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <turbomode/forest.h>
 
-static double best_of(const tm_forest *f, const double *X, size_t n, size_t nf, int threads,
+static double peak_mib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0;
+}
+
+static int fail(const tm_err *err)
+{
+    char msg[1024];
+    fprintf(stderr, "bench_predict: %s\n", tm_err_format(err, msg, sizeof msg));
+    return 1;
+}
+
+static int cmd_load(const char *path)
+{
+    tm_err err;
+    tm_err_init(&err);
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "bench_predict: cannot stat %s\n", path);
+        return 1;
+    }
+    double before = peak_mib(), t0 = tm_now_seconds();
+    tm_forest *f = NULL;
+    if (tm_forest_load(path, NULL, &f, &err) != TM_OK) {
+        return fail(&err);
+    }
+    double dt = tm_now_seconds() - t0, mib = (double)st.st_size / 1048576.0;
+    double peak = peak_mib() - before;
+    printf("load %s: %.3f s, file %.1f MiB, peak memory +%.1f MiB (%.2fx the file)\n", path, dt,
+           mib, peak, peak / mib);
+    tm_forest_free(f);
+    return 0;
+}
+
+static double best_of(const tm_forest *f, const double *X, size_t n, size_t stride, int threads,
                       double *out, int reps)
 {
     double best = INFINITY;
     for (int i = 0; i < reps; i++) {
         double t0 = tm_now_seconds();
-        tm_forest_predict(f, X, n, nf, TM_FOREST_OUT_DEFAULT, threads, out, NULL);
+        tm_forest_predict(f, X, n, stride, TM_FOREST_OUT_DEFAULT, threads, out, NULL);
         double dt = tm_now_seconds() - t0;
         best = dt < best ? dt : best;
     }
     return best;
 }
 
-int main(int argc, char **argv)
+/* The fast predictor equals the reference bit for bit on the first rows. */
+static int check_reference(const tm_forest *f, const double *X, size_t n, size_t stride,
+                           size_t w)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: bench_predict MODEL INPUT PEER_PRED PEER_1T PEER_2T\n");
-        return 2;
+    n = n < 4000 ? n : 4000;
+    double *a = malloc(n * w * sizeof *a), *b = malloc(n * w * sizeof *b);
+    tm_forest_predict(f, X, n, stride, TM_FOREST_OUT_MARGIN, 2, a, NULL);
+    tm_forest_predict_reference(f, X, n, stride, TM_FOREST_OUT_MARGIN, b, NULL);
+    size_t bad = 0;
+    for (size_t i = 0; i < n * w; i++) {
+        bad += memcmp(&a[i], &b[i], sizeof a[i]) != 0;
     }
+    printf("fast == reference predictor on %zu rows: %s\n", n, bad ? "FAIL" : "ok");
+    free(a);
+    free(b);
+    return bad ? 1 : 0;
+}
+
+static int check_peer(const char *path, double tol, const double *out, size_t n, size_t w)
+{
     tm_err err;
     tm_err_init(&err);
-    tm_forest *f = NULL;
-    tm_csv *in = NULL, *peer = NULL;
-    if (tm_forest_load(argv[1], NULL, &f, &err) != TM_OK ||
-        tm_csv_load(argv[2], &in, &err) != TM_OK || tm_csv_load(argv[3], &peer, &err) != TM_OK) {
-        char msg[1024];
-        fprintf(stderr, "bench_predict: %s\n", tm_err_format(&err, msg, sizeof msg));
-        return 1;
+    tm_csv *peer = NULL;
+    if (tm_csv_load(path, &peer, &err) != TM_OK) {
+        return fail(&err);
     }
-    size_t n = in->n_rows, nf = (size_t)tm_forest_n_features(f);
-    size_t w = tm_forest_output_len(f, TM_FOREST_OUT_DEFAULT);
-    double *out = malloc(n * w * sizeof *out);
-    tm_forest_predict(f, in->values, n, in->n_cols, TM_FOREST_OUT_DEFAULT, 2, out, NULL);
-    double max_diff = 0.0;
-    for (size_t i = 0; i < n * w; i++) {
+    double max_diff = peer->n_rows == n && peer->n_cols == w ? 0.0 : (double)INFINITY;
+    for (size_t i = 0; max_diff < (double)INFINITY && i < n * w; i++) {
         double d = fabs(out[i] - peer->values[i]);
         max_diff = d > max_diff ? d : max_diff;
     }
-    printf("agreement: max |turbomode - xgboost| = %.3g over %zu values (limit 1e-6): %s\n",
-           max_diff, n * w, max_diff <= 1e-6 ? "ok" : "FAIL");
-    if (max_diff > 1e-6) {
+    printf("agreement with %s: max |difference| %.3g over %zu values (limit %g): %s\n", path,
+           max_diff, n * w, tol, max_diff <= tol ? "ok" : "FAIL");
+    tm_csv_free(peer);
+    return max_diff <= tol ? 0 : 1;
+}
+
+/* Prints turbomode's rate at `threads` and its ratio to each peer's. */
+static void report(const char *peers, int threads, double rate, double seconds)
+{
+    printf("threads=%d turbomode %.0f rows/s (%.3f s)", threads, rate, seconds);
+    FILE *fp = fopen(peers, "r");
+    char name[64];
+    int th;
+    double r;
+    while (fp && fscanf(fp, "%63s threads=%d rows_per_s=%lf%*[^\n]", name, &th, &r) == 3) {
+        if (th == threads && r > 0) {
+            printf(" | %s %.0f rows/s: %.2fx", name, r, rate / r);
+        }
+    }
+    if (fp) {
+        fclose(fp);
+    }
+    printf("\n");
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    tm_err err;
+    tm_err_init(&err);
+    tm_forest *f = NULL;
+    tm_csv *in = NULL;
+    size_t skip = (size_t)atoi(argv[4]);
+    if (tm_forest_load(argv[2], NULL, &f, &err) != TM_OK ||
+        tm_csv_load(argv[3], &in, &err) != TM_OK) {
+        return fail(&err);
+    }
+    size_t n = in->n_rows, nf = (size_t)tm_forest_n_features(f);
+    if (in->n_cols < skip + nf) {
+        fprintf(stderr, "bench_predict: %s has %zu columns, need %zu\n", argv[3], in->n_cols,
+                skip + nf);
         return 1;
     }
-    double peer_rate[2] = {atof(argv[4]), atof(argv[5])};
-    for (int threads = 1; threads <= 2; threads++) {
-        double s = best_of(f, in->values, n, nf, threads, out, threads == 1 ? 3 : 5);
-        double rate = (double)n / s;
-        printf("turbomode threads=%d rows_per_s=%.0f seconds=%.4f | xgboost rows_per_s=%.0f | "
-               "ratio %.2fx\n",
-               threads, rate, s, peer_rate[threads - 1], rate / peer_rate[threads - 1]);
+    const double *X = in->values + skip;
+    size_t w = tm_forest_output_len(f, TM_FOREST_OUT_DEFAULT);
+    size_t wm = tm_forest_output_len(f, TM_FOREST_OUT_MARGIN);
+    double *out = malloc(n * (w > wm ? w : wm) * sizeof *out);
+    int rc = check_reference(f, X, n, in->n_cols, wm);
+    tm_forest_predict(f, X, n, in->n_cols, TM_FOREST_OUT_DEFAULT, 2, out, NULL);
+    if (rc == 0 && argc == 8) {
+        rc = check_peer(argv[6], atof(argv[7]), out, n, w);
+    }
+    for (int threads = 1; rc == 0 && threads <= 2; threads++) {
+        double s = best_of(f, X, n, in->n_cols, threads, out, 3);
+        report(argv[5], threads, (double)n / s, s);
     }
     free(out);
     tm_csv_free(in);
-    tm_csv_free(peer);
     tm_forest_free(f);
-    return 0;
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "load") == 0) {
+        return cmd_load(argv[2]);
+    }
+    if ((argc == 6 || argc == 8) && strcmp(argv[1], "run") == 0) {
+        return cmd_run(argc, argv);
+    }
+    fprintf(stderr, "usage: bench_predict load MODEL\n"
+                    "       bench_predict run MODEL INPUT.csv SKIP_COLS PEERS.txt "
+                    "[PEER_PRED.csv TOL]\n");
+    return 2;
 }

@@ -207,6 +207,13 @@ typedef enum tm_json_type {
     TM_JSON_OBJECT,
 } tm_json_type;
 
+/* How a typed array stores its numbers. */
+typedef enum tm_json_typed_kind {
+    TM_JSON_TYPED_I32 = 1, /* int32 values (integer tokens) */
+    TM_JSON_TYPED_F32,     /* float32 values (UBJSON 'd') */
+    TM_JSON_TYPED_F64,     /* doubles, then a bit per element: an integer token */
+} tm_json_typed_kind;
+
 /* A parsed document is a tree of tm_json values allocated in one arena,
  * owned by the tm_json_doc and freed with tm_json_doc_free. */
 typedef struct tm_json tm_json;
@@ -215,12 +222,15 @@ struct tm_json {
     bool boolean;        /* TM_JSON_BOOL */
     bool is_int;         /* NUMBER that came as an integer token/marker */
     bool is_f32;         /* NUMBER that came from a UBJSON float32 ('d') */
+    uint8_t typed_kind;  /* ARRAY stored typed: a tm_json_typed_kind, else 0 */
     double num;          /* NUMBER (int64 values above 2^53 lose precision) */
     int64_t inum;        /* NUMBER when is_int */
     float f32;           /* NUMBER when is_f32, the exact float32 */
     const char *str;     /* STRING: NUL-terminated; NUMBER (JSON): token text */
     size_t len;          /* STRING/NUMBER text length; ARRAY/OBJECT count */
-    tm_json **items;     /* ARRAY elements / OBJECT values */
+    tm_json **items;     /* ARRAY elements / OBJECT values; NULL when typed */
+    const void *typed;   /* typed ARRAY: its len numbers (see tm_json_typed_kind);
+                            read them with tm_json_at */
     const char **keys;   /* OBJECT keys, NUL-terminated */
     long line;           /* source line (JSON) or byte offset (UBJSON) */
 };
@@ -241,7 +251,12 @@ void tm_json_doc_free(tm_json_doc *doc);
 
 /* Object member by key, or NULL (also NULL when obj is not an object). */
 const tm_json *tm_json_get(const tm_json *obj, const char *key);
-/* Array element i, or NULL when out of range / not an array. */
+/* Array element i, or NULL when out of range / not an array. Long arrays
+ * of numbers (JSON on one line, UBJSON typed containers) are stored typed,
+ * 4 or 8 bytes a number; an element of such an array is a view written
+ * into a small per-thread ring, valid until 16 more elements of typed
+ * arrays are read in the same thread (copy what must live longer). Its
+ * line is the array's, and it has no source text (str NULL). */
 const tm_json *tm_json_at(const tm_json *arr, size_t i);
 /* Number value as float32, correctly rounded from the source text when the
  * document came from JSON text, exact when it came from UBJSON float32. */

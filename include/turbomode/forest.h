@@ -95,8 +95,8 @@ tm_status tm_forest_predict_reference(const tm_forest *f, const double *X, size_
  * 0 when its trees do not form whole rounds. */
 int32_t tm_forest_n_iterations(const tm_forest *f);
 /* The round (0-based) the model stores as its best (XGBoost's
- * best_iteration attribute), or -1 when it stores none (LightGBM and
- * CatBoost files never do: they are saved cut at the best round). */
+ * best_iteration attribute), or -1 when it stores none (LightGBM's
+ * model.txt never does; none is read from CatBoost JSON). */
 int32_t tm_forest_best_iteration(const tm_forest *f);
 /* A new forest with only the trees of rounds [begin, end) of f, as
  * XGBoost's iteration_range: end 0 means the last round, begin == end

@@ -35,6 +35,8 @@ typedef struct tm_pipeline_opts {
     int32_t today;                            /* YYYYMMDD: later dates are refused; 0: the
                                                  system's UTC date */
     bool read_only;                           /* open an existing database read-only (reports) */
+    bool allow_later_models;                  /* use models trained after the job's as-of
+                                                 (look-ahead; default: refuse) */
     int horizon;                              /* label horizon, trading days: 5 */
     double up;                                /* BUY when the forward return > up: 0.040 */
     double down;                              /* SELL when it is < -down: 0.036 */
@@ -208,9 +210,9 @@ void tm_pipeline_eval_free(tm_pipeline_eval *e);
  * t above 2, beats every baseline and the random band's 95th percentile,
  * over at least two years of signal days. */
 bool tm_pipeline_eval_edge(const tm_pipeline_eval *e);
-/* The summary (system vs baselines, verdict) as text lines into buf
- * (always NUL-terminated); returns the length the whole text needs. */
-size_t tm_pipeline_eval_text(const tm_pipeline_eval *e, char *buf, size_t cap);
+/* The summary (system vs baselines, verdict) as text lines; *out is
+ * tm_malloc'd (free with tm_free), NULL on failure (TM_E_NOMEM). */
+tm_status tm_pipeline_eval_text(const tm_pipeline_eval *e, char **out, tm_err *err);
 /* Records the verdict as an "evaluate" row of job_results (as_of = to). */
 tm_status tm_pipeline_eval_record(tm_pipeline *p, const tm_pipeline_eval *e, tm_err *err);
 /* One line for the signals output: "no demonstrated edge" unless the

@@ -155,15 +155,12 @@ int tm_cli_evaluate(int argc, char **argv)
         st = tm_pipeline_eval_write_html(e, a.html, &err);
     }
     if (st == TM_OK) {
-        size_t need = tm_pipeline_eval_text(e, NULL, 0);
-        char *text = malloc(need + 1);
-        if (text) {
-            tm_pipeline_eval_text(e, text, need + 1);
+        char *text = NULL;
+        st = tm_pipeline_eval_text(e, &text, &err);
+        if (st == TM_OK) {
             fputs(text, stdout);
-            free(text);
-        } else {
-            st = TM_ERR(&err, TM_E_NOMEM, NULL, 0, NULL, "out of memory printing the summary");
         }
+        tm_free(text);
     }
     if (st == TM_OK && a.html) {
         printf("report: %s\n", a.html);

@@ -339,7 +339,8 @@ static const char *no_best_reason(const tm_forest *f)
         return "LightGBM's model.txt has no such field (a model saved after early stopping "
                "already ends at its best iteration)";
     case TM_FOREST_CATBOOST:
-        return "CatBoost's JSON has no such field (use_best_model saves the model cut at it)";
+        return "none is read from CatBoost JSON (with use_best_model, the default with an "
+               "eval set, the model is saved cut at its best iteration)";
     default:
         return strncmp(in.format_name, "xgboost-dump", 12) == 0
                        ? "a dump carries no attributes"

@@ -65,6 +65,39 @@ bool tm__core_stack_push(tm__core_stack *st, const char *key, tm_json *val);
 bool tm__core_stack_commit(tm__core_stack *st, size_t base, tm_json_doc *doc, tm_json *node);
 void tm__core_stack_free(tm__core_stack *st);
 
+/* Arrays of numbers are stored typed (tm_json.typed) when they have at
+ * least this many elements. */
+#define TM__CORE_TYPED_MIN 64
+
+/* Stores n numbers as typed array node (type ARRAY, len n) of the given
+ * kind: I32 from iv, F32 from fv, F64 from dv and int_bits (bit i:
+ * element i was an integer token). False when out of memory. */
+bool tm__core_typed_store(tm_json_doc *doc, tm_json *node, size_t n, tm_json_typed_kind kind,
+                          const int32_t *iv, const float *fv, const double *dv,
+                          const uint8_t *int_bits);
+
+/* Element i (< a->len) of typed array a as a number node (line: a's). */
+static inline tm_json tm__core_typed_get(const tm_json *a, size_t i)
+{
+    tm_json v = {.type = TM_JSON_NUMBER, .line = a->line};
+    if (a->typed_kind == TM_JSON_TYPED_I32) {
+        v.is_int = true;
+        v.inum = ((const int32_t *)a->typed)[i];
+        v.num = (double)v.inum;
+    } else if (a->typed_kind == TM_JSON_TYPED_F32) {
+        v.is_f32 = true;
+        v.f32 = ((const float *)a->typed)[i];
+        v.num = (double)v.f32;
+    } else {
+        const double *d = (const double *)a->typed;
+        const uint8_t *bits = (const uint8_t *)(d + a->len);
+        v.num = d[i];
+        v.is_int = (bits[i / 8] >> (i % 8)) & 1u;
+        v.inum = v.is_int ? (int64_t)v.num : 0;
+    }
+    return v;
+}
+
 /* Powers of ten that doubles hold exactly (10^0 .. 10^22). */
 extern const double tm__core_pow10[23];
 

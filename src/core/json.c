@@ -22,6 +22,10 @@ typedef struct parser {
     tm_json_doc *doc;
     tm__core_stack st; /* members of the open containers */
     tm_err *err;
+    double *dv;        /* scratch of a typed array being parsed: values, */
+    int32_t *iv;       /* the same as int32, */
+    uint8_t *bits;     /* which were integer tokens */
+    size_t cap;        /* elements the scratch holds */
 } parser;
 
 static tm_status fail(parser *ps, tm_status st, const char *fmt, ...)
@@ -330,6 +334,96 @@ static bool parse_literal(parser *ps, tm_json *v)
 
 static tm_status parse_value(parser *ps, int depth, tm_json **out);
 
+/* Number of elements of the array opening at p when it holds only plain
+ * numbers on one line (0 otherwise): a scan for the characters numbers,
+ * blanks and commas are made of, up to ']'. */
+static size_t plain_numbers(const char *p)
+{
+    size_t n = 1;
+    for (p++;; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == ',') {
+            n++;
+        } else if (c == ']') {
+            return n;
+        } else if (!((c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' ||
+                     c == 'E' || c == ' ' || c == '\t' || c == '\r')) {
+            return 0;
+        }
+    }
+}
+
+/* Stores a long array of plain numbers typed (see TM__CORE_TYPED_MIN):
+ * *done is false, and nothing consumed, when the array is not of that
+ * kind or holds a number typed storage would not keep exactly (an integer
+ * beyond 2^53, a double on a float32 rounding midpoint, whose float32 needs
+ * the text); the generic path then parses it. */
+static tm_status parse_typed_array(parser *ps, tm_json *v, bool *done)
+{
+    char *start = ps->p;
+    size_t n = plain_numbers(start);
+    *done = false;
+    if (n < TM__CORE_TYPED_MIN) {
+        return TM_OK;
+    }
+    if (n > ps->cap) {
+        tm_free(ps->dv);
+        tm_free(ps->iv);
+        tm_free(ps->bits);
+        ps->dv = tm_malloc_n(n, sizeof *ps->dv);
+        ps->iv = tm_malloc_n(n, sizeof *ps->iv);
+        ps->bits = tm_malloc(n / 8 + 1);
+        ps->cap = ps->dv && ps->iv && ps->bits ? n : 0;
+        if (!ps->cap) {
+            return nomem(ps);
+        }
+    }
+    memset(ps->bits, 0, n / 8 + 1);
+    bool all_i32 = true;
+    ps->p++;
+    for (size_t i = 0; i < n; i++) {
+        tm_json x = {0};
+        skip_ws(ps);
+        char c = *ps->p;
+        if (!((c >= '0' && c <= '9') || (c == '-' && ps->p[1] >= '0' && ps->p[1] <= '9'))) {
+            ps->p = start; /* not a number: the generic path reports it */
+            return TM_OK;
+        }
+        tm_status st = parse_number(ps, &x);
+        if (st != TM_OK) {
+            return st; /* the generic path fails on this token the same way */
+        }
+        float f = (float)x.num;
+        bool midpoint = !x.is_int && (double)f != x.num && !isinf(f) &&
+                        x.num == ((double)f + (double)nextafterf(f, x.num > (double)f
+                                                                        ? INFINITY
+                                                                        : -INFINITY)) *
+                                         0.5;
+        if ((x.is_int && (x.inum < -(INT64_C(1) << 53) || x.inum > (INT64_C(1) << 53))) ||
+            midpoint) {
+            ps->p = start;
+            return TM_OK;
+        }
+        ps->dv[i] = x.num;
+        ps->bits[i / 8] |= (uint8_t)(x.is_int << (i % 8));
+        all_i32 = all_i32 && x.is_int && x.inum >= INT32_MIN && x.inum <= INT32_MAX &&
+                  !(x.inum == 0 && *x.str == '-');
+        ps->iv[i] = all_i32 ? (int32_t)x.inum : 0;
+        skip_ws(ps);
+        if (*ps->p != (i + 1 < n ? ',' : ']')) {
+            ps->p = start; /* malformed: the generic path reports it */
+            return TM_OK;
+        }
+        ps->p++;
+    }
+    tm_json_typed_kind kind = all_i32 ? TM_JSON_TYPED_I32 : TM_JSON_TYPED_F64;
+    if (!tm__core_typed_store(ps->doc, v, n, kind, ps->iv, NULL, ps->dv, ps->bits)) {
+        return nomem(ps);
+    }
+    *done = true;
+    return TM_OK;
+}
+
 static tm_status parse_container(parser *ps, int depth, tm_json *v)
 {
     char buf[16];
@@ -402,6 +496,13 @@ static tm_status parse_value(parser *ps, int depth, tm_json **out)
         v->type = TM_JSON_STRING;
         return parse_string(ps, &v->str, &v->len);
     }
+    if (c == '[' && depth < TM__CORE_MAX_DEPTH) {
+        bool done;
+        tm_status st = parse_typed_array(ps, v, &done);
+        if (st != TM_OK || done) {
+            return st;
+        }
+    }
     if (c == '[' || c == '{') {
         return parse_container(ps, depth, v);
     }
@@ -454,6 +555,9 @@ tm_status tm_json_parse(const char *text, size_t len, const char *path, tm_json_
     *out = ps.doc;
 done:
     tm__core_stack_free(&ps.st);
+    tm_free(ps.dv);
+    tm_free(ps.iv);
+    tm_free(ps.bits);
     if (st != TM_OK) {
         tm_json_doc_free(ps.doc);
     }

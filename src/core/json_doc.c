@@ -182,12 +182,49 @@ const tm_json *tm_json_get(const tm_json *obj, const char *key)
     return NULL;
 }
 
+bool tm__core_typed_store(tm_json_doc *doc, tm_json *node, size_t n, tm_json_typed_kind kind,
+                          const int32_t *iv, const float *fv, const double *dv,
+                          const uint8_t *int_bits)
+{
+    size_t bytes = kind == TM_JSON_TYPED_I32   ? n * sizeof *iv
+                   : kind == TM_JSON_TYPED_F32 ? n * sizeof *fv
+                                               : n * sizeof *dv + (n + 7) / 8;
+    void *p = tm__core_alloc(doc, bytes);
+    if (!p) {
+        return false;
+    }
+    if (kind == TM_JSON_TYPED_I32) {
+        memcpy(p, iv, bytes);
+    } else if (kind == TM_JSON_TYPED_F32) {
+        memcpy(p, fv, bytes);
+    } else {
+        memcpy(p, dv, n * sizeof *dv);
+        memcpy((double *)p + n, int_bits, (n + 7) / 8);
+    }
+    node->type = TM_JSON_ARRAY;
+    node->len = n;
+    node->items = NULL;
+    node->keys = NULL;
+    node->typed = p;
+    node->typed_kind = (uint8_t)kind;
+    return true;
+}
+
+#define RING 16 /* views of typed elements alive at once, per thread */
+
 const tm_json *tm_json_at(const tm_json *arr, size_t i)
 {
+    static _Thread_local tm_json ring[RING];
+    static _Thread_local unsigned next;
     if (!arr || arr->type != TM_JSON_ARRAY || i >= arr->len) {
         return NULL;
     }
-    return arr->items[i];
+    if (!arr->typed) {
+        return arr->items[i];
+    }
+    tm_json *v = &ring[next++ % RING];
+    *v = tm__core_typed_get(arr, i);
+    return v;
 }
 
 /* Rounding the correctly rounded double to float32 is wrong only when the

@@ -176,6 +176,13 @@ tm_status tm_json_member_nums(const tm_json_ctx *c, const tm_json *obj, const ch
 tm_status tm_json_int_at(const tm_json_ctx *c, const tm_json *arr, const char *where, size_t i,
                          int64_t lo, int64_t hi, int64_t *out)
 {
+    if (arr && arr->typed_kind == TM_JSON_TYPED_I32 && i < arr->len) {
+        int64_t x = ((const int32_t *)arr->typed)[i]; /* typed: no view needed */
+        if (x >= lo && x <= hi) {
+            *out = x;
+            return TM_OK;
+        }
+    }
     const tm_json *v = tm_json_at(arr, i);
     if (v && v->type == TM_JSON_NUMBER && v->is_int && v->inum >= lo && v->inum <= hi) {
         *out = v->inum; /* the common case, without building the path */

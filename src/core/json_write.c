@@ -316,7 +316,7 @@ void tm_jw_value(tm_jw *w, const tm_json *v)
     case TM_JSON_ARRAY:
         tm_jw_array(w);
         for (size_t i = 0; i < v->len; i++) {
-            tm_jw_value(w, v->items[i]);
+            tm_jw_value(w, tm_json_at(v, i)); /* typed arrays too */
         }
         tm_jw_array_end(w);
         break;

@@ -260,12 +260,66 @@ static tm_status parse_typed(reader *r, unsigned char m, int depth, tm_json *v)
     }
 }
 
-/* Optimised array of a fixed-size scalar type: nodes in one block. */
+/* A long optimised array of numbers, stored typed (tm__core_typed_store);
+ * *done is false, and nothing consumed, when an integer beyond 2^53 needs
+ * the nodes' int64. */
+static tm_status typed_numbers(reader *r, unsigned char type, size_t count, tm_json *v,
+                               bool *done)
+{
+    const unsigned char *p0 = r->p;
+    double *dv = tm_malloc_n(count, sizeof *dv);
+    float *fv = tm_malloc_n(count, sizeof *fv);
+    int32_t *iv = tm_malloc_n(count, sizeof *iv);
+    uint8_t *bits = tm_calloc(count / 8 + 1, 1);
+    bool all_i32 = true, exact = true;
+    tm_status st = TM_OK;
+    *done = false;
+    if (!dv || !fv || !iv || !bits) {
+        st = nomem(r);
+        goto done;
+    }
+    for (size_t i = 0; i < count && exact; i++) {
+        tm_json x = {0};
+        scalar(r, type, &x);
+        exact = !x.is_int || (x.inum >= -(INT64_C(1) << 53) && x.inum <= (INT64_C(1) << 53));
+        dv[i] = x.num;
+        fv[i] = x.f32;
+        bits[i / 8] |= (uint8_t)(x.is_int << (i % 8));
+        all_i32 = all_i32 && x.is_int && x.inum >= INT32_MIN && x.inum <= INT32_MAX;
+        iv[i] = all_i32 ? (int32_t)x.inum : 0;
+    }
+    tm_json_typed_kind kind = type == 'd' ? TM_JSON_TYPED_F32
+                              : all_i32   ? TM_JSON_TYPED_I32
+                                          : TM_JSON_TYPED_F64;
+    if (!exact) {
+        r->p = p0;
+    } else if (!tm__core_typed_store(r->doc, v, count, kind, iv, fv, dv, bits)) {
+        st = nomem(r);
+    } else {
+        *done = true;
+    }
+done:
+    tm_free(dv);
+    tm_free(fv);
+    tm_free(iv);
+    tm_free(bits);
+    return st;
+}
+
+/* Optimised array of a fixed-size scalar type: typed when long and
+ * numeric, else nodes in one block. */
 static tm_status typed_scalars(reader *r, unsigned char type, size_t count, tm_json *v)
 {
     v->len = count;
     if (count == 0) {
         return TM_OK;
+    }
+    if (count >= TM__CORE_TYPED_MIN && strchr("iUIlLdD", type)) {
+        bool done;
+        tm_status st = typed_numbers(r, type, count, v, &done);
+        if (st != TM_OK || done) {
+            return st;
+        }
     }
     tm_json *nodes = tm__core_alloc_n(r->doc, count, sizeof *nodes);
     v->items = tm__core_alloc_n(r->doc, count, sizeof *v->items);

@@ -52,6 +52,7 @@ void tm__forest_compiled_free(struct tm__compiled *c)
     tm_free(c->hleaf_d);
     tm_free(c->hleaf_of);
     tm_free(c->read);
+    tm__forest_qs_free(c);
     tm_free(c);
 }
 
@@ -90,7 +91,7 @@ static bool compilable(const tm_forest *f, int32_t t)
 }
 
 /* The <= threshold equivalent to the family's compare. */
-static double le_threshold(const tm_forest *f, int32_t nd)
+double tm__forest_le_threshold(const tm_forest *f, int32_t nd)
 {
     switch (f->cmp) {
     case TM__CMP_LT_F32:
@@ -138,9 +139,9 @@ static int32_t layout_tree(const tm_forest *f, struct tm__compiled *c, int32_t t
         int32_t left = *next;
         *next += 2;
         if (c->f32) {
-            c->nf[slot] = (cnode_f){fe, (float)le_threshold(f, nd), left};
+            c->nf[slot] = (cnode_f){fe, (float)tm__forest_le_threshold(f, nd), left};
         } else {
-            c->nd[slot] = (cnode_d){fe, left, le_threshold(f, nd)};
+            c->nd[slot] = (cnode_d){fe, left, tm__forest_le_threshold(f, nd)};
         }
         c->leaf_of[slot] = -1;
         queue[tail] = f->left[nd];
@@ -216,7 +217,7 @@ static void fill_heap(const tm_forest *f, struct tm__compiled *c, int32_t t, int
     bool leaf = f->flags[nd] & TM__NODE_LEAF;
     int32_t region = !leaf && (f->flags[nd] & TM__NODE_NAN_LEFT) ? f->n_features : 0;
     int32_t fe = leaf ? 0 : (f->feature[nd] + region) * TM__BLOCK; /* block offset */
-    double thr = leaf ? 0.0 : le_threshold(f, nd);
+    double thr = leaf ? 0.0 : tm__forest_le_threshold(f, nd);
     if (c->f32) {
         c->hf[hn + i] = (hnode_f){fe, (float)thr};
     } else {
@@ -231,7 +232,7 @@ static bool finite_thresholds(const tm_forest *f, int32_t t)
 {
     int32_t first = f->tree_first[t], n = f->tree_n_nodes[t];
     for (int32_t i = first; i < first + n; i++) {
-        if (!(f->flags[i] & TM__NODE_LEAF) && !isfinite(le_threshold(f, i))) {
+        if (!(f->flags[i] & TM__NODE_LEAF) && !isfinite(tm__forest_le_threshold(f, i))) {
             return false;
         }
     }
@@ -251,8 +252,8 @@ static tm_status compile_heap(tm_forest *f, struct tm__compiled *c, tm_err *err)
     for (int32_t t = 0; t < f->n_trees; t++) {
         int32_t D = c->steps[t];
         c->heap_first[t] = -1;
-        if (narrow || c->root[t] < 0 || D <= 0 || D > TM__HEAP_MAX_DEPTH || n_leaves > INT32_MAX / 2 ||
-            !finite_thresholds(f, t)) {
+        if (narrow || c->root[t] < 0 || c->qs_first[t] >= 0 || D <= 0 ||
+            D > TM__HEAP_MAX_DEPTH || n_leaves > INT32_MAX / 2 || !finite_thresholds(f, t)) {
             continue;
         }
         c->heap_first[t] = (int32_t)n_nodes;
@@ -277,7 +278,7 @@ static tm_status compile_heap(tm_forest *f, struct tm__compiled *c, tm_err *err)
     for (int32_t t = 0; t < f->n_trees; t++) {
         if (c->heap_first[t] >= 0) {
             fill_heap(f, c, t, f->tree_first[t], 0, 0, c->steps[t]);
-        } else if (c->root[t] >= 0) {
+        } else if (c->root[t] >= 0 && c->qs_first[t] < 0) {
             pointer_trees = true;
         }
     }
@@ -378,12 +379,20 @@ tm_status tm__forest_compile(tm_forest *f, tm_err *err)
     } else {
         st = compile_general(f, c, err);
         if (st == TM_OK) {
+            st = tm__forest_compile_qs(f, c, err);
+        }
+        if (st == TM_OK) {
             st = compile_heap(f, c, err);
         }
     }
     if (st != TM_OK) {
         tm__forest_compiled_free(c);
         return st;
+    }
+    c->qs_avx2 = tm__forest_qs_cpu_avx2();
+    c->need_x = f->oblivious;
+    for (int32_t t = 0; t < f->n_trees && !f->oblivious; t++) {
+        c->need_x |= c->root[t] >= 0 && c->qs_first[t] < 0;
     }
     f->compiled = c;
     return TM_OK;

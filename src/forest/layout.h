@@ -38,6 +38,21 @@ typedef struct cnode_d {
     double thr;
 } cnode_d;
 
+/* Bitvector trees (layout_qs.c): trees of up to TM__QS_MAX_LEAVES leaves,
+ * leaves numbered left to right, a row's leaf bits kept in 32-bit words. An
+ * entry clears the bits `nmask` leaves of word w unset when the row goes
+ * right at its node, i.e. rank > k1 - 1; the exit leaf is the lowest bit
+ * left set. Inputs are ranks among the sorted thresholds of their feature
+ * (in the compare precision), so every compare is one integer compare. */
+#define TM__QS_MAX_LEAVES 64
+#define TM__QS_NAN_RIGHT  INT32_MAX /* the rank NaN takes in region 1 */
+
+typedef struct qnode {
+    uint32_t off;   /* rank block offset: (region * n_features + feature) * TM__BLOCK */
+    int32_t k1;     /* the row goes left when its rank < k1 */
+    uint32_t nmask; /* ~(leaves of word w under the left child) */
+} qnode;
+
 struct tm__compiled {
     bool f32;             /* nodes compare in float32 (else double) */
     int32_t n_nodes;
@@ -63,6 +78,38 @@ struct tm__compiled {
     int32_t n_read;       /* inputs any split or linear leaf reads ... */
     int32_t *read;        /* ... ascending: the only ones a block loads */
     bool obl_fast;        /* oblivious trees use the fast path */
+
+    /* Bitvector trees (none when qs_first is NULL). */
+    int32_t *qs_first;    /* per tree: first entry in qs, -1 = not a bitvector tree */
+    int32_t *qs_n0;       /* per tree: entries on word 0 ... */
+    int32_t *qs_n1;       /* ... then on word 1 (leaves 32..63) */
+    int32_t *qs_leaf;     /* per tree: first of its leaves in qleaf_* */
+    qnode *qs;
+    float *qleaf_f;       /* leaf value x weight, left to right */
+    double *qleaf_d;
+    int32_t *qleaf_of;    /* IR leaf index */
+    double *qthr;         /* per feature: its sorted distinct thresholds ... */
+    int32_t *qthr_first;  /* ... from qthr_first[j], qthr_n[j] of them */
+    int32_t *qthr_n;
+    bool qs_avx2;         /* run the AVX2 kernel (chosen at compile time) */
+    bool need_x;          /* some tree reads the float/double block */
 };
+
+/* The <= threshold equivalent to the family's compare at node nd (layout.c). */
+double tm__forest_le_threshold(const tm_forest *f, int32_t nd);
+/* Whether this CPU runs the AVX2 bitvector kernel (predict_qs.c). */
+bool tm__forest_qs_cpu_avx2(void);
+/* Compiles the bitvector trees among the pointer-layout ones (layout_qs.c);
+ * run after the pointer layout, before the heap layout. */
+tm_status tm__forest_compile_qs(const tm_forest *f, struct tm__compiled *c, tm_err *err);
+void tm__forest_qs_free(struct tm__compiled *c);
+/* Block ranks (predict_qs.c): ranks of the block's rows in two regions
+ * (NaN as rank 0, NaN as TM__QS_NAN_RIGHT), lanes past nb zeroed. */
+void tm__forest_qs_ranks(const tm_forest *f, const double *X, size_t stride, size_t r0, int nb,
+                         int32_t *restrict rb);
+/* Walks bitvector tree t for the 32 rows of a rank block; idx[r] gets the
+ * tree's leaf number (0 = leftmost). */
+void tm__forest_qs_walk(const struct tm__compiled *c, int32_t t, const int32_t *restrict rb,
+                        int32_t *restrict idx);
 
 #endif

@@ -12,6 +12,7 @@
 
 typedef struct scratch {
     void *x;       /* TM__BLOCK * n_features floats or doubles */
+    int32_t *rank; /* 2 * TM__BLOCK * n_features ranks (bitvector trees) */
     int32_t *idx;  /* TM__BLOCK */
     float *acc_f;  /* TM__BLOCK * n_outputs */
     double *acc_d; /* TM__BLOCK * n_outputs */
@@ -118,18 +119,19 @@ HEAP_WALK(walk_heap_f64, hnode_d, double)
 #undef STEP
 #undef HEAP_WALK
 
-/* Adds heap leaves idx[] of tree t (leaf_dim 1) to the accumulators. */
-static void add_heap_leaves(const tm_forest *f, int32_t t, const int32_t *idx, int nb, scratch *s)
+/* Adds leaves idx[] of tree t (leaf_dim 1) from the value tables lf/ld
+ * (one per leaf slot) to the accumulators. */
+static void add_slot_leaves(const tm_forest *f, int32_t t, const float *lf, const double *ld,
+                            const int32_t *idx, int nb, scratch *s)
 {
-    const struct tm__compiled *c = f->compiled;
     int32_t nout = f->n_outputs, k = f->tree_output[t];
     if (f->sum_f32) {
         for (int r = 0; r < nb; r++) {
-            s->acc_f[r * nout + k] += c->hleaf_f[idx[r]];
+            s->acc_f[r * nout + k] += lf[idx[r]];
         }
     } else {
         for (int r = 0; r < nb; r++) {
-            s->acc_d[r * nout + k] += c->hleaf_d[idx[r]];
+            s->acc_d[r * nout + k] += ld[idx[r]];
         }
     }
 }
@@ -162,16 +164,7 @@ static void add_leaves(const tm_forest *f, int32_t t, const int32_t *idx, bool i
     const struct tm__compiled *c = f->compiled;
     int32_t nout = f->n_outputs;
     if (f->leaf_dim == 1 && !ir_leaf) {
-        int32_t k = f->tree_output[t];
-        if (f->sum_f32) {
-            for (int r = 0; r < nb; r++) {
-                s->acc_f[r * nout + k] += c->leaf_f[idx[r]];
-            }
-        } else {
-            for (int r = 0; r < nb; r++) {
-                s->acc_d[r * nout + k] += c->leaf_d[idx[r]];
-            }
-        }
+        add_slot_leaves(f, t, c->leaf_f, c->leaf_d, idx, nb, s);
         return;
     }
     for (int r = 0; r < nb; r++) {
@@ -244,7 +237,12 @@ static void predict_block(const tm_forest *f, const double *X, size_t stride, si
     const struct tm__compiled *c = f->compiled;
     int32_t nout = f->n_outputs;
     bool bias_last = f->family == TM_FOREST_CATBOOST;
-    load_block(f, X, stride, r0, nb, s);
+    if (c->need_x) {
+        load_block(f, X, stride, r0, nb, s);
+    }
+    if (c->qs_first) {
+        tm__forest_qs_ranks(f, X, stride, r0, nb, s->rank);
+    }
     for (int r = 0; r < nb; r++) {
         for (int32_t k = 0; k < nout; k++) {
             s->acc_f[r * nout + k] = (float)f->base_score[k];
@@ -253,14 +251,25 @@ static void predict_block(const tm_forest *f, const double *X, size_t stride, si
     }
     for (int32_t t = 0; t < f->n_trees; t++) {
         bool ir_leaf = false;
-        if (!f->oblivious && c->heap_first[t] >= 0) {
+        if (!f->oblivious && c->qs_first[t] >= 0) {
+            tm__forest_qs_walk(c, t, s->rank, s->idx);
+            int32_t base = c->qs_leaf[t];
+            if (f->leaf_dim == 1) {
+                add_slot_leaves(f, t, c->qleaf_f + base, c->qleaf_d + base, s->idx, nb, s);
+                continue;
+            }
+            for (int r = 0; r < nb; r++) {
+                s->idx[r] = c->qleaf_of[base + s->idx[r]];
+            }
+            ir_leaf = true;
+        } else if (!f->oblivious && c->heap_first[t] >= 0) {
             if (c->f32) {
                 walk_heap_f32(c, t, s->x, nb, s->idx);
             } else {
                 walk_heap_f64(c, t, s->x, nb, s->idx);
             }
             if (f->leaf_dim == 1) {
-                add_heap_leaves(f, t, s->idx, nb, s);
+                add_slot_leaves(f, t, c->hleaf_f, c->hleaf_d, s->idx, nb, s);
                 continue;
             }
             for (int r = 0; r < nb; r++) {
@@ -320,7 +329,8 @@ tm_status tm_forest_predict(const tm_forest *f, const double *X, size_t n_rows, 
     }
     size_t nfeat = (size_t)f->n_features + 1, nout = (size_t)f->n_outputs;
     size_t x_bytes = TM__BLOCK * nfeat * 3 * sizeof(double);
-    size_t per = x_bytes + TM__BLOCK * sizeof(int32_t) + TM__BLOCK * nout * sizeof(float) +
+    size_t rank_bytes = f->compiled->qs_first ? TM__BLOCK * nfeat * 2 * sizeof(int32_t) : 0;
+    size_t per = x_bytes + rank_bytes + TM__BLOCK * sizeof(int32_t) + TM__BLOCK * nout * sizeof(float) +
                  TM__BLOCK * nout * sizeof(double) + nout * sizeof(double);
     per = (per + 63) / 64 * 64 + 64;
     char *mem = tm_aligned_alloc(per * (size_t)nt);
@@ -334,6 +344,8 @@ tm_status tm_forest_predict(const tm_forest *f, const double *X, size_t n_rows, 
         char *p = mem + per * (size_t)i;
         sc[i].x = p;
         p += x_bytes;
+        sc[i].rank = (int32_t *)p; /* 64-byte aligned: x_bytes is a multiple of 64 */
+        p += rank_bytes;
         sc[i].acc_d = (double *)p;
         p += TM__BLOCK * nout * sizeof(double);
         sc[i].m = (double *)p;

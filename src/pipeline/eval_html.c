@@ -300,16 +300,15 @@ tm_status tm_pipeline_eval_write_html(const tm_pipeline_eval *e, const char *pat
 {
     size_t U = e->panel.n_dates, S = (size_t)e->o.n_seeds;
     double *band = tm_malloc_n(3 * U + S + 1, sizeof *band);
-    size_t need = tm_pipeline_eval_text(e, NULL, 0);
-    char *text = tm_malloc(need + 1);
-    if (!band || !text) {
-        tm_free(band);
-        tm_free(text);
+    char *text = NULL;
+    if (!band) {
         return TM_ERR(err, TM_E_NOMEM, path, 0, NULL, "out of memory writing the report");
     }
-    tm_pipeline_eval_text(e, text, need + 1);
+    tm_status st = tm_pipeline_eval_text(e, &text, err);
     tm_atomic a;
-    tm_status st = tm_atomic_open(&a, path, err);
+    if (st == TM_OK) {
+        st = tm_atomic_open(&a, path, err);
+    }
     if (st == TM_OK) {
         FILE *f = a.fp;
         fprintf(f,

@@ -309,14 +309,15 @@ tm_status tm_pipeline_edge_note(tm_pipeline *p, char *buf, size_t cap, tm_err *e
     if (st != TM_OK) {
         return st;
     }
+    last.summary[strcspn(last.summary, "\n")] = '\0';
     if (!found) {
         snprintf(buf, cap,
                  "signal quality: no demonstrated edge (no evaluation yet: "
                  "turbomode evaluate)\n");
     } else if (strstr(last.summary, ": edge:") != NULL) {
-        snprintf(buf, cap, "signal quality: %s", last.summary);
+        snprintf(buf, cap, "signal quality: %s\n", last.summary);
     } else {
-        snprintf(buf, cap, "signal quality: no demonstrated edge (latest %s)", last.summary);
+        snprintf(buf, cap, "signal quality: no demonstrated edge (latest %s)\n", last.summary);
     }
     return TM_OK;
 }

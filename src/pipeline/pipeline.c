@@ -1,5 +1,5 @@
 /* The pipeline handle: options, open/close, the base-model registry (the 8
- * defaults or a JSON file), report helpers, the job ending (result row,
+ * defaults or a JSON file, registry.c), report helpers, the job ending (result row,
  * commit or rollback) and model paths. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,92 +29,6 @@ void tm_pipeline_import_opts_init(tm_pipeline_import_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->max_reports = 20;
-}
-
-/* The 8 default base models: three families, each with its own growth
- * (XGBoost depth-wise, LightGBM leaf-wise, CatBoost oblivious) at
- * different depths and rates. */
-static const tm__pipeline_entry defaults[8] = {
-        {"xgb_depth4", "xgboost", TM_TRAIN_DEPTHWISE, 4, 0, 0.10, 300, 0.8, 1.0, ""},
-        {"xgb_depth6", "xgboost", TM_TRAIN_DEPTHWISE, 6, 0, 0.05, 300, 0.8, 1.0, ""},
-        {"xgb_depth3", "xgboost", TM_TRAIN_DEPTHWISE, 3, 0, 0.20, 300, 1.0, 1.0, ""},
-        {"lgbm_leaves31", "lightgbm", TM_TRAIN_LEAFWISE, -1, 31, 0.05, 300, 0.8, 1.0, ""},
-        {"lgbm_leaves63", "lightgbm", TM_TRAIN_LEAFWISE, -1, 63, 0.10, 300, 0.7, 1.0, ""},
-        {"lgbm_leaves15", "lightgbm", TM_TRAIN_LEAFWISE, -1, 15, 0.15, 300, 1.0, 1.0, ""},
-        {"cat_depth6", "catboost", TM_TRAIN_OBLIVIOUS, 6, 0, 0.10, 300, 1.0, 1.0, ""},
-        {"cat_depth4", "catboost", TM_TRAIN_OBLIVIOUS, 4, 0, 0.20, 300, 1.0, 1.0, ""},
-};
-
-static const char *str_or(const tm_json *obj, const char *key, const char *def)
-{
-    const tm_json *v = tm_json_get(obj, key);
-    return v && v->type == TM_JSON_STRING ? v->str : def;
-}
-
-static double num_or(const tm_json *obj, const char *key, double def)
-{
-    const tm_json *v = tm_json_get(obj, key);
-    return v && v->type == TM_JSON_NUMBER ? v->num : def;
-}
-
-/* Registry file: {"models": [{"name": "...", "family": "xgboost",
- * "growth": "depthwise", "max_depth": 6, "num_leaves": 31,
- * "learning_rate": 0.05, "max_rounds": 300, "col_subsample": 0.8,
- * "row_subsample": 1.0} or {"name": "...", "file": "model.json"}, ...]}. */
-tm_status tm__pipeline_registry_load(tm_pipeline *p, const char *path, tm_err *err)
-{
-    if (!path) {
-        memcpy(p->reg, defaults, sizeof defaults);
-        p->n_reg = 8;
-        return TM_OK;
-    }
-    char *text = NULL;
-    size_t len = 0;
-    tm_json_doc *doc = NULL;
-    tm_status st = tm_file_read(path, &text, &len, err);
-    if (st == TM_OK) {
-        st = tm_json_parse(text, len, path, &doc, err);
-    }
-    if (st != TM_OK) {
-        goto done;
-    }
-    const tm_json *arr = tm_json_get(tm_json_root(doc), "models");
-    if (!arr || arr->type != TM_JSON_ARRAY || arr->len == 0 || arr->len > TM__PIPELINE_MAX_MODELS) {
-        st = TM_ERR(err, TM_E_PARSE, path, 0, "models", "expected an array of 1 to %d models",
-                    TM__PIPELINE_MAX_MODELS);
-        goto done;
-    }
-    for (size_t i = 0; i < arr->len; i++) {
-        const tm_json *m = tm_json_at(arr, i);
-        tm__pipeline_entry *e = &p->reg[i];
-        *e = defaults[i % 8];
-        const char *growth = str_or(m, "growth", NULL);
-        snprintf(e->name, sizeof e->name, "%s", str_or(m, "name", e->name));
-        snprintf(e->family, sizeof e->family, "%s", str_or(m, "family", e->family));
-        snprintf(e->file, sizeof e->file, "%s", str_or(m, "file", ""));
-        if (growth) {
-            e->growth = strcmp(growth, "depthwise") == 0   ? TM_TRAIN_DEPTHWISE
-                        : strcmp(growth, "oblivious") == 0 ? TM_TRAIN_OBLIVIOUS
-                                                           : TM_TRAIN_LEAFWISE;
-        }
-        e->max_depth = (int)num_or(m, "max_depth", e->max_depth);
-        e->num_leaves = (int)num_or(m, "num_leaves", e->num_leaves);
-        e->learning_rate = num_or(m, "learning_rate", e->learning_rate);
-        e->max_rounds = (int)num_or(m, "max_rounds", e->max_rounds);
-        e->col_subsample = num_or(m, "col_subsample", e->col_subsample);
-        e->row_subsample = num_or(m, "row_subsample", e->row_subsample);
-        if (strcmp(e->family, "xgboost") && strcmp(e->family, "lightgbm") &&
-            strcmp(e->family, "catboost")) {
-            st = TM_ERR(err, TM_E_PARSE, path, m ? m->line : 0, "family",
-                        "expected xgboost, lightgbm or catboost, found \"%s\"", e->family);
-            goto done;
-        }
-    }
-    p->n_reg = arr->len;
-done:
-    tm_json_doc_free(doc);
-    tm_free(text);
-    return st;
 }
 
 tm_status tm_pipeline_open(const tm_pipeline_opts *o, tm_pipeline **out, tm_err *err)

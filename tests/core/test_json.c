@@ -387,6 +387,102 @@ START_TEST(json_alloc_failure_loop)
 }
 END_TEST
 
+/* The numbers of the typed-array tests: integers, -0, float32 text,
+ * exponents, values beyond float32, beyond int32. */
+static const char *typed_num(size_t i)
+{
+    static const char *v[] = {"0",      "-0",    "7",        "-2147483648", "2147483647",
+                              "0.1",    "-1e-3", "3.4e38",   "1E400",       "-0.0",
+                              "1.5e-45", "42",   "12345678", "0.30000001"};
+    return v[i % (sizeof v / sizeof v[0])];
+}
+
+/* "[a,b,...]" of n numbers, on one line or one per line. */
+static char *number_array(size_t n, bool one_line, const char *last)
+{
+    char *s = malloc(n * 32 + 64);
+    size_t k = (size_t)sprintf(s, "[");
+    for (size_t i = 0; i < n; i++) {
+        k += (size_t)sprintf(s + k, "%s%s", i ? (one_line ? ", " : ",\n") : "",
+                             i + 1 == n && last ? last : typed_num(i));
+    }
+    sprintf(s + k, "]");
+    return s;
+}
+
+/* A long one-line array of numbers is stored typed and reads, element by
+ * element, exactly as the same array parsed into nodes (one per line). */
+START_TEST(json_long_number_arrays_are_typed)
+{
+    static const size_t sizes[] = {63, 64, 200};
+    for (size_t z = 0; z < 3; z++) {
+        size_t n = sizes[z];
+        char *a = number_array(n, true, NULL), *b = number_array(n, false, NULL);
+        tm_json_doc *da = parse_ok(a), *db = parse_ok(b);
+        const tm_json *ta = tm_json_root(da), *tb = tm_json_root(db);
+        ck_assert_int_eq(ta->typed != NULL, n >= 64);
+        ck_assert_ptr_null(tb->typed);
+        ck_assert_uint_eq(ta->len, n);
+        for (size_t i = 0; i < n; i++) {
+            tm_json x = *tm_json_at(ta, i), y = *tm_json_at(tb, i);
+            ck_assert_int_eq(x.type, TM_JSON_NUMBER);
+            ck_assert_int_eq(x.is_int, y.is_int);
+            ck_assert_int_eq(x.inum, y.inum);
+            ck_assert_int_eq(memcmp(&x.num, &y.num, sizeof x.num), 0);
+            ck_assert_uint_eq(f32_bits(tm_json_f32(&x)), f32_bits(tm_json_f32(&y)));
+        }
+        tm_json_doc_free(da);
+        tm_json_doc_free(db);
+        free(a);
+        free(b);
+    }
+    /* integers only: 4 bytes a number */
+    char *text = malloc(64 * 8 + 8), *p = text;
+    p += sprintf(p, "[");
+    for (int i = 0; i < 64; i++) {
+        p += sprintf(p, "%s%d", i ? "," : "", i * 1000 - 7);
+    }
+    sprintf(p, "]");
+    tm_json_doc *doc = parse_ok(text);
+    ck_assert_int_eq(tm_json_root(doc)->typed_kind, TM_JSON_TYPED_I32);
+    ck_assert_int_eq(tm_json_at(tm_json_root(doc), 63)->inum, 62993);
+    tm_json_doc_free(doc);
+    free(text);
+}
+END_TEST
+
+/* Numbers typed storage cannot keep exactly leave the array as nodes: an
+ * integer beyond 2^53 (its int64 value) and a double on a float32 rounding
+ * midpoint (its float32 needs the text). Errors inside a long array read
+ * as the generic parser's. */
+START_TEST(json_typed_arrays_fall_back_and_report)
+{
+    static const char *odd[] = {"9007199254740993", "1.000000059604644775390625"};
+    for (int i = 0; i < 2; i++) {
+        char *a = number_array(100, true, odd[i]);
+        tm_json_doc *doc = parse_ok(a);
+        const tm_json *arr = tm_json_root(doc), *last = tm_json_at(arr, 99);
+        ck_assert_ptr_null(arr->typed);
+        if (i == 0) {
+            ck_assert_int_eq(last->inum, INT64_C(9007199254740993));
+        } else {
+            ck_assert_uint_eq(f32_bits(tm_json_f32(last)), f32_bits(strtof(odd[1], NULL)));
+        }
+        tm_json_doc_free(doc);
+        free(a);
+    }
+    char *a = number_array(100, true, "1.e5");
+    expect_error(a, strlen(a), 1, "invalid number: expected a digit after '.', found 'e'");
+    free(a);
+    a = number_array(100, true, "-");
+    expect_error(a, strlen(a), 1, "invalid number: expected a digit after '-', found ']'");
+    free(a);
+    a = number_array(100, true, "1,");
+    expect_error(a, strlen(a), 1, "expected a value, found ']'");
+    free(a);
+}
+END_TEST
+
 Suite *tm_test_suite_core_json(void);
 
 TM_TEST_SUITE(core_json)
@@ -406,6 +502,8 @@ TM_TEST_SUITE(core_json)
     tcase_add_test(tc, json_truncated_prefixes_fail);
     tcase_add_test(tc, json_large_document);
     tcase_add_test(tc, json_alloc_failure_loop);
+    tcase_add_test(tc, json_long_number_arrays_are_typed);
+    tcase_add_test(tc, json_typed_arrays_fall_back_and_report);
     suite_add_tcase(s, tc);
     return s;
 }

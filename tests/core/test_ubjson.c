@@ -374,7 +374,11 @@ static void same_doc(const tm_json *j, const tm_json *u, const char *where)
             if (j->type == TM_JSON_OBJECT) {
                 ck_assert_str_eq(j->keys[i], u->keys[i]);
             }
-            same_doc(j->items[i], u->items[i], where);
+            if (j->type == TM_JSON_OBJECT) {
+                same_doc(j->items[i], u->items[i], where);
+            } else {
+                same_doc(tm_json_at(j, i), tm_json_at(u, i), where); /* typed or not */
+            }
         }
         break;
     }

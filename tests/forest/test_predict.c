@@ -11,6 +11,7 @@
 #include <turbomode/forest.h>
 
 #include "forest/forest_int.h"
+#include "forest/layout.h"
 #include "tm_test.h"
 
 static uint64_t seed_state;
@@ -153,6 +154,9 @@ END_TEST
 /* Random forests have rf_features inputs; splits use the first
  * rf_split_features of them. */
 static int rf_features = 7, rf_split_features = 7;
+/* Some thresholds +-inf (LightGBM's NaN-vs-rest splits), no zero-missing
+ * splits, so that large trees stay in the bitvector layout. */
+static bool rf_inf;
 
 /* Builds a random general tree of at most max_depth in f's arrays from
  * node *next; returns the root index. */
@@ -173,6 +177,9 @@ static int32_t grow(tm_forest *f, int32_t *next, int32_t *leaf_next, int depth, 
     }
     f->feature[nd] = (int32_t)(rnd() % (uint64_t)rf_split_features);
     double t = rnd() % 4 == 0 ? (double)(rnd() % 5) : unif() * 4.0 - 2.0;
+    if (rf_inf && rnd() % 6 == 0) {
+        t = rnd() % 2 || f->cmp == TM__CMP_LT_F32 ? INFINITY : -INFINITY;
+    }
     f->threshold[nd] = t;
     f->threshold_f[nd] = (float)t;
     uint8_t fl = rnd() % 2 ? TM__NODE_NAN_LEFT : 0;
@@ -180,7 +187,7 @@ static int32_t grow(tm_forest *f, int32_t *next, int32_t *leaf_next, int depth, 
         fl |= TM__NODE_CATEGORICAL | (rnd() % 2 ? TM__NODE_CAT_IN_LEFT : 0);
         f->cat_first[nd] = (int32_t)(rnd() % 3);
         f->cat_n_words[nd] = 1;
-    } else if (f->cmp == TM__CMP_LE_F64 && rnd() % 8 == 0) {
+    } else if (f->cmp == TM__CMP_LE_F64 && !rf_inf && rnd() % 8 == 0) {
         fl |= TM__NODE_ZERO_MISSING | (rnd() % 2 ? TM__NODE_DEFAULT_LEFT : 0);
     }
     f->flags[nd] = fl;
@@ -422,6 +429,65 @@ START_TEST(deep_lopsided_tree_walks)
 }
 END_TEST
 
+/* Trees of up to 64 leaves take the bitvector layout; both of its kernels
+ * (AVX2 where the CPU has it, plain) equal the reference bit for bit, on
+ * trees with more than 32 leaves (two words) and infinite thresholds. */
+START_TEST(bitvector_kernels_equal_reference)
+{
+    static const tm__cmp cmps[] = {TM__CMP_LT_F32, TM__CMP_LE_F64, TM__CMP_LE_F32};
+    seed_state = 0xb17 + (uint64_t)_i;
+    rf_inf = true;
+    tm__cmp cmp = cmps[_i % 3];
+    int n_out = _i % 2 ? 3 : 1;
+    int leaf_dim = cmp == TM__CMP_LE_F32 && _i % 4 == 1 ? 3 : 1;
+    int depth = _i % 4 == 3 ? 8 : 4 + _i % 4;
+    tm_forest *f = random_forest(cmp, 30, depth, n_out, leaf_dim, _i % 5 == 0);
+    rf_inf = false;
+    struct tm__compiled *c = f->compiled;
+    int n_qs = 0, n_two_words = 0;
+    for (int32_t t = 0; t < f->n_trees; t++) {
+        n_qs += c->qs_first[t] >= 0;
+        n_two_words += c->qs_first[t] >= 0 && c->qs_n1[t] > 0;
+    }
+    ck_assert_int_gt(n_qs, 0);
+    if (_i % 4 == 3) { /* depth 8: some trees have 33..64 leaves */
+        ck_assert_int_gt(n_two_words, 0);
+    }
+    for (int kernel = 0; kernel < 2; kernel++) {
+        c->qs_avx2 = kernel == 0 && tm__forest_qs_cpu_avx2();
+        size_t sizes[] = {1, 31, 32, 33, 200};
+        for (size_t i = 0; i < 5; i++) {
+            check_same(f, sizes[i], TM_FOREST_OUT_MARGIN);
+        }
+        check_same(f, 100, TM_FOREST_OUT_PROBABILITY);
+    }
+    tm_forest_free(f);
+}
+END_TEST
+
+/* LightGBM's NaN-versus-rest split: threshold +inf, NaN to the default
+ * side (formats/lightgbm: x <= t goes left, NaN follows default_left). */
+START_TEST(bitvector_nan_versus_rest_split)
+{
+    for (int kernel = 0; kernel < 2; kernel++) {
+        tm_forest *f = stump(TM__CMP_LE_F64, INFINITY, false);
+        ck_assert_int_ge(f->compiled->qs_first[0], 0);
+        f->compiled->qs_avx2 = kernel == 0 && tm__forest_qs_cpu_avx2();
+        ck_assert_double_eq(margin1(f, NAN), 1.0);
+        ck_assert_double_eq(margin1(f, INFINITY), -1.0);
+        ck_assert_double_eq(margin1(f, 1e308), -1.0);
+        ck_assert_double_eq(margin1(f, -INFINITY), -1.0);
+        tm_forest_free(f);
+        f = stump(TM__CMP_LE_F64, -INFINITY, true);
+        f->compiled->qs_avx2 = kernel == 0 && tm__forest_qs_cpu_avx2();
+        ck_assert_double_eq(margin1(f, NAN), -1.0);
+        ck_assert_double_eq(margin1(f, -INFINITY), -1.0);
+        ck_assert_double_eq(margin1(f, -1e308), 1.0);
+        tm_forest_free(f);
+    }
+}
+END_TEST
+
 TM_TEST_SUITE(forest_predict)
 {
     Suite *s = suite_create("forest_predict");
@@ -440,6 +506,11 @@ TM_TEST_SUITE(forest_predict)
     tcase_add_loop_test(tc, fast_predictor_equals_reference_on_random_forests, 0, 24);
     tcase_add_loop_test(tc, oblivious_fast_path_equals_reference, 0, 4);
     tcase_add_loop_test(tc, wide_input_few_split_features, 0, 6);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("bitvector");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, bitvector_kernels_equal_reference, 0, 12);
+    tcase_add_test(tc, bitvector_nan_versus_rest_split);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -260,15 +260,10 @@ static const char *dir(void)
     return d;
 }
 
-/* Trading day n: weekdays from Monday 2017-01-02 (January to April). */
+/* Trading day n: weekdays from Monday 2017-01-02. */
 static int32_t day(int n)
 {
-    static const int mdays[4] = {31, 28, 31, 30};
-    int d = 2 + n / 5 * 7 + n % 5, m = 0;
-    while (d > mdays[m]) {
-        d -= mdays[m++];
-    }
-    return 20170000 + (m + 1) * 100 + d;
+    return tm_ymd_from_days(tm_ymd_days(20170102) + n / 5 * 7 + n % 5);
 }
 
 static double close_of(int k, int t)
@@ -277,8 +272,8 @@ static double close_of(int k, int t)
 }
 
 /* A database with prices of days [0, n_days) and signals on days
- * 25 .. last_signal. */
-static void make_db(const char *path, int n_days, int last_signal)
+ * first_signal .. last_signal. */
+static void make_db_from(const char *path, int n_days, int first_signal, int last_signal)
 {
     tm_pipeline_opts o;
     tm_pipeline_opts_init(&o);
@@ -303,7 +298,7 @@ static void make_db(const char *path, int n_days, int last_signal)
             ck_assert_int_eq(tm_store_prices_upsert(s, &row, 1, &err), TM_OK);
         }
     }
-    for (int t = 25; t <= last_signal; t++) {
+    for (int t = first_signal; t <= last_signal; t++) {
         for (int k = 0; k < N_STOCKS; k++) {
             tm_store_signal g = {.date = day(t), .label = (t + k) % 3, .price = close_of(k, t)};
             snprintf(g.symbol, sizeof g.symbol, "%s", names[k]);
@@ -315,6 +310,11 @@ static void make_db(const char *path, int n_days, int last_signal)
     }
     ck_assert_int_eq(tm_store_commit(s, &err), TM_OK);
     tm_store_close(s);
+}
+
+static void make_db(const char *path, int n_days, int last_signal)
+{
+    make_db_from(path, n_days, 25, last_signal);
 }
 
 static tm_pipeline_eval *evaluate(const char *db, int from, int to)
@@ -385,10 +385,14 @@ START_TEST(eval_ignores_later_prices_and_signals)
     ck_assert_ptr_nonnull(tb);
     ck_assert_uint_eq(na, nb);
     ck_assert_mem_eq(ta, tb, na);
-    char x[8192], y[8192];
-    tm_pipeline_eval_text(ea, x, sizeof x);
-    tm_pipeline_eval_text(eb, y, sizeof y);
+    free(ta);
+    free(tb);
+    char *x = NULL, *y = NULL;
+    ck_assert_int_eq(tm_pipeline_eval_text(ea, &x, NULL), TM_OK);
+    ck_assert_int_eq(tm_pipeline_eval_text(eb, &y, NULL), TM_OK);
     ck_assert_str_eq(x, y);
+    tm_free(x);
+    tm_free(y);
     /* and the later window does see the later data */
     tm_pipeline_eval *ec = evaluate(b, 20, 45);
     ck_assert_uint_gt(ec->panel.n_days, ea->panel.n_days);
@@ -412,12 +416,14 @@ START_TEST(eval_cli_refuses_bad_options)
                      2);
     char *msg = tm_test_slurp(out, NULL);
     ck_assert_ptr_nonnull(strstr(msg, "field 'to'"));
+    free(msg);
     ck_assert_int_eq(tm_test_system("%s evaluate --db %s --from 2017-02-01 --to 2017-02-20 "
                                     "--cost-bps abc 2>%s",
                                     bin, db, out),
                      2);
     msg = tm_test_slurp(out, NULL);
     ck_assert_ptr_nonnull(strstr(msg, "--cost-bps: expected a finite number, found \"abc\""));
+    free(msg);
     ck_assert_int_eq(tm_test_system("%s evaluate --db %s --from 2017-02-01 --to 2017-02-20 "
                                     "--cost-bps -5 2>%s",
                                     bin, db, out),
@@ -433,6 +439,41 @@ START_TEST(eval_cli_refuses_bad_options)
                      2);
     msg = tm_test_slurp(out, NULL);
     ck_assert_ptr_nonnull(strstr(msg, "no signals dated 2017-01-02..2017-01-20"));
+    free(msg);
+}
+END_TEST
+
+/* The signals output says "no demonstrated edge" before any evaluation
+ * and after one that showed none. */
+static void edge_note(const char *db, char *note, size_t cap)
+{
+    tm_pipeline_opts o;
+    tm_pipeline_opts_init(&o);
+    o.db_path = db;
+    tm_pipeline *pl = NULL;
+    ck_assert_int_eq(tm_pipeline_open(&o, &pl, NULL), TM_OK);
+    ck_assert_int_eq(tm_pipeline_edge_note(pl, note, cap, NULL), TM_OK);
+    tm_pipeline_close(pl);
+}
+
+START_TEST(eval_verdict_reaches_the_signals_output)
+{
+    char db[600], note[4200];
+    snprintf(db, sizeof db, "%s/note.db", dir());
+    make_db(db, 40, 34);
+    edge_note(db, note, sizeof note);
+    ck_assert_str_eq(note, "signal quality: no demonstrated edge (no evaluation yet: turbomode "
+                           "evaluate)\n");
+    ck_assert_int_eq(tm_test_system("%s evaluate --db %s --from 2017-02-01 --to 2017-02-24 "
+                                    ">/dev/null",
+                                    tm_test_bin(), db),
+                     0);
+    edge_note(db, note, sizeof note);
+    /* signals on days 25..34 = 2017-02-06..2017-02-17, all with their
+     * horizon over by day 39 = 2017-02-24 */
+    ck_assert_str_eq(note, "signal quality: no demonstrated edge (latest evaluation "
+                           "2017-02-01..2017-02-24, 10 signal days: no demonstrated edge: the "
+                           "signal days span 11 calendar days, under two years)\n");
 }
 END_TEST
 
@@ -458,6 +499,7 @@ START_TEST(eval_html_report_renders_in_chromium)
     ck_assert_ptr_nonnull(page);
     ck_assert_ptr_null(strstr(page, "src=")); /* nothing loaded from outside */
     ck_assert_ptr_null(strstr(page, "href="));
+    free(page);
     ck_assert_int_eq(tm_test_system("timeout 120 chromium --headless --no-sandbox --disable-gpu "
                                     "--user-data-dir=%s/chrome --enable-logging=stderr --v=0 "
                                     "--dump-dom file://%s >%s 2>%s",
@@ -473,8 +515,58 @@ START_TEST(eval_html_report_renders_in_chromium)
         ck_assert_msg(strstr(out, want) != NULL, "plot %s missing", id);
     }
     ck_assert_ptr_nonnull(strstr(out, "no demonstrated edge"));
+    free(out);
     char *err = tm_test_slurp(log, NULL);
     ck_assert_msg(err && strstr(err, "CONSOLE") == NULL, "console output: %s", err ? err : "");
+    free(err);
+}
+END_TEST
+
+static int64_t count(const char *db, const char *sql)
+{
+    tm_store *s = NULL;
+    int64_t n = -1;
+    ck_assert_int_eq(tm_store_open(db, &s, NULL), TM_OK);
+    ck_assert_int_eq(tm_store_query_int(s, sql, &n, NULL), TM_OK);
+    tm_store_close(s);
+    return n;
+}
+
+/* The days between the backfill's cut-off (its as_of minus the horizon)
+ * and the first signal have no outcome: the sample generator takes them
+ * from the price history once their label is known, and only them. */
+START_TEST(samples_fill_the_gap_before_the_first_signal)
+{
+    char db[600];
+    snprintf(db, sizeof db, "%s/gap.db", dir());
+    make_db_from(db, 300, 285, 286);
+    tm_pipeline_opts o;
+    tm_pipeline_opts_init(&o);
+    o.db_path = db;
+    tm_pipeline *pl = NULL;
+    tm_pipeline_report rep;
+    ck_assert_int_eq(tm_pipeline_open(&o, &pl, NULL), TM_OK);
+    /* as of day 280: days 252 (warm-up) .. 275 (label from day 280) */
+    ck_assert_int_eq(tm_pipeline_backfill(pl, day(280), &rep, NULL), TM_OK);
+    ck_assert_int_eq(count(db, "SELECT count(*) FROM training_samples"), N_STOCKS * 24);
+    /* as of day 295: days 276 .. 284 join (before the first signal, day
+     * 285; labels known by 289); days 285 .. 290 do not */
+    ck_assert_int_eq(tm_pipeline_generate_samples(pl, day(295), &rep, NULL), TM_OK);
+    ck_assert_int_eq(count(db, "SELECT count(*) FROM training_samples"), N_STOCKS * 33);
+    char sql[200], d[16];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM training_samples WHERE date >= '%s'",
+             tm_store_date_format(day(285), d));
+    ck_assert_int_eq(count(db, sql), 0);
+    /* CCC on day 280: label from close(285) / close(280) - 1 */
+    double r = close_of(2, 285) / close_of(2, 280) - 1;
+    snprintf(sql, sizeof sql,
+             "SELECT label FROM training_samples WHERE symbol = 'CCC' AND date = '%s'",
+             tm_store_date_format(day(280), d));
+    ck_assert_int_eq(count(db, sql), r > 0.04 ? 2 : r < -0.036 ? 0 : 1);
+    /* again: nothing new */
+    ck_assert_int_eq(tm_pipeline_generate_samples(pl, day(295), &rep, NULL), TM_OK);
+    ck_assert_int_eq(count(db, "SELECT count(*) FROM training_samples"), N_STOCKS * 33);
+    tm_pipeline_close(pl);
 }
 END_TEST
 
@@ -500,7 +592,9 @@ TM_TEST_SUITE(evaluate)
     tcase_add_test(tc, eval_panel_from_the_store_by_hand);
     tcase_add_test(tc, eval_ignores_later_prices_and_signals);
     tcase_add_test(tc, eval_cli_refuses_bad_options);
+    tcase_add_test(tc, eval_verdict_reaches_the_signals_output);
     tcase_add_test(tc, eval_html_report_renders_in_chromium);
+    tcase_add_test(tc, samples_fill_the_gap_before_the_first_signal);
     tcase_add_test(tc, eval_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;

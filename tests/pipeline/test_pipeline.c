@@ -770,6 +770,60 @@ START_TEST(pipeline_sixteen_model_registry_retrains)
 }
 END_TEST
 
+/* A registry entry that is not understood is refused with the file, line
+ * and field; nothing is filled in from another entry or guessed. */
+START_TEST(pipeline_registry_errors_name_the_field)
+{
+    static const struct {
+        const char *json, *msg;
+    } cases[] = {
+            {"{\"models\": [{\"name\": \"a\", \"family\": \"xgboost\",\n"
+             " \"growth\": \"sideways\"}]}",
+             ":2: field 'models[0].growth': expected depthwise, leafwise or oblivious, found "
+             "\"sideways\""},
+            {"{\"models\": [{\"name\": \"../a\", \"family\": \"xgboost\"}]}",
+             ":1: field 'models[0].name': expected letters, digits, '_' or '-', found \"../a\""},
+            {"{\"models\": [{\"name\": \"a\", \"family\": \"xgboost\", \"max_depht\": 3}]}",
+             ":1: field 'models[0].max_depht': unknown key in a registry entry"},
+            {"{\"models\": [{\"family\": \"xgboost\"}]}", ":1: field 'models[0].name': missing"},
+            {"{\"models\": [{\"name\": \"a\", \"family\": \"xgboost\", \"learning_rate\": 0}]}",
+             ":1: field 'models[0].learning_rate': expected a number in (0, 1], found 0"},
+            {"{\"models\": [{\"name\": \"a\", \"family\": \"xgboost\", \"max_rounds\": 2.5}]}",
+             ":1: field 'models[0].max_rounds': expected an integer in 1..100000, found 2.5"},
+            {"{\"models\": [{\"name\": \"a\", \"family\": \"xgboost\"},\n"
+             " {\"name\": \"a\", \"family\": \"catboost\"}]}",
+             ":2: field 'models[1].name': expected distinct names, found \"a\" twice"},
+            {"{\"models\": []}", ":1: field 'models': expected an array of 1 to 16 models, found 0"},
+            {"{\"models\": [{\"name\": \"a\", \"family\": \"lightgbm\", \"file\": \"x.txt\","
+             " \"max_depth\": 3}]}",
+             ":1: field 'models[0].max_depth': unknown key in an exported-model entry"},
+            {"{\"models\": [{\"name\": "
+             "\"a234567890123456789012345678901234567890123456789012345678901\","
+             " \"family\": \"xgboost\"}]}",
+             ":1: field 'models[0].name': expected 1 to 60 characters without NUL, found 61"},
+    };
+    char db[600], models[600], reg[600];
+    snprintf(db, sizeof db, "%s/badreg.db", dir());
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tm_pipeline_opts o;
+        opts_for(&o, db, models, reg);
+        snprintf(reg, sizeof reg, "%s/bad_registry.json", dir());
+        FILE *fp = fopen(reg, "w");
+        ck_assert_ptr_nonnull(fp);
+        fputs(cases[i].json, fp);
+        fclose(fp);
+        tm_pipeline *p = NULL;
+        tm_err err;
+        tm_err_init(&err);
+        ck_assert_int_eq(tm_pipeline_open(&o, &p, &err), TM_E_PARSE);
+        ck_assert_ptr_null(p);
+        char msg[1024], want[1200];
+        snprintf(want, sizeof want, "%s%s", reg, cases[i].msg);
+        ck_assert_str_eq(tm_err_format(&err, msg, sizeof msg), want);
+    }
+}
+END_TEST
+
 START_TEST(pipeline_zz_cleanup)
 {
     ck_assert_int_eq(tm_test_system("rm -rf '%s'", dir()), 0);
@@ -793,6 +847,7 @@ TM_TEST_SUITE(pipeline)
     tcase_add_test(tc, pipeline_kill_9_mid_scan_writes_no_signal);
     tcase_add_test(tc, pipeline_registry_entry_can_be_a_real_library_model);
     tcase_add_test(tc, pipeline_sixteen_model_registry_retrains);
+    tcase_add_test(tc, pipeline_registry_errors_name_the_field);
     tcase_add_test(tc, pipeline_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;
