@@ -88,9 +88,9 @@ static void emit(tm_buf *b, const tm_json *v, const tm_json *target, int mode)
         break;
     case TM_JSON_ARRAY:
         tm_buf_puts(b, "[");
-        for (size_t i = 0; i < v->len; i++) {
+        for (size_t i = 0; i < v->len; i++) { /* tm_json_at: arrays may be stored typed */
             tm_buf_puts(b, i ? "," : "");
-            emit(b, v->items[i], target, mode);
+            emit(b, tm_json_at(v, i), target, mode);
         }
         tm_buf_puts(b, "]");
         break;
@@ -148,7 +148,7 @@ static void collect(sites *out, const tm_json *v, const char *path)
     char sub[200];
     if (v->type == TM_JSON_ARRAY) {
         snprintf(sub, sizeof sub, "%s[]", path);
-        for (size_t i = 0; i < v->len; i++) {
+        for (size_t i = 0; i < v->len && !v->typed_kind; i++) { /* typed: numbers only */
             collect(out, v->items[i], sub);
         }
         return;
