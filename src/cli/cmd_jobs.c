@@ -37,7 +37,8 @@ static void common_help(const char *cmd, const char *what)
            "  --rounds-scale X     multiply every model's max rounds (1.0)\n"
            "  --threads N          threads (default: all)\n"
            "  --timings            print per-step times on stderr\n"
-           "  --verbose            progress lines on stderr\n",
+           "  --verbose            progress lines on stderr (model i of N, fold, rounds,\n"
+           "                       steps) even when it is not a terminal\n",
            cmd, what);
 }
 
@@ -114,6 +115,10 @@ int tm_cli_pipeline_args(const char *cmd, const char *what, int argc, char **arg
     }
     if (!o->db_path) {
         return tm_cli_usage_error(cmd, "--db PATH is required");
+    }
+    /* Progress lines go to a terminal; --verbose sends them anywhere. */
+    if (!o->log && tm_cli_progress_enabled()) {
+        o->log = log_line;
     }
     int rc = tm_cli_today(cmd, &o->today);
     if (rc >= 0) {

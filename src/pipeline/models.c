@@ -309,6 +309,7 @@ static tm_status train_folds(tm_pipeline *p, base_job *j, const tm__pipeline_ent
         size_t a = n_dates * k / K, z = n_dates * (k + 1) / K; /* [a, z) */
         tm_forest *f = NULL;
         tm__pipeline_split_fold(&j->dates, a, z, (size_t)p->o.horizon, j->role);
+        tm__pipeline_log(p, "%s: fold %zu of %zu", p->fitting, k + 1, K);
         if ((st = fit(&t, j->sm, j->role, false, &f, NULL, err)) != TM_OK) {
             break;
         }
@@ -351,6 +352,7 @@ static tm_status train_entry(tm_pipeline *p, base_job *j, size_t i, tm_pipeline_
     tm_train_opts t;
     tm_train_metrics met;
     tm__pipeline_train_opts(p, e, &t);
+    tm__pipeline_progress(p, &t, "model %zu of %zu (%s)", i + 1, p->n_reg, e->name);
     tm_status st = train_full(p, j, e, &t, &row, &met, err);
     if (st != TM_OK) {
         return st;

@@ -51,6 +51,7 @@ struct tm_pipeline {
     tm_store *store;
     tm__pipeline_entry reg[TM__PIPELINE_MAX_MODELS];
     size_t n_reg;
+    char fitting[96]; /* what is being trained, for progress lines */
 };
 
 /* Features of every (stock, day) with date <= as_of. */
@@ -184,6 +185,10 @@ size_t tm__pipeline_date_lower_bound(const int32_t *dates, size_t n, int32_t d);
 /* Market days beyond the label horizon an outcome may take to settle;
  * a longer gap in a stock's prices leaves its signal open. */
 #define TM__PIPELINE_OUTCOME_SLACK_DAYS 3
+/* Progress of the next fits with t: when opts.log is set, a line naming
+ * `what` (printf-formatted into p->fitting) every 50 rounds. */
+void tm__pipeline_progress(tm_pipeline *p, tm_train_opts *t, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 /* Today as YYYYMMDD: opts.today, else the system's UTC date. Nothing
  * dated after it is accepted. */
 int32_t tm__pipeline_today(const tm_pipeline *p);

@@ -154,7 +154,8 @@ START_TEST(reliability_reports_refuse_a_missing_database)
     expect(tm("schedule history --db typo.db"), 2,
            "turbomode: typo.db: cannot open database: No such file or directory\n");
     ck_assert(!exists("typo.db"));
-    expect(tm("scan --db ''"), 2, "turbomode: field '--db': expected a database path, found \"\"\n");
+    expect(tm("scan --db ''"), 2,
+           "turbomode: field '--db': expected a database path, found \"\"\n");
     expect(tm("backfill --db ''"), 2,
            "turbomode: field '--db': expected a database path, found \"\"\n");
     expect(tm("import-prices --db '' prices.csv"), 2,
@@ -277,7 +278,7 @@ static void write_bytes(const char *name, const char *text, size_t len)
     fclose(fp);
 }
 
-#define HDR "date,open,high,low,close,volume,Name\n"
+#define HDR       "date,open,high,low,close,volume,Name\n"
 #define ROW(d, n) d ",10,11,9,10.5,1000," n "\n"
 
 /* import-prices FILE into imp.db must fail with status 2 and exactly msg
@@ -485,8 +486,8 @@ START_TEST(reliability_point_in_time_models)
            "or earlier, found only later ones (the active one: as of 2016-06-30); run "
            "model-retrain --as-of 2016-03-01 first, or pass --allow-later-models to accept the "
            "look-ahead\n");
-    expect(tm("meta-retrain --db pit.db --models-dir pit.db.models --as-of 2016-05-02 --force "
-              TRAIN_OPTS),
+    expect(tm("meta-retrain --db pit.db --models-dir pit.db.models --as-of 2016-05-02 "
+              "--force " TRAIN_OPTS),
            2,
            "turbomode: pit.db: field '--as-of': expected base models trained as of 2016-05-02 "
            "or earlier, found only later ones (the active one: as of 2016-06-30); run "
@@ -504,11 +505,11 @@ START_TEST(reliability_point_in_time_models)
                   "%s", out);
     free(out);
     /* An older generation is used for its own dates, the newer one after. */
-    ck_assert_int_eq(tm("model-retrain --db pit.db --models-dir pit.db.models --as-of 2016-04-29 "
-                        TRAIN_OPTS),
+    ck_assert_int_eq(tm("model-retrain --db pit.db --models-dir pit.db.models --as-of "
+                        "2016-04-29 " TRAIN_OPTS),
                      0);
-    ck_assert_int_eq(tm("model-retrain --db pit.db --models-dir pit.db.models --as-of 2016-06-30 "
-                        TRAIN_OPTS),
+    ck_assert_int_eq(tm("model-retrain --db pit.db --models-dir pit.db.models --as-of "
+                        "2016-06-30 " TRAIN_OPTS),
                      0);
     tm_test_system("cd '%s' && sqlite3 pit.db \"SELECT id FROM models WHERE kind = 'meta' AND "
                    "as_of = '2016-04-29'\" > id_old.txt && sqlite3 pit.db \"SELECT id FROM "
@@ -516,16 +517,14 @@ START_TEST(reliability_point_in_time_models)
                    rdir());
     char *id_old = slurp_rel("id_old.txt"), *id_new = slurp_rel("id_new.txt");
     ck_assert_str_ne(id_old, id_new);
-    expect(tm("scan --db pit.db --models-dir pit.db.models --as-of 2016-05-03 " TRAIN_OPTS), 0,
-           "");
+    expect(tm("scan --db pit.db --models-dir pit.db.models --as-of 2016-05-03 " TRAIN_OPTS), 0, "");
     tm_test_system("cd '%s' && sqlite3 pit.db \"SELECT DISTINCT model_id FROM signals WHERE "
                    "date = '2016-05-03'\" > used.txt",
                    rdir());
     char *used = slurp_rel("used.txt");
     ck_assert_str_eq(used, id_old);
     free(used);
-    expect(tm("scan --db pit.db --models-dir pit.db.models --as-of 2016-07-01 " TRAIN_OPTS), 0,
-           "");
+    expect(tm("scan --db pit.db --models-dir pit.db.models --as-of 2016-07-01 " TRAIN_OPTS), 0, "");
     tm_test_system("cd '%s' && sqlite3 pit.db \"SELECT DISTINCT model_id FROM signals WHERE "
                    "date = '2016-07-01'\" > used.txt",
                    rdir());
@@ -541,8 +540,7 @@ START_TEST(reliability_as_of_before_any_price_refused)
 {
     trained_copy("early.db");
     char *before = sum("early.db");
-    expect(tm("scan --db early.db --models-dir early.db.models --as-of 2010-01-01 " TRAIN_OPTS),
-           2,
+    expect(tm("scan --db early.db --models-dir early.db.models --as-of 2010-01-01 " TRAIN_OPTS), 2,
            "turbomode: early.db: field '--as-of': expected a date with prices on or before it, "
            "found 2010-01-01 (earlier than every price of the universe)\n");
     expect(tm("backfill --db early.db --as-of 2010-01-01"), 2,
@@ -555,9 +553,8 @@ END_TEST
 START_TEST(reliability_outcome_never_settles_across_a_gap)
 {
     trained_copy("gap.db");
-    ck_assert_int_eq(tm("scan --db gap.db --models-dir gap.db.models --as-of 2016-07-01 "
-                        TRAIN_OPTS),
-                     0);
+    ck_assert_int_eq(
+            tm("scan --db gap.db --models-dir gap.db.models --as-of 2016-07-01 " TRAIN_OPTS), 0);
     /* S0 has no prices for three weeks after the signal. */
     ck_assert_int_eq(tm_test_system("cd '%s' && sqlite3 gap.db \"DELETE FROM prices WHERE "
                                     "symbol = 'S0' AND date > '2016-07-01' AND date < "
@@ -577,6 +574,26 @@ START_TEST(reliability_outcome_never_settles_across_a_gap)
     out = slurp_rel("q.txt");
     ck_assert_str_eq(out, "0\n");
     free(out);
+}
+END_TEST
+
+START_TEST(reliability_verbose_progress)
+{
+    trained_copy("prog.db");
+    /* Not a terminal and no --verbose: the job says nothing on stderr. */
+    expect(tm("meta-retrain --db prog.db --models-dir prog.db.models --as-of 2016-06-30 --force "
+              "--no-compare " TRAIN_OPTS),
+           0, "");
+    ck_assert_int_eq(tm("model-retrain --db prog.db --models-dir prog.db.models --as-of "
+                        "2016-06-30 --verbose " TRAIN_OPTS),
+                     0);
+    char *err = slurp_rel("err.txt");
+    ck_assert_msg(starts(err, "model 1 of 2 (xgb_small): training\n"), "%s", err);
+    ck_assert_msg(strstr(err, "\nmodel 1 of 2 (xgb_small): fold 2 of 2\n"), "%s", err);
+    ck_assert_msg(strstr(err, "\nmodel 2 of 2 (cat_small): training\n"), "%s", err);
+    ck_assert_msg(strstr(err, "\nmodel_retrain: train_meta\nmeta-learner: training\n"), "%s", err);
+    ck_assert_msg(strstr(err, "\nmeta-learner: round "), "%s", err);
+    free(err);
 }
 END_TEST
 
@@ -601,6 +618,7 @@ TM_TEST_SUITE(reliability)
     tcase_add_test(tc, reliability_point_in_time_models);
     tcase_add_test(tc, reliability_as_of_before_any_price_refused);
     tcase_add_test(tc, reliability_outcome_never_settles_across_a_gap);
+    tcase_add_test(tc, reliability_verbose_progress);
     tcase_add_test(tc, reliability_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;
