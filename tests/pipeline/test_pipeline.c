@@ -750,6 +750,8 @@ START_TEST(pipeline_sixteen_model_registry_retrains)
     tm_pipeline_report rep;
     ok(tm_pipeline_model_retrain(p, 20160415, &rep, &err), &err);
     ck_assert_ptr_nonnull(strstr(rep.summary, "16 base models (generation 1), 103 meta features"));
+    ck_assert_uint_eq(rep.n_steps, 1 + 16 + 5 + 1); /* samples, models, meta steps, meta total */
+    ck_assert_str_eq(rep.steps[16].name, "m15");
     tm_pipeline_close(p);
     ck_assert_int_eq(q(db, "SELECT count(*) FROM models WHERE kind='base' AND active"), 16);
     ck_assert_int_eq(q(db, "SELECT count(*) FROM models WHERE kind='fold' AND active"), 32);
