@@ -35,6 +35,8 @@ typedef struct tm_pipeline_opts {
     int32_t today;                            /* YYYYMMDD: later dates are refused; 0: the
                                                  system's UTC date */
     bool read_only;                           /* open an existing database read-only (reports) */
+    bool allow_later_models;                  /* use models trained after the job's as-of
+                                                 (look-ahead; default: refuse) */
     int horizon;                              /* label horizon, trading days: 5 */
     double up;                                /* BUY when the forward return > up: 0.040 */
     double down;                              /* SELL when it is < -down: 0.036 */

@@ -137,6 +137,8 @@ tm_status tm_store_signals_untracked(tm_store *s, int32_t until, tm_store_signal
                                      tm_err *err);
 /* Latest signal date, 0 when none. */
 tm_status tm_store_signals_last_date(tm_store *s, int32_t *out, tm_err *err);
+/* Earliest signal date, 0 when none. */
+tm_status tm_store_signals_first_date(tm_store *s, int32_t *out, tm_err *err);
 
 typedef struct tm_store_outcome {
     int64_t signal_id;

@@ -32,6 +32,8 @@ static void common_help(const char *cmd, const char *what)
            "  --split time|random  meta validation split (time, with embargo)\n"
            "  --force              meta-retrain: bypass the 42-day gate\n"
            "  --no-compare         do not train the other validation method for the report\n"
+           "  --allow-later-models use models trained after --as-of when none was trained\n"
+           "                       by then (look-ahead; default: refuse, exit 2)\n"
            "  --rounds-scale X     multiply every model's max rounds (1.0)\n"
            "  --threads N          threads (default: all)\n"
            "  --timings            print per-step times on stderr\n"
@@ -95,6 +97,8 @@ int tm_cli_pipeline_args(const char *cmd, const char *what, int argc, char **arg
             o->force = true;
         } else if (strcmp(a, "--no-compare") == 0) {
             o->compare = false;
+        } else if (strcmp(a, "--allow-later-models") == 0) {
+            o->allow_later_models = true;
         } else if (strcmp(a, "--timings") == 0) {
             *timings = true;
         } else if (strcmp(a, "--verbose") == 0) {

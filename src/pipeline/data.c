@@ -185,6 +185,30 @@ done:
     return st;
 }
 
+/* Price-history samples of the days before the first signal whose label
+ * is known by the panel's last date: the days between the backfill's
+ * horizon cut-off and the first scan, which no outcome covers. Appends to
+ * rows at *m (room for every panel row). */
+static void gap_rows(const tm__pipeline_panel *panel, const tm_features_label_opts *lo,
+                     int32_t before, tm_store_sample_row *rows, size_t *m)
+{
+    const tm_store_prices *px = panel->px;
+    size_t warm = tm_features_warmup();
+    for (size_t k = 0; k < px->n_symbols; k++) {
+        size_t r0 = px->start[k], len = px->start[k + 1] - r0;
+        for (size_t t = warm; t + lo->horizon < len && px->date[r0 + t] < before; t++) {
+            tm_store_sample_row *s = &rows[(*m)++];
+            memset(s, 0, sizeof *s);
+            memcpy(s->symbol, px->symbols[k], sizeof s->symbol);
+            s->date = px->date[r0 + t];
+            s->fwd_return = tm_features_forward_return(px->close + r0, len, t, lo->horizon);
+            s->label = tm_features_label(s->fwd_return, lo);
+            s->features = panel->X + (r0 + t) * panel->n_features;
+            s->source = TM_STORE_SAMPLE_BACKFILL;
+        }
+    }
+}
+
 tm_status tm_pipeline_generate_samples(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
                                        tm_err *err)
 {
@@ -193,14 +217,20 @@ tm_status tm_pipeline_generate_samples(tm_pipeline *p, int32_t as_of, tm_pipelin
     tm_store_signal *sig = NULL;
     tm_store_outcome *oc = NULL;
     tm_store_sample_row *rows = NULL;
-    size_t n = 0, m = 0, added = 0;
+    size_t n = 0, m = 0, added = 0, added_gap = 0;
+    int32_t first = 0;
+    tm_features_label_opts lo;
+    label_opts(p, &lo);
     tm__pipeline_panel panel;
     memset(&panel, 0, sizeof panel);
     tm_status st = tm_store_outcomes_unsampled(p->store, as_of, &sig, &oc, &n, err);
-    if (st == TM_OK && n > 0) {
+    if (st == TM_OK) {
+        st = tm_store_signals_first_date(p->store, &first, err);
+    }
+    if (st == TM_OK) {
         st = tm__pipeline_panel_load(p, as_of, &panel, err);
     }
-    if (st == TM_OK && !(rows = tm_malloc_n(n ? n : 1, sizeof *rows))) {
+    if (st == TM_OK && !(rows = tm_malloc_n(n + panel.px->n_rows + 1, sizeof *rows))) {
         st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
     }
     if (st != TM_OK) {
@@ -229,12 +259,20 @@ tm_status tm_pipeline_generate_samples(tm_pipeline *p, int32_t as_of, tm_pipelin
         s->source = TM_STORE_SAMPLE_OUTCOME;
         s->signal_id = sig[i].id;
     }
+    size_t m_out = m;
+    gap_rows(&panel, &lo, first ? first : INT32_MAX, rows, &m);
     if ((st = tm_store_begin(p->store, err)) != TM_OK) {
         goto done;
     }
-    st = tm_store_samples_insert(p->store, rows, m, panel.n_features, &added, err);
-    tm__pipeline_say(rep, "sample_generator: %zu tracked outcomes -> %zu new training samples\n", n,
-                     added);
+    st = tm_store_samples_insert(p->store, rows, m_out, panel.n_features, &added, err);
+    if (st == TM_OK) {
+        st = tm_store_samples_insert(p->store, rows + m_out, m - m_out, panel.n_features,
+                                     &added_gap, err);
+    }
+    tm__pipeline_say(rep,
+                     "sample_generator: %zu tracked outcomes -> %zu new training samples; "
+                     "%zu from the price history before the first signal\n",
+                     n, added, added_gap);
     st = tm__pipeline_finish(p, st, rep, t0, err);
 done:
     tm_free(sig);

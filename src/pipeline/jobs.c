@@ -50,12 +50,14 @@ static tm_status already_scored(tm_pipeline *p, scan_job *j, size_t *n_old, tm_e
 }
 
 /* Models, meta-learner and features of the day, and the buffers for the
- * stocks to score. */
-static tm_status load_scan_inputs(tm_pipeline *p, scan_job *j, tm_err *err)
+ * stocks to score. Point in time: the meta-learner of as_of, with its own
+ * base models. */
+static tm_status load_scan_inputs(tm_pipeline *p, scan_job *j, tm_pipeline_report *rep,
+                                  tm_err *err)
 {
-    tm_status st = tm__pipeline_models_load(p, &j->m, err);
+    tm_status st = tm__pipeline_meta_load(p, j->as_of, &j->meta, &j->meta_row, rep, err);
     if (st == TM_OK) {
-        st = tm__pipeline_meta_load(p, &j->meta, &j->meta_row, err);
+        st = tm__pipeline_models_load(p, j->as_of, j->meta_row.generation, &j->m, rep, err);
     }
     if (st == TM_OK) {
         st = tm__pipeline_panel_load(p, j->as_of, &j->panel, err);
@@ -159,7 +161,7 @@ tm_status tm_pipeline_scan(tm_pipeline *p, int32_t as_of, tm_pipeline_report *re
         return st;
     }
     if (st == TM_OK) {
-        st = load_scan_inputs(p, &j, err);
+        st = load_scan_inputs(p, &j, rep, err);
     }
     if (st != TM_OK || (st = tm_store_begin(p->store, err)) != TM_OK) {
         scan_job_free(&j);

@@ -48,6 +48,7 @@ typedef struct meta_job {
     tm_forest *kept, *other;  /* the model we keep, the comparison model */
     meta_fit kept_fit, other_fit;
     tm_store_model row;               /* the kept model's registry row */
+    tm_pipeline_report *rep;          /* the job's report (warnings) */
     char path[TM__PIPELINE_PATH_LEN]; /* the kept model's file */
 } meta_job;
 
@@ -80,7 +81,7 @@ static const char *method_name(bool in_sample, tm_pipeline_split split)
  * meta feature names and the buffers of the later steps. */
 static tm_status load_inputs(tm_pipeline *p, meta_job *j, tm_err *err)
 {
-    tm_status st = tm__pipeline_models_load(p, &j->m, err);
+    tm_status st = tm__pipeline_models_load(p, j->as_of, 0, &j->m, j->rep, err);
     if (st == TM_OK) {
         st = tm__pipeline_label_cutoff(p, j->as_of, &j->cutoff, err);
     }
@@ -415,6 +416,7 @@ tm_status tm__pipeline_meta_core(tm_pipeline *p, int32_t as_of, tm_pipeline_repo
     meta_job j;
     memset(&j, 0, sizeof j);
     j.as_of = as_of;
+    j.rep = rep;
     tm_status st = run_step(p, &j, rep, "load", load_inputs, err);
     if (st == TM_OK) {
         st = run_step(p, &j, rep, "meta_predictions", regenerate_predictions, err);

@@ -413,20 +413,31 @@ void tm__pipeline_models_free(tm__pipeline_models *m)
     memset(m, 0, sizeof *m);
 }
 
-tm_status tm__pipeline_models_load(tm_pipeline *p, tm__pipeline_models *m, tm_err *err)
+tm_status tm__pipeline_models_load(tm_pipeline *p, int32_t as_of, int64_t generation,
+                                   tm__pipeline_models *m, tm_pipeline_report *rep, tm_err *err)
 {
     memset(m, 0, sizeof *m);
     tm_store_model *rows = NULL, *folds = NULL;
     size_t n = 0, nf = 0;
     tm_forest_load_opts lo;
     tm_forest_load_opts_init(&lo);
-    tm_status st = tm_store_models_active(p->store, "base", &rows, &n, err);
+    tm_status st = TM_OK;
+    if (generation == 0) {
+        tm_store_model pick;
+        st = tm__pipeline_pick(p, "base", as_of, &pick, rep, err);
+        generation = pick.generation;
+    }
+    if (st == TM_OK) {
+        st = tm_store_models_generation(p->store, "base", generation, &rows, &n, err);
+    }
     if (st != TM_OK) {
         goto done;
     }
     if (n == 0 || n > TM__PIPELINE_MAX_MODELS) {
         st = TM_ERR(err, TM_E_INVALID, p->db_path, 0, "models",
-                    "expected active base models, found %zu (run model-retrain first)", n);
+                    "expected the base models of generation %lld, found %zu (run model-retrain "
+                    "first)",
+                    (long long)generation, n);
         goto done;
     }
     m->n_base = n;
@@ -547,24 +558,17 @@ done:
     return st;
 }
 
-tm_status tm__pipeline_meta_load(tm_pipeline *p, tm_forest **out, tm_store_model *row, tm_err *err)
+tm_status tm__pipeline_meta_load(tm_pipeline *p, int32_t as_of, tm_forest **out,
+                                 tm_store_model *row, tm_pipeline_report *rep, tm_err *err)
 {
-    tm_store_model *rows = NULL;
-    size_t n = 0;
     *out = NULL;
-    tm_status st = tm_store_models_active(p->store, "meta", &rows, &n, err);
-    if (st == TM_OK && n == 0) {
-        st = TM_ERR(err, TM_E_INVALID, p->db_path, 0, "models",
-                    "expected an active meta-learner, found none (run meta-retrain first)");
-    }
+    tm_status st = tm__pipeline_pick(p, "meta", as_of, row, rep, err);
     if (st == TM_OK) {
-        *row = rows[0];
         tm_forest_load_opts lo;
         tm_forest_load_opts_init(&lo);
         char path[TM__PIPELINE_PATH_LEN];
-        st = tm_forest_load(tm__pipeline_model_path(p, rows[0].file, path, sizeof path), &lo, out,
+        st = tm_forest_load(tm__pipeline_model_path(p, row->file, path, sizeof path), &lo, out,
                             err);
     }
-    tm_free(rows);
     return st;
 }

@@ -87,8 +87,18 @@ typedef struct tm__pipeline_models {
     int32_t train_until; /* latest sample date the full models trained on */
 } tm__pipeline_models;
 
-/* Loads the active base generation; TM_E_INVALID when there is none. */
-tm_status tm__pipeline_models_load(tm_pipeline *p, tm__pipeline_models *m, tm_err *err);
+/* The model of kind ("base": slot 0, standing for its generation;
+ * "meta") a job as of as_of uses (pit.c): the active one if trained as of
+ * <= as_of, else the latest trained as of <= as_of; none: TM_E_INVALID
+ * naming the option, unless opts.allow_later_models (then the active one
+ * and a warning line in rep, which may be NULL). */
+tm_status tm__pipeline_pick(tm_pipeline *p, const char *kind, int32_t as_of, tm_store_model *out,
+                            tm_pipeline_report *rep, tm_err *err);
+/* Loads base generation `generation` (0: the one tm__pipeline_pick
+ * chooses for as_of) with its fold models; TM_E_INVALID when there is
+ * none. */
+tm_status tm__pipeline_models_load(tm_pipeline *p, int32_t as_of, int64_t generation,
+                                   tm__pipeline_models *m, tm_pipeline_report *rep, tm_err *err);
 void tm__pipeline_models_free(tm__pipeline_models *m);
 /* Class probabilities of the full base models for rows X (doubles,
  * n_rows * n_features): probs[r * 3M + 3k + c]. */
@@ -100,8 +110,10 @@ tm_status tm__pipeline_base_probs(tm_pipeline *p, const tm__pipeline_models *m, 
 tm_status tm__pipeline_fold_probs(tm_pipeline *p, const tm__pipeline_models *m, const double *X,
                                   size_t n_rows, size_t n_features, const int32_t *dates,
                                   double *probs, tm_err *err);
-/* Loads the active meta-learner; *row gets its registry row. */
-tm_status tm__pipeline_meta_load(tm_pipeline *p, tm_forest **out, tm_store_model *row, tm_err *err);
+/* Loads the meta-learner tm__pipeline_pick chooses for as_of; *row gets
+ * its registry row. */
+tm_status tm__pipeline_meta_load(tm_pipeline *p, int32_t as_of, tm_forest **out,
+                                 tm_store_model *row, tm_pipeline_report *rep, tm_err *err);
 
 /* What one training sample is for in one fit. TRAIN and VALID are the
  * values tm_train_split writes (0 and 1), so a random split fills the same

@@ -180,16 +180,26 @@ tm_status tm_store_signals_untracked(tm_store *s, int32_t until, tm_store_signal
     return rc;
 }
 
-tm_status tm_store_signals_last_date(tm_store *s, int32_t *out, tm_err *err)
+static tm_status signal_date(tm_store *s, const char *sql, int32_t *out, tm_err *err)
 {
     sqlite3_stmt *st = NULL;
     *out = 0;
-    tm_status rc = tm__store_prepare(s, "SELECT max(date) FROM signals", &st, err);
+    tm_status rc = tm__store_prepare(s, sql, &st, err);
     if (rc == TM_OK && sqlite3_step(st) == SQLITE_ROW) {
         *out = tm__store_col_date(st, 0);
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+tm_status tm_store_signals_last_date(tm_store *s, int32_t *out, tm_err *err)
+{
+    return signal_date(s, "SELECT max(date) FROM signals", out, err);
+}
+
+tm_status tm_store_signals_first_date(tm_store *s, int32_t *out, tm_err *err)
+{
+    return signal_date(s, "SELECT min(date) FROM signals", out, err);
 }
 
 tm_status tm_store_outcome_insert(tm_store *s, const tm_store_outcome *o, tm_err *err)

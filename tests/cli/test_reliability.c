@@ -482,6 +482,70 @@ START_TEST(reliability_killed_retrain_files_are_collected)
 }
 END_TEST
 
+START_TEST(reliability_point_in_time_models)
+{
+    trained_copy("pit.db");
+    char *before = sum("pit.db");
+    expect(tm("scan --db pit.db --models-dir pit.db.models --as-of 2016-03-01 " TRAIN_OPTS), 2,
+           "turbomode: pit.db: field '--as-of': expected a meta-learner trained as of 2016-03-01 "
+           "or earlier, found only later ones (the active one: as of 2016-06-30); run "
+           "model-retrain --as-of 2016-03-01 first, or pass --allow-later-models to accept the "
+           "look-ahead\n");
+    expect(tm("meta-retrain --db pit.db --models-dir pit.db.models --as-of 2016-05-02 --force "
+              TRAIN_OPTS),
+           2,
+           "turbomode: pit.db: field '--as-of': expected base models trained as of 2016-05-02 "
+           "or earlier, found only later ones (the active one: as of 2016-06-30); run "
+           "model-retrain --as-of 2016-05-02 first, or pass --allow-later-models to accept the "
+           "look-ahead\n");
+    char *after = sum("pit.db");
+    ck_assert_str_eq(before, after);
+    free(after);
+    free(before);
+    /* Told explicitly, it scores and says so. */
+    expect(tm("scan --db pit.db --models-dir pit.db.models --as-of 2016-03-01 "
+              "--allow-later-models " TRAIN_OPTS),
+           0, "");
+    char *out = slurp_rel("out.txt");
+    ck_assert_msg(starts(out, "warning: a meta-learner trained as of 2016-06-30, after this "
+                              "run's as-of 2016-03-01 (--allow-later-models): look-ahead\n"
+                              "overnight_scan as of 2016-03-01: 6 stocks scored"),
+                  "%s", out);
+    free(out);
+    /* An older generation is used for its own dates, the newer one after. */
+    ck_assert_int_eq(tm("model-retrain --db pit.db --models-dir pit.db.models --as-of 2016-04-29 "
+                        TRAIN_OPTS),
+                     0);
+    ck_assert_int_eq(tm("model-retrain --db pit.db --models-dir pit.db.models --as-of 2016-06-30 "
+                        TRAIN_OPTS),
+                     0);
+    tm_test_system("cd '%s' && sqlite3 pit.db \"SELECT id FROM models WHERE kind = 'meta' AND "
+                   "as_of = '2016-04-29'\" > id_old.txt && sqlite3 pit.db \"SELECT id FROM "
+                   "models WHERE kind = 'meta' AND active\" > id_new.txt",
+                   rdir());
+    char *id_old = slurp_rel("id_old.txt"), *id_new = slurp_rel("id_new.txt");
+    ck_assert_str_ne(id_old, id_new);
+    expect(tm("scan --db pit.db --models-dir pit.db.models --as-of 2016-05-03 " TRAIN_OPTS), 0,
+           "");
+    tm_test_system("cd '%s' && sqlite3 pit.db \"SELECT DISTINCT model_id FROM signals WHERE "
+                   "date = '2016-05-03'\" > used.txt",
+                   rdir());
+    char *used = slurp_rel("used.txt");
+    ck_assert_str_eq(used, id_old);
+    free(used);
+    expect(tm("scan --db pit.db --models-dir pit.db.models --as-of 2016-07-01 " TRAIN_OPTS), 0,
+           "");
+    tm_test_system("cd '%s' && sqlite3 pit.db \"SELECT DISTINCT model_id FROM signals WHERE "
+                   "date = '2016-07-01'\" > used.txt",
+                   rdir());
+    used = slurp_rel("used.txt");
+    ck_assert_str_eq(used, id_new);
+    free(used);
+    free(id_old);
+    free(id_new);
+}
+END_TEST
+
 START_TEST(reliability_zz_cleanup)
 {
     tm_test_system("rm -rf '%s'", rdir());
@@ -500,6 +564,7 @@ TM_TEST_SUITE(reliability)
     tcase_add_test(tc, reliability_import_refuses_what_it_cannot_trust);
     tcase_add_test(tc, reliability_as_of_after_today_refused);
     tcase_add_test(tc, reliability_killed_retrain_files_are_collected);
+    tcase_add_test(tc, reliability_point_in_time_models);
     tcase_add_test(tc, reliability_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;

@@ -260,15 +260,10 @@ static const char *dir(void)
     return d;
 }
 
-/* Trading day n: weekdays from Monday 2017-01-02 (January to April). */
+/* Trading day n: weekdays from Monday 2017-01-02. */
 static int32_t day(int n)
 {
-    static const int mdays[4] = {31, 28, 31, 30};
-    int d = 2 + n / 5 * 7 + n % 5, m = 0;
-    while (d > mdays[m]) {
-        d -= mdays[m++];
-    }
-    return 20170000 + (m + 1) * 100 + d;
+    return tm_ymd_from_days(tm_ymd_days(20170102) + n / 5 * 7 + n % 5);
 }
 
 static double close_of(int k, int t)
@@ -277,8 +272,8 @@ static double close_of(int k, int t)
 }
 
 /* A database with prices of days [0, n_days) and signals on days
- * 25 .. last_signal. */
-static void make_db(const char *path, int n_days, int last_signal)
+ * first_signal .. last_signal. */
+static void make_db_from(const char *path, int n_days, int first_signal, int last_signal)
 {
     tm_pipeline_opts o;
     tm_pipeline_opts_init(&o);
@@ -303,7 +298,7 @@ static void make_db(const char *path, int n_days, int last_signal)
             ck_assert_int_eq(tm_store_prices_upsert(s, &row, 1, &err), TM_OK);
         }
     }
-    for (int t = 25; t <= last_signal; t++) {
+    for (int t = first_signal; t <= last_signal; t++) {
         for (int k = 0; k < N_STOCKS; k++) {
             tm_store_signal g = {.date = day(t), .label = (t + k) % 3, .price = close_of(k, t)};
             snprintf(g.symbol, sizeof g.symbol, "%s", names[k]);
@@ -315,6 +310,11 @@ static void make_db(const char *path, int n_days, int last_signal)
     }
     ck_assert_int_eq(tm_store_commit(s, &err), TM_OK);
     tm_store_close(s);
+}
+
+static void make_db(const char *path, int n_days, int last_signal)
+{
+    make_db_from(path, n_days, 25, last_signal);
 }
 
 static tm_pipeline_eval *evaluate(const char *db, int from, int to)
@@ -522,6 +522,54 @@ START_TEST(eval_html_report_renders_in_chromium)
 }
 END_TEST
 
+static int64_t count(const char *db, const char *sql)
+{
+    tm_store *s = NULL;
+    int64_t n = -1;
+    ck_assert_int_eq(tm_store_open(db, &s, NULL), TM_OK);
+    ck_assert_int_eq(tm_store_query_int(s, sql, &n, NULL), TM_OK);
+    tm_store_close(s);
+    return n;
+}
+
+/* The days between the backfill's cut-off (its as_of minus the horizon)
+ * and the first signal have no outcome: the sample generator takes them
+ * from the price history once their label is known, and only them. */
+START_TEST(samples_fill_the_gap_before_the_first_signal)
+{
+    char db[600];
+    snprintf(db, sizeof db, "%s/gap.db", dir());
+    make_db_from(db, 300, 285, 286);
+    tm_pipeline_opts o;
+    tm_pipeline_opts_init(&o);
+    o.db_path = db;
+    tm_pipeline *pl = NULL;
+    tm_pipeline_report rep;
+    ck_assert_int_eq(tm_pipeline_open(&o, &pl, NULL), TM_OK);
+    /* as of day 280: days 252 (warm-up) .. 275 (label from day 280) */
+    ck_assert_int_eq(tm_pipeline_backfill(pl, day(280), &rep, NULL), TM_OK);
+    ck_assert_int_eq(count(db, "SELECT count(*) FROM training_samples"), N_STOCKS * 24);
+    /* as of day 295: days 276 .. 284 join (before the first signal, day
+     * 285; labels known by 289); days 285 .. 290 do not */
+    ck_assert_int_eq(tm_pipeline_generate_samples(pl, day(295), &rep, NULL), TM_OK);
+    ck_assert_int_eq(count(db, "SELECT count(*) FROM training_samples"), N_STOCKS * 33);
+    char sql[200], d[16];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM training_samples WHERE date >= '%s'",
+             tm_store_date_format(day(285), d));
+    ck_assert_int_eq(count(db, sql), 0);
+    /* CCC on day 280: label from close(285) / close(280) - 1 */
+    double r = close_of(2, 285) / close_of(2, 280) - 1;
+    snprintf(sql, sizeof sql,
+             "SELECT label FROM training_samples WHERE symbol = 'CCC' AND date = '%s'",
+             tm_store_date_format(day(280), d));
+    ck_assert_int_eq(count(db, sql), r > 0.04 ? 2 : r < -0.036 ? 0 : 1);
+    /* again: nothing new */
+    ck_assert_int_eq(tm_pipeline_generate_samples(pl, day(295), &rep, NULL), TM_OK);
+    ck_assert_int_eq(count(db, "SELECT count(*) FROM training_samples"), N_STOCKS * 33);
+    tm_pipeline_close(pl);
+}
+END_TEST
+
 START_TEST(eval_zz_cleanup)
 {
     ck_assert_int_eq(tm_test_system("rm -rf '%s'", dir()), 0);
@@ -546,6 +594,7 @@ TM_TEST_SUITE(evaluate)
     tcase_add_test(tc, eval_cli_refuses_bad_options);
     tcase_add_test(tc, eval_verdict_reaches_the_signals_output);
     tcase_add_test(tc, eval_html_report_renders_in_chromium);
+    tcase_add_test(tc, samples_fill_the_gap_before_the_first_signal);
     tcase_add_test(tc, eval_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;
