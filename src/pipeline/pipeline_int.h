@@ -181,6 +181,15 @@ char *tm__pipeline_now_iso(char *buf, size_t len);
  * row names (left by a killed or failed retrain); says so in rep. Must
  * run inside the job's write transaction (TM_E_INTERNAL otherwise). */
 tm_status tm__pipeline_gc(tm_pipeline *p, tm_pipeline_report *rep, tm_err *err);
+/* The refusal of a job that finds no universe prices dated <= as_of (0:
+ * none at all): TM_E_INVALID naming --as-of and the first price date. */
+tm_status tm__pipeline_no_prices(tm_pipeline *p, int32_t as_of, tm_err *err);
+/* The first position of ascending dates[0..n) holding a date >= d (n
+ * when none). */
+size_t tm__pipeline_date_lower_bound(const int32_t *dates, size_t n, int32_t d);
+/* Market days beyond the label horizon an outcome may take to settle;
+ * a longer gap in a stock's prices leaves its signal open. */
+#define TM__PIPELINE_OUTCOME_SLACK_DAYS 3
 /* Today as YYYYMMDD: opts.today, else the system's UTC date. Nothing
  * dated after it is accepted. */
 int32_t tm__pipeline_today(const tm_pipeline *p);
