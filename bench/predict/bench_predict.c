@@ -6,6 +6,7 @@
  * predictions.
  *   bench_predict load MODEL           load time and peak memory of a load
  *   bench_predict run MODEL INPUT.csv SKIP_COLS PEERS.txt [PEER_PRED.csv TOL]
+ *   bench_predict scale MODEL INPUT.csv SKIP_COLS THREADS...  (scaling.sh)
  * INPUT.csv's first SKIP_COLS columns are not features. */
 #include <math.h>
 #include <stdio.h>
@@ -121,16 +122,25 @@ static void report(const char *peers, int threads, double rate, double seconds)
     printf("\n");
 }
 
-static int cmd_run(int argc, char **argv)
+/* Loads MODEL (argv[2]) and INPUT.csv (argv[3]); argv[4] is SKIP_COLS. */
+static int load_inputs(char **argv, tm_forest **f, tm_csv **in, size_t *skip)
 {
     tm_err err;
     tm_err_init(&err);
+    *skip = (size_t)atoi(argv[4]);
+    if (tm_forest_load(argv[2], NULL, f, &err) != TM_OK || tm_csv_load(argv[3], in, &err) != TM_OK) {
+        return fail(&err);
+    }
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
     tm_forest *f = NULL;
     tm_csv *in = NULL;
-    size_t skip = (size_t)atoi(argv[4]);
-    if (tm_forest_load(argv[2], NULL, &f, &err) != TM_OK ||
-        tm_csv_load(argv[3], &in, &err) != TM_OK) {
-        return fail(&err);
+    size_t skip;
+    if (load_inputs(argv, &f, &in, &skip) != 0) {
+        return 1;
     }
     size_t n = in->n_rows, nf = (size_t)tm_forest_n_features(f);
     if (in->n_cols < skip + nf) {
@@ -157,8 +167,34 @@ static int cmd_run(int argc, char **argv)
     return rc;
 }
 
+/* Rates at each thread count given, as markdown table rows. */
+static int cmd_scale(int argc, char **argv)
+{
+    tm_forest *f = NULL;
+    tm_csv *in = NULL;
+    size_t skip;
+    if (load_inputs(argv, &f, &in, &skip) != 0) {
+        return 1;
+    }
+    size_t n = in->n_rows, w = tm_forest_output_len(f, TM_FOREST_OUT_DEFAULT);
+    double *out = malloc(n * w * sizeof *out), one = 0.0;
+    for (int a = 5; a < argc; a++) {
+        int threads = atoi(argv[a]);
+        double s = best_of(f, in->values + skip, n, in->n_cols, threads, out, 3);
+        one = one > 0.0 ? one : s;
+        printf("| %d | %.0f | %.3f | %.2fx |\n", threads, (double)n / s, s, one / s);
+    }
+    free(out);
+    tm_csv_free(in);
+    tm_forest_free(f);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 6 && strcmp(argv[1], "scale") == 0) {
+        return cmd_scale(argc, argv);
+    }
     if (argc == 3 && strcmp(argv[1], "load") == 0) {
         return cmd_load(argv[2]);
     }

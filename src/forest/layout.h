@@ -81,6 +81,7 @@ struct tm__compiled {
 
     /* Bitvector trees (none when qs_first is NULL). */
     int32_t *qs_first;    /* per tree: first entry in qs, -1 = not a bitvector tree */
+    int32_t n_qs;         /* bitvector trees */
     int32_t *qs_n0;       /* per tree: entries on word 0 ... */
     int32_t *qs_n1;       /* ... then on word 1 (leaves 32..63) */
     int32_t *qs_leaf;     /* per tree: first of its leaves in qleaf_* */
@@ -97,6 +98,10 @@ struct tm__compiled {
 
 /* The <= threshold equivalent to the family's compare at node nd (layout.c). */
 double tm__forest_le_threshold(const tm_forest *f, int32_t nd);
+/* Whether pointer-layout tree t can be padded into a complete heap tree
+ * (shallow, balanced, finite thresholds): those with more than 32 leaves
+ * take the heap layout, the others the bitvector one (layout.c). */
+bool tm__forest_heap_fits(const tm_forest *f, const struct tm__compiled *c, int32_t t);
 /* Whether this CPU runs the AVX2 bitvector kernel (predict_qs.c). */
 bool tm__forest_qs_cpu_avx2(void);
 /* Compiles the bitvector trees among the pointer-layout ones (layout_qs.c);

@@ -87,6 +87,10 @@ tm_status tm_pipeline_backfill(tm_pipeline *p, int32_t as_of, tm_pipeline_report
     tm_features_label_opts lo;
     label_opts(p, &lo);
     tm_status st = tm__pipeline_panel_load(p, as_of, &panel, err);
+    if (st == TM_OK && panel.px->n_rows == 0) {
+        tm__pipeline_panel_free(&panel);
+        st = tm__pipeline_no_prices(p, as_of, err);
+    }
     if (st != TM_OK) {
         return st;
     }
@@ -140,10 +144,14 @@ tm_status tm_pipeline_track_outcomes(tm_pipeline *p, int32_t as_of, tm_pipeline_
     tm__pipeline_report_init(rep, "outcome_tracker", as_of);
     tm_store_signal *sig = NULL;
     tm_store_prices *px = NULL;
-    size_t n = 0, done_n = 0, correct = 0;
+    int32_t *cal = NULL; /* the universe's trading dates up to as_of */
+    size_t n = 0, done_n = 0, correct = 0, n_cal = 0, n_gap = 0;
     tm_features_label_opts lo;
     label_opts(p, &lo);
     tm_status st = tm_store_prices_load(p->store, NULL, as_of, &px, err);
+    if (st == TM_OK) {
+        st = tm_store_trading_dates(p->store, as_of, &cal, &n_cal, err);
+    }
     if (st == TM_OK) {
         st = tm_store_signals_untracked(p->store, as_of, &sig, &n, err);
     }
@@ -166,6 +174,15 @@ tm_status tm_pipeline_track_outcomes(tm_pipeline *p, int32_t as_of, tm_pipeline_
         if (r + lo.horizon >= px->start[k + 1]) {
             continue; /* horizon not over by as_of */
         }
+        /* The stock's horizon-th next bar must come within the horizon
+         * plus a few market days: a gap in its history (a halt, missing
+         * rows) would settle the signal on a far later price. */
+        size_t c0 = tm__pipeline_date_lower_bound(cal, n_cal, sig[i].date);
+        size_t c1 = tm__pipeline_date_lower_bound(cal, n_cal, px->date[r + lo.horizon]);
+        if (c1 - c0 > lo.horizon + TM__PIPELINE_OUTCOME_SLACK_DAYS) {
+            n_gap++;
+            continue;
+        }
         tm_store_outcome o = {.signal_id = sig[i].id};
         o.exit_date = px->date[r + lo.horizon];
         o.exit_price = px->close[r + lo.horizon];
@@ -178,9 +195,16 @@ tm_status tm_pipeline_track_outcomes(tm_pipeline *p, int32_t as_of, tm_pipeline_
     }
     tm__pipeline_say(rep, "outcome_tracker: %zu of %zu open signals tracked, %zu correct\n", done_n,
                      n, correct);
+    if (n_gap) {
+        tm__pipeline_say(rep,
+                         "  %zu left open: the stock's next %zu bars span more than %zu market "
+                         "days (a gap in its prices)\n",
+                         n_gap, lo.horizon, lo.horizon + TM__PIPELINE_OUTCOME_SLACK_DAYS);
+    }
     st = tm__pipeline_finish(p, st, rep, t0, err);
 done:
     tm_free(sig);
+    tm_free(cal);
     tm_store_prices_free(px);
     return st;
 }

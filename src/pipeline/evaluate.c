@@ -26,15 +26,7 @@ void tm_pipeline_eval_opts_init(tm_pipeline_eval_opts *o)
 
 static size_t date_index(const int32_t *dates, size_t n, int32_t d)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (dates[mid] < d) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
+    size_t lo = tm__pipeline_date_lower_bound(dates, n, d);
     return lo < n && dates[lo] == d ? lo : (size_t)-1;
 }
 

@@ -149,6 +149,9 @@ tm_status tm_pipeline_scan(tm_pipeline *p, int32_t as_of, tm_pipeline_report *re
     j.as_of = as_of;
     size_t n_old = 0;
     tm_status st = already_scored(p, &j, &n_old, err);
+    if (st == TM_OK && j.day == 0) {
+        st = tm__pipeline_no_prices(p, as_of, err);
+    }
     if (st == TM_OK && n_old > 0 && !p->o.force) {
         if ((st = tm_store_begin(p->store, err)) == TM_OK) {
             snprintf(rep->status, sizeof rep->status, "skipped");
@@ -271,7 +274,7 @@ tm_status tm_pipeline_rollback(tm_pipeline *p, tm_pipeline_report *rep, tm_err *
     }
     size_t prev = n;
     for (size_t i = cur == n ? 0 : cur + 1; i < n; i++) {
-        char path[1200];
+        char path[TM__PIPELINE_PATH_LEN];
         if (access(tm__pipeline_model_path(p, h[i].file, path, sizeof path), R_OK) == 0) {
             prev = i;
             break;

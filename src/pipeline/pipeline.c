@@ -60,6 +60,12 @@ tm_status tm_pipeline_open(const tm_pipeline_opts *o, tm_pipeline **out, tm_err 
         st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
         goto done;
     }
+    if (strlen(p->models_dir) > TM__PIPELINE_MAX_DIR) {
+        st = TM_ERR(err, TM_E_INVALID, NULL, 0, "--models-dir",
+                    "expected a path of at most %d bytes, found %zu", TM__PIPELINE_MAX_DIR,
+                    strlen(p->models_dir));
+        goto done;
+    }
     p->o.db_path = p->db_path;
     p->o.models_dir = p->models_dir;
     p->o.registry_path = NULL;
@@ -181,6 +187,38 @@ tm_status tm__pipeline_record(tm_pipeline *p, const tm_pipeline_report *rep, con
         *run_id = r.id;
     }
     return st;
+}
+
+tm_status tm__pipeline_no_prices(tm_pipeline *p, int32_t as_of, tm_err *err)
+{
+    int64_t n = 0;
+    tm_status st = tm_store_query_int(p->store, "SELECT count(*) FROM prices", &n, err);
+    if (st != TM_OK) {
+        return st;
+    }
+    char d[16];
+    if (n == 0 || as_of == 0) {
+        return TM_ERR(err, TM_E_INVALID, p->db_path, 0, NULL,
+                      "expected prices in the database, found none (run import-prices first)");
+    }
+    return TM_ERR(err, TM_E_INVALID, p->db_path, 0, "--as-of",
+                  "expected a date with prices on or before it, found %s (earlier than every "
+                  "price of the universe)",
+                  tm_store_date_format(as_of, d));
+}
+
+size_t tm__pipeline_date_lower_bound(const int32_t *dates, size_t n, int32_t d)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (dates[mid] < d) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
 }
 
 int32_t tm__pipeline_today(const tm_pipeline *p)

@@ -79,6 +79,15 @@ static char *sum(const char *name)
     return slurp_rel("sum.txt");
 }
 
+/* Checks that name still has the checksum before (from sum()); frees it. */
+static void unchanged(const char *name, char *before)
+{
+    char *after = sum(name);
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+}
+
 /* prices.csv: 6 stocks S0..S5 over n weekdays from 2015-01-05, a seeded
  * random walk; vix.csv: the ^VIX series on the same days. */
 static void write_market(int n)
@@ -156,10 +165,7 @@ START_TEST(reliability_reports_refuse_a_missing_database)
     expect(tm("signals --db other.db"), 2,
            "turbomode: other.db: field 'user_version': expected a TurboMode database of schema "
            "version 2, found 0 (not a TurboMode database, or an empty one)\n");
-    char *after = sum("other.db");
-    ck_assert_str_eq(before, after);
-    free(before);
-    free(after);
+    unchanged("other.db", before);
 }
 END_TEST
 
@@ -176,10 +182,7 @@ START_TEST(reliability_schedule_without_job_runs_is_not_a_failure)
     ck_assert_str_eq(out, "no scheduler runs recorded yet: durations are the configured "
                           "estimates\n0 colliding pairs in 7 days from now\n");
     free(out);
-    char *after = sum("sched.db");
-    ck_assert_str_eq(before, after);
-    free(before);
-    free(after);
+    unchanged("sched.db", before);
 }
 END_TEST
 
@@ -189,10 +192,7 @@ START_TEST(reliability_reports_read_only)
     char *before = sum("ro.db");
     expect(tm("models --db ro.db"), 0, "");
     expect(tm("signals --db ro.db"), 0, "");
-    char *after = sum("ro.db");
-    ck_assert_str_eq(before, after);
-    free(before);
-    free(after);
+    unchanged("ro.db", before);
     /* The same on a read-only mount, where any write attempt fails. */
     char bin[4096];
     if (!realpath(tm_test_bin(), bin)) {
@@ -286,10 +286,7 @@ static void import_refused(const char *file, const char *msg)
 {
     char *before = sum("imp.db");
     expect(tm("import-prices --db imp.db %s", file), 2, msg);
-    char *after = sum("imp.db");
-    ck_assert_str_eq(before, after);
-    free(before);
-    free(after);
+    unchanged("imp.db", before);
 }
 
 START_TEST(reliability_import_refuses_what_it_cannot_trust)
@@ -382,10 +379,7 @@ START_TEST(reliability_as_of_after_today_refused)
     expect(tm("scan --db asof.db"), 2,
            "turbomode scan: TM_TODAY: expected a date YYYY-MM-DD, found \"2015-02-30\" (see "
            "'turbomode scan --help')\n");
-    char *after = sum("asof.db");
-    ck_assert_str_eq(before, after);
-    free(before);
-    free(after);
+    unchanged("asof.db", before);
 }
 END_TEST
 
@@ -498,10 +492,7 @@ START_TEST(reliability_point_in_time_models)
            "or earlier, found only later ones (the active one: as of 2016-06-30); run "
            "model-retrain --as-of 2016-05-02 first, or pass --allow-later-models to accept the "
            "look-ahead\n");
-    char *after = sum("pit.db");
-    ck_assert_str_eq(before, after);
-    free(after);
-    free(before);
+    unchanged("pit.db", before);
     /* Told explicitly, it scores and says so. */
     expect(tm("scan --db pit.db --models-dir pit.db.models --as-of 2016-03-01 "
               "--allow-later-models " TRAIN_OPTS),
@@ -546,6 +537,49 @@ START_TEST(reliability_point_in_time_models)
 }
 END_TEST
 
+START_TEST(reliability_as_of_before_any_price_refused)
+{
+    trained_copy("early.db");
+    char *before = sum("early.db");
+    expect(tm("scan --db early.db --models-dir early.db.models --as-of 2010-01-01 " TRAIN_OPTS),
+           2,
+           "turbomode: early.db: field '--as-of': expected a date with prices on or before it, "
+           "found 2010-01-01 (earlier than every price of the universe)\n");
+    expect(tm("backfill --db early.db --as-of 2010-01-01"), 2,
+           "turbomode: early.db: field '--as-of': expected a date with prices on or before it, "
+           "found 2010-01-01 (earlier than every price of the universe)\n");
+    unchanged("early.db", before);
+}
+END_TEST
+
+START_TEST(reliability_outcome_never_settles_across_a_gap)
+{
+    trained_copy("gap.db");
+    ck_assert_int_eq(tm("scan --db gap.db --models-dir gap.db.models --as-of 2016-07-01 "
+                        TRAIN_OPTS),
+                     0);
+    /* S0 has no prices for three weeks after the signal. */
+    ck_assert_int_eq(tm_test_system("cd '%s' && sqlite3 gap.db \"DELETE FROM prices WHERE "
+                                    "symbol = 'S0' AND date > '2016-07-01' AND date < "
+                                    "'2016-07-22'\"",
+                                    rdir()),
+                     0);
+    expect(tm("track-outcomes --db gap.db --as-of 2016-08-01"), 0, "");
+    char *out = slurp_rel("out.txt");
+    ck_assert_msg(starts(out, "outcome_tracker: 5 of 6 open signals tracked, "), "%s", out);
+    ck_assert_msg(strstr(out, "\n  1 left open: the stock's next 5 bars span more than 8 market "
+                              "days (a gap in its prices)\n"),
+                  "%s", out);
+    free(out);
+    tm_test_system("cd '%s' && sqlite3 gap.db \"SELECT count(*) FROM signal_outcomes o JOIN "
+                   "signals s ON s.id = o.signal_id WHERE s.symbol = 'S0'\" > q.txt",
+                   rdir());
+    out = slurp_rel("q.txt");
+    ck_assert_str_eq(out, "0\n");
+    free(out);
+}
+END_TEST
+
 START_TEST(reliability_zz_cleanup)
 {
     tm_test_system("rm -rf '%s'", rdir());
@@ -565,6 +599,8 @@ TM_TEST_SUITE(reliability)
     tcase_add_test(tc, reliability_as_of_after_today_refused);
     tcase_add_test(tc, reliability_killed_retrain_files_are_collected);
     tcase_add_test(tc, reliability_point_in_time_models);
+    tcase_add_test(tc, reliability_as_of_before_any_price_refused);
+    tcase_add_test(tc, reliability_outcome_never_settles_across_a_gap);
     tcase_add_test(tc, reliability_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;

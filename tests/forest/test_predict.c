@@ -157,6 +157,7 @@ static int rf_features = 7, rf_split_features = 7;
 /* Some thresholds +-inf (LightGBM's NaN-vs-rest splits), no zero-missing
  * splits, so that large trees stay in the bitvector layout. */
 static bool rf_inf;
+static uint64_t rf_leaf_one_in = 5; /* below the root, a node is a leaf with p = 1/this */
 
 /* Builds a random general tree of at most max_depth in f's arrays from
  * node *next; returns the root index. */
@@ -164,7 +165,7 @@ static int32_t grow(tm_forest *f, int32_t *next, int32_t *leaf_next, int depth, 
                     bool cats)
 {
     int32_t nd = (*next)++;
-    bool leaf = depth >= max_depth || (depth > 0 && rnd() % 5 == 0);
+    bool leaf = depth >= max_depth || (depth > 0 && rnd() % rf_leaf_one_in == 0);
     if (leaf) {
         f->flags[nd] = TM__NODE_LEAF;
         f->leaf_index[nd] = *leaf_next;
@@ -429,9 +430,10 @@ START_TEST(deep_lopsided_tree_walks)
 }
 END_TEST
 
-/* Trees of up to 64 leaves take the bitvector layout; both of its kernels
- * (AVX2 where the CPU has it, plain) equal the reference bit for bit, on
- * trees with more than 32 leaves (two words) and infinite thresholds. */
+/* Trees of up to 64 leaves that do not fit the heap layout (deep or
+ * lopsided) take the bitvector layout; both of its kernels (AVX2 where the
+ * CPU has it, plain) equal the reference bit for bit, on trees with more
+ * than 32 leaves (two words) and infinite thresholds. */
 START_TEST(bitvector_kernels_equal_reference)
 {
     static const tm__cmp cmps[] = {TM__CMP_LT_F32, TM__CMP_LE_F64, TM__CMP_LE_F32};
@@ -440,9 +442,10 @@ START_TEST(bitvector_kernels_equal_reference)
     tm__cmp cmp = cmps[_i % 3];
     int n_out = _i % 2 ? 3 : 1;
     int leaf_dim = cmp == TM__CMP_LE_F32 && _i % 4 == 1 ? 3 : 1;
-    int depth = _i % 4 == 3 ? 8 : 4 + _i % 4;
-    tm_forest *f = random_forest(cmp, 30, depth, n_out, leaf_dim, _i % 5 == 0);
+    rf_leaf_one_in = _i % 4 == 3 ? 3 : 2; /* deep, lopsided trees */
+    tm_forest *f = random_forest(cmp, 30, _i % 4 == 3 ? 13 : 16, n_out, leaf_dim, false);
     rf_inf = false;
+    rf_leaf_one_in = 5;
     struct tm__compiled *c = f->compiled;
     int n_qs = 0, n_two_words = 0;
     for (int32_t t = 0; t < f->n_trees; t++) {
@@ -450,7 +453,7 @@ START_TEST(bitvector_kernels_equal_reference)
         n_two_words += c->qs_first[t] >= 0 && c->qs_n1[t] > 0;
     }
     ck_assert_int_gt(n_qs, 0);
-    if (_i % 4 == 3) { /* depth 8: some trees have 33..64 leaves */
+    if (_i % 4 == 3) { /* some trees have 33..64 leaves */
         ck_assert_int_gt(n_two_words, 0);
     }
     for (int kernel = 0; kernel < 2; kernel++) {
