@@ -98,7 +98,8 @@ static tm_status load_feature(loader *L, const tm_json *arr, size_t i, bool is_f
         goto done;
     }
     CHECK(member_int(L, e, where, "feature_index", 0, L->n_float - 1, &idx));
-    CHECK(tm_json_member(&L->j, e, where, "nan_value_treatment", TM_JSON_STRING, true, &nan));
+    /* required, as CatBoost's own reader requires it: the NaN rule is never assumed */
+    CHECK(tm_json_member(&L->j, e, where, "nan_value_treatment", TM_JSON_STRING, false, &nan));
     L->float_col[idx] = *col;
     /* AsIs: NaN > border is false; AsFalse: NaN is below every border */
     L->float_nan_one[idx] = nan && strcmp(nan->str, "AsTrue") == 0;
@@ -192,8 +193,10 @@ done:
 
 /* ---- outputs (formats/catboost §6) ------------------------------------- */
 
-/* scale_and_bias: [scale, [bias_0..bias_{D-1}]]; absent: 1 and 0
- * (formats/catboost §1). An old scalar bias applies to every output. */
+/* scale_and_bias: [scale, [bias_0..bias_{D-1}]] (formats/catboost §1).
+ * Exports from before it existed (2019) have none; CatBoost's own reader
+ * then applies scale 1 and bias 0, and so does this one. An old scalar
+ * bias applies to every output. */
 static tm_status load_scale_bias(loader *L, const tm_json *root)
 {
     tm_forest *f = L->f;
@@ -227,9 +230,21 @@ done:
 static tm_status set_objective(loader *L, const tm_json *root)
 {
     tm_forest *f = L->f;
-    const tm_json *params = tm_json_get(tm_json_get(root, "model_info"), "params");
-    const tm_json *type = tm_json_get(tm_json_get(params, "loss_function"), "type");
-    const char *loss = type && type->type == TM_JSON_STRING ? type->str : "unknown";
+    const tm_json *info = NULL, *params = NULL, *lf = NULL, *type = NULL;
+    /* the loss decides what predictions mean: never assumed */
+    tm_status st = tm_json_member(&L->j, root, NULL, "model_info", TM_JSON_OBJECT, false, &info);
+    st = st ? st
+            : tm_json_member(&L->j, info, "model_info", "params", TM_JSON_OBJECT, false, &params);
+    st = st ? st
+            : tm_json_member(&L->j, params, "model_info.params", "loss_function", TM_JSON_OBJECT,
+                             false, &lf);
+    st = st ? st
+            : tm_json_member(&L->j, lf, "model_info.params.loss_function", "type", TM_JSON_STRING,
+                             false, &type);
+    if (st != TM_OK) {
+        return st;
+    }
+    const char *loss = type->str;
     bool binary = strcmp(loss, "Logloss") == 0 || strcmp(loss, "CrossEntropy") == 0;
     bool multi = strcmp(loss, "MultiClass") == 0;
     bool ova = strcmp(loss, "MultiClassOneVsAll") == 0 || strcmp(loss, "MultiLogloss") == 0 ||

@@ -75,8 +75,8 @@ static tm_status parse_base_score(const walk *w, const tm_json *lmp, float *b, s
     const tm_json *j = tm_json_get(lmp, "base_score");
     *n_b = 1;
     b[0] = 0.5f;
-    if (!j) {
-        return TM_OK; /* XGBoost's default (formats/xgboost.md §5) */
+    if (!j) { /* every version writes it; a default would be a guess */
+        return tm_json_fail(w, TM_E_PARSE, lmp, P_LMP, "base_score", "missing");
     }
     if (j->type == TM_JSON_NUMBER) {
         b[0] = tm_json_f32(j);
@@ -390,9 +390,10 @@ typedef struct booster {
  * gbtree.cc, gbtree_model.cc): up to 3.2 the booster is named "dart" and
  * the weights sit beside its inner "gbtree" object; 3.3 names it "gbtree"
  * and puts them beside "model"; 3.4 moves them inside "model" (and still
- * reads the older places). Absent or empty means every weight is 1. No
+ * reads the older places). Absent or empty means every weight is 1, but
+ * a booster named "dart" always carries them. No
  * version writes both places: both present is refused, not guessed. */
-static tm_status read_weights(const walk *w, const tm_json *gb, booster *b)
+static tm_status read_weights(const walk *w, const tm_json *gb, bool dart, booster *b)
 {
     char inner[128];
     const tm_json *outer = NULL, *in_model = NULL;
@@ -408,6 +409,9 @@ static tm_status read_weights(const walk *w, const tm_json *gb, booster *b)
         return tm_json_fail(w, TM_E_PARSE, in_model, inner, NULL,
                             "tree weights found both here and in " P_GB
                             ".weight_drop; no xgboost version writes both");
+    }
+    if (dart && !outer) { /* every version that names the booster "dart" writes them */
+        return tm_json_fail(w, TM_E_PARSE, gb, P_GB, "weight_drop", "missing");
     }
     b->weights = outer ? outer : in_model;
     snprintf(b->weights_path, sizeof b->weights_path, "%s", outer ? P_GB ".weight_drop" : inner);
@@ -429,7 +433,7 @@ static tm_status read_booster(const walk *w, const tm_json *learner, booster *b)
     }
     if (strcmp(name->str, "gbtree") == 0) {
         st = tm_json_member(w, gb, P_GB, "model", TM_JSON_OBJECT, false, &b->model);
-        return st ? st : read_weights(w, gb, b);
+        return st ? st : read_weights(w, gb, false, b);
     }
     if (strcmp(name->str, "dart") == 0) {
         b->model_path = P_GB ".gbtree.model";
@@ -437,7 +441,7 @@ static tm_status read_booster(const walk *w, const tm_json *learner, booster *b)
         st = st ? st
                 : tm_json_member(w, inner, P_GB ".gbtree", "model", TM_JSON_OBJECT, false,
                                  &b->model);
-        return st ? st : read_weights(w, gb, b);
+        return st ? st : read_weights(w, gb, true, b);
     }
     if (strcmp(name->str, "gblinear") == 0) {
         return tm_json_fail(w, TM_E_FORMAT, name, P_GB, "name",

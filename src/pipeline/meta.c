@@ -47,9 +47,9 @@ typedef struct meta_job {
     const char **names;       /* W meta feature names */
     tm_forest *kept, *other;  /* the model we keep, the comparison model */
     meta_fit kept_fit, other_fit;
-    tm_store_model row; /* the kept model's registry row */
-    tm_pipeline_report *rep; /* the job's report (warnings) */
-    char path[1200];    /* the kept model's file */
+    tm_store_model row;               /* the kept model's registry row */
+    tm_pipeline_report *rep;          /* the job's report (warnings) */
+    char path[TM__PIPELINE_PATH_LEN]; /* the kept model's file */
 } meta_job;
 
 static void meta_job_free(meta_job *j)

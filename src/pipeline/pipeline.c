@@ -60,6 +60,12 @@ tm_status tm_pipeline_open(const tm_pipeline_opts *o, tm_pipeline **out, tm_err 
         st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
         goto done;
     }
+    if (strlen(p->models_dir) > TM__PIPELINE_MAX_DIR) {
+        st = TM_ERR(err, TM_E_INVALID, NULL, 0, "--models-dir",
+                    "expected a path of at most %d bytes, found %zu", TM__PIPELINE_MAX_DIR,
+                    strlen(p->models_dir));
+        goto done;
+    }
     p->o.db_path = p->db_path;
     p->o.models_dir = p->models_dir;
     p->o.registry_path = NULL;

@@ -16,6 +16,12 @@
 #define TM__YMD_FMT            "%04d-%02d-%02d"
 #define TM__YMD(d)             (int)((d) / 10000), (int)((d) / 100 % 100), (int)((d) % 100)
 #define TM__PIPELINE_MAX_FOLDS 8
+/* Longest models directory: model paths (directory, generation, a name of
+ * at most 60 characters) then fit their fixed-size buffers. */
+#define TM__PIPELINE_MAX_DIR 500
+/* Room for any model path: the models directory, '/', a registry row's
+ * file (tm_store_model.file, under 1024 bytes) and the NUL. */
+#define TM__PIPELINE_PATH_LEN (TM__PIPELINE_MAX_DIR + 1 + 1024 + 1)
 /* Fold models are registered in slot base_slot * TM__PIPELINE_FOLD_SLOTS +
  * fold, so one slot number names both the base model and the fold. */
 #define TM__PIPELINE_FOLD_SLOTS 100
@@ -198,7 +204,8 @@ int32_t tm__pipeline_today(const tm_pipeline *p);
 tm_status tm__pipeline_label_cutoff(tm_pipeline *p, int32_t as_of, int32_t *cutoff, tm_err *err);
 /* The path of a registry file: as is when absolute, else under the models
  * directory (registry rows keep paths relative to it, so a database and
- * its models directory can move together). Returns buf. */
+ * its models directory can move together). buf holds
+ * TM__PIPELINE_PATH_LEN bytes: any registry row's path fits. Returns buf. */
 char *tm__pipeline_model_path(const tm_pipeline *p, const char *file, char *buf, size_t len);
 /* mkdir -p. */
 tm_status tm__pipeline_mkdirs(const char *dir, tm_err *err);

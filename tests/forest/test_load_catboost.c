@@ -309,8 +309,9 @@ START_TEST(flat_feature_index_maps_input_columns)
     const char *feats =
             "\"categorical_features\":[{\"feature_id\":\"city\",\"feature_index\":0,"
             "\"flat_feature_index\":1}],\"float_features\":[{\"borders\":[],\"feature_index\":0,"
-            "\"flat_feature_index\":0,\"feature_id\":\"\"},{\"borders\":[],\"feature_index\":1,"
-            "\"flat_feature_index\":2,\"feature_id\":\"price\"}]";
+            "\"flat_feature_index\":0,\"feature_id\":\"\",\"nan_value_treatment\":\"AsIs\"},"
+            "{\"borders\":[],\"feature_index\":1,\"flat_feature_index\":2,"
+            "\"feature_id\":\"price\",\"nan_value_treatment\":\"AsIs\"}]";
     tm_forest *f = load_text(
             model("RMSE", "", feats, "\"oblivious_trees\":[" OBL(SPLIT(1, "5"), "1,2") "]"));
     ck_assert_int_eq(tm_forest_n_features(f), 3);
@@ -374,6 +375,15 @@ END_TEST
 START_TEST(errors_name_field_and_reason)
 {
     const char *one = "\"oblivious_trees\":[" OBL(SPLIT(0, "0"), "1,2") "]";
+    /* what decides the outputs is never assumed: the NaN rule, the loss */
+    expect_error(model("RMSE", "",
+                       "\"float_features\":[{\"feature_index\":0,\"flat_feature_index\":0}]", one),
+                 TM_E_PARSE,
+                 "m.json:1: field 'features_info.float_features[0].nan_value_treatment': missing");
+    char *noloss = strdup(model("RMSE", "", FEATS, one));
+    memcpy(strstr(noloss, "\"loss_function\""), "\"loss_functioX\"", 15);
+    expect_error(noloss, TM_E_PARSE, "m.json:1: field 'model_info.params.loss_function': missing");
+    free(noloss);
     expect_error("[1,2]", TM_E_FORMAT,
                  "m.json:1: not a catboost model: no 'oblivious_trees' or 'trees' at the top "
                  "level");
@@ -384,7 +394,8 @@ START_TEST(errors_name_field_and_reason)
                  "m.json:1: both 'oblivious_trees' and 'trees' are present");
     expect_error("{\"oblivious_trees\":{}}", TM_E_PARSE,
                  "m.json:1: field 'oblivious_trees': expected an array, found an object");
-    expect_error("{\"oblivious_trees\":[]}", TM_E_PARSE, "m.json:1: field 'features_info': missing");
+    expect_error("{\"oblivious_trees\":[]}", TM_E_PARSE,
+                 "m.json:1: field 'features_info': missing");
     expect_error(model("RMSE", "", FEATS, "\"oblivious_trees\":[" OBL(SPLIT(0, "0"), "1,2,3") "]"),
                  TM_E_PARSE,
                  "m.json:1: field 'oblivious_trees[0].leaf_values': expected 2^1 leaves x 1 "
