@@ -89,8 +89,9 @@ void tm_pipeline_close(tm_pipeline *p);
  * scheduler's skip_exit for the built-in jobs. */
 #define TM_PIPELINE_EXIT_SKIPPED 3
 
-/* What a job did: a short human summary and timed steps. */
-#define TM_PIPELINE_MAX_STEPS 16
+/* What a job did: a short human summary and timed steps. The longest job,
+ * model_retrain, times one step per base model (up to 16) and 7 more. */
+#define TM_PIPELINE_MAX_STEPS 32
 typedef struct tm_pipeline_report {
     char job[32];       /* "overnight_scan", ... */
     int32_t as_of;      /* YYYYMMDD */

@@ -43,9 +43,11 @@ static const tm_opt cli_table[] = {
          "instead remove the model files no registry row names (left by an interrupted "
          "retrain)",
          TM_PIPELINE_CMD_REGISTRY},
-        {"timings", TM_OPT_FLAG, OFF(timings), 0, 0, NULL, NULL, NULL,
-         "per-step times on stderr", JOBS},
-        {"verbose", TM_OPT_FLAG, OFF(verbose), 0, 0, NULL, NULL, NULL, "progress lines on stderr",
+        {"timings", TM_OPT_FLAG, OFF(timings), 0, 0, NULL, NULL, NULL, "per-step times on stderr",
+         JOBS},
+        {"verbose", TM_OPT_FLAG, OFF(verbose), 0, 0, NULL, NULL, NULL,
+         "progress lines on stderr (model i of N, fold, rounds, steps) even when it is not a "
+         "terminal",
          JOBS},
 };
 
@@ -148,7 +150,8 @@ int tm_cli_pipeline_args(const tm_cli_jobcmd *c, int argc, char **argv, tm_pipel
     if (n_pos) {
         *n_pos = np;
     }
-    if (j->verbose) {
+    /* Progress lines go to a terminal; --verbose sends them anywhere. */
+    if (j->verbose || tm_cli_progress_enabled()) {
         o->log = log_line;
     }
     if (!o->db_path) {
@@ -159,8 +162,7 @@ int tm_cli_pipeline_args(const tm_cli_jobcmd *c, int argc, char **argv, tm_pipel
     }
     if (j->as_of > o->today) {
         char a[16], t[16];
-        return tm_cli_usage_error(c->cmd,
-                                  "--as-of: expected a date not after today (%s), found %s",
+        return tm_cli_usage_error(c->cmd, "--as-of: expected a date not after today (%s), found %s",
                                   tm_store_date_format(o->today, t),
                                   tm_store_date_format(j->as_of, a));
     }
@@ -355,7 +357,6 @@ int tm_cli_model_rollback(int argc, char **argv)
 {
     return run_report("model rollback", argc, argv, rollback_report, false);
 }
-
 
 int tm_cli_models(int argc, char **argv)
 {

@@ -21,7 +21,7 @@ static bool named(const tm_pipeline *p, const tm_store_model *rows, size_t n, co
                   const char *full)
 {
     for (size_t i = 0; i < n; i++) {
-        char path[1200];
+        char path[TM__PIPELINE_PATH_LEN];
         if (strcmp(rows[i].file, rel) == 0 ||
             strcmp(tm__pipeline_model_path(p, rows[i].file, path, sizeof path), full) == 0) {
             return true;

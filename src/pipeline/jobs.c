@@ -274,7 +274,7 @@ tm_status tm_pipeline_rollback(tm_pipeline *p, tm_pipeline_report *rep, tm_err *
     }
     size_t prev = n;
     for (size_t i = cur == n ? 0 : cur + 1; i < n; i++) {
-        char path[1200];
+        char path[TM__PIPELINE_PATH_LEN];
         if (access(tm__pipeline_model_path(p, h[i].file, path, sizeof path), R_OK) == 0) {
             prev = i;
             break;

@@ -47,9 +47,9 @@ typedef struct meta_job {
     const char **names;       /* W meta feature names */
     tm_forest *kept, *other;  /* the model we keep, the comparison model */
     meta_fit kept_fit, other_fit;
-    tm_store_model row; /* the kept model's registry row */
-    tm_pipeline_report *rep; /* the job's report (warnings) */
-    char path[1200];    /* the kept model's file */
+    tm_store_model row;               /* the kept model's registry row */
+    tm_pipeline_report *rep;          /* the job's report (warnings) */
+    char path[TM__PIPELINE_PATH_LEN]; /* the kept model's file */
 } meta_job;
 
 static void meta_job_free(meta_job *j)
@@ -217,6 +217,7 @@ static tm_status train_meta(tm_pipeline *p, meta_job *j, int max_rounds, tm_fore
     }
     tm_train_opts t;
     meta_train_opts(p, j->names, max_rounds, &t);
+    tm__pipeline_progress(p, &t, "meta-learner");
     tm_train_data dt = {.n_features = W, .stride = W, .x = zt, .label = lt};
     tm_train_data dv = {.n_features = W, .stride = W, .x = zv, .label = lv};
     dt.n_rows = gather(j, TM__PIPELINE_TRAIN, zt, lt);
@@ -403,9 +404,11 @@ static tm_status run_step(tm_pipeline *p, meta_job *j, tm_pipeline_report *rep, 
                           meta_step step, tm_err *err)
 {
     double t0 = tm_now_seconds();
+    tm__pipeline_log(p, "%s: %s", rep->job, name);
     tm_status st = step(p, j, err);
     if (st == TM_OK) {
         tm__pipeline_step(rep, name, tm_now_seconds() - t0);
+        tm__pipeline_log(p, "%s: %s done (%.1fs)", rep->job, name, tm_now_seconds() - t0);
     }
     return st;
 }

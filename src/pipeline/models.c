@@ -153,7 +153,7 @@ static tm_status save_and_register(tm_pipeline *p, const tm_forest *f, tm_store_
     size_t n = strlen(row->file);
     snprintf(row->file + n, sizeof row->file - n, ".%s", ext);
     snprintf(row->format, sizeof row->format, "%s", tm_forest_format_name(fmt));
-    char path[1200];
+    char path[TM__PIPELINE_PATH_LEN];
     tm__pipeline_model_path(p, row->file, path, sizeof path);
     tm_status st = tm_forest_save(f, fmt, path, err);
     if (st == TM_OK) {
@@ -243,8 +243,18 @@ static tm_status register_external(tm_pipeline *p, const tm__pipeline_entry *e, 
         return st;
     }
     char *abs = realpath(e->file, NULL);
-    snprintf(row->file, sizeof row->file, "%s", abs ? abs : e->file);
+    const char *file = abs ? abs : e->file;
+    if (strlen(file) >= sizeof row->file) {
+        st = TM_ERR(err, TM_E_INVALID, e->file, 0, "file",
+                    "expected a model path of at most %zu bytes, found %zu", sizeof row->file - 1,
+                    strlen(file));
+    } else {
+        memcpy(row->file, file, strlen(file) + 1);
+    }
     free(abs); /* realpath's buffer comes from malloc */
+    if (st != TM_OK) {
+        return st;
+    }
     snprintf(row->format, sizeof row->format, "external");
     snprintf(row->metrics, sizeof row->metrics, "{\"external\":true}");
     row->train_until = 0;
@@ -309,6 +319,7 @@ static tm_status train_folds(tm_pipeline *p, base_job *j, const tm__pipeline_ent
         size_t a = n_dates * k / K, z = n_dates * (k + 1) / K; /* [a, z) */
         tm_forest *f = NULL;
         tm__pipeline_split_fold(&j->dates, a, z, (size_t)p->o.horizon, j->role);
+        tm__pipeline_log(p, "%s: fold %zu of %zu", p->fitting, k + 1, K);
         if ((st = fit(&t, j->sm, j->role, false, &f, NULL, err)) != TM_OK) {
             break;
         }
@@ -351,6 +362,7 @@ static tm_status train_entry(tm_pipeline *p, base_job *j, size_t i, tm_pipeline_
     tm_train_opts t;
     tm_train_metrics met;
     tm__pipeline_train_opts(p, e, &t);
+    tm__pipeline_progress(p, &t, "model %zu of %zu (%s)", i + 1, p->n_reg, e->name);
     tm_status st = train_full(p, j, e, &t, &row, &met, err);
     if (st != TM_OK) {
         return st;
@@ -435,7 +447,7 @@ tm_status tm__pipeline_models_load(tm_pipeline *p, int32_t as_of, int64_t genera
         m->base_row[i] = rows[i];
         m->train_until =
                 rows[i].train_until > m->train_until ? rows[i].train_until : m->train_until;
-        char path[1200];
+        char path[TM__PIPELINE_PATH_LEN];
         st = tm_forest_load(tm__pipeline_model_path(p, rows[i].file, path, sizeof path), &lo,
                             &m->base[i], err);
     }
@@ -451,7 +463,7 @@ tm_status tm__pipeline_models_load(tm_pipeline *p, int32_t as_of, int64_t genera
         m->n_folds = k + 1 > m->n_folds ? k + 1 : m->n_folds;
         m->fold_from[k] = folds[j].fold_from;
         m->fold_to[k] = folds[j].fold_to;
-        char path[1200];
+        char path[TM__PIPELINE_PATH_LEN];
         st = tm_forest_load(tm__pipeline_model_path(p, folds[j].file, path, sizeof path), &lo,
                             &m->fold[i][k], err);
     }
@@ -556,7 +568,7 @@ tm_status tm__pipeline_meta_load(tm_pipeline *p, int32_t as_of, tm_forest **out,
     if (st == TM_OK) {
         tm_forest_load_opts lo;
         tm_forest_load_opts_init(&lo);
-        char path[1200];
+        char path[TM__PIPELINE_PATH_LEN];
         st = tm_forest_load(tm__pipeline_model_path(p, row->file, path, sizeof path), &lo, out,
                             err);
     }

@@ -65,6 +65,12 @@ tm_status tm_pipeline_open(const tm_pipeline_opts *o, tm_pipeline **out, tm_err 
         st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
         goto done;
     }
+    if (strlen(p->models_dir) > TM__PIPELINE_MAX_DIR) {
+        st = TM_ERR(err, TM_E_INVALID, NULL, 0, "--models-dir",
+                    "expected a path of at most %d bytes, found %zu", TM__PIPELINE_MAX_DIR,
+                    strlen(p->models_dir));
+        goto done;
+    }
     p->o.db_path = p->db_path;
     p->o.models_dir = p->models_dir;
     p->o.registry_path = NULL;
@@ -130,6 +136,29 @@ void tm__pipeline_log(tm_pipeline *p, const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     p->o.log(p->o.log_ctx, line);
+}
+
+static void fit_progress(void *ctx, const tm_train_progress *pr)
+{
+    tm_pipeline *p = ctx;
+    tm__pipeline_log(p, "%s: round %d of at most %d, train loss %.4f, valid loss %.4f, best %d "
+                        "(%.1fs)",
+                     p->fitting, pr->round, pr->max_rounds, pr->train_loss, pr->valid_loss,
+                     pr->best_iteration + 1, pr->elapsed);
+}
+
+void tm__pipeline_progress(tm_pipeline *p, tm_train_opts *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->fitting, sizeof p->fitting, fmt, ap);
+    va_end(ap);
+    if (p->o.log) {
+        t->progress = fit_progress;
+        t->progress_ctx = p;
+        t->progress_every = 50;
+        tm__pipeline_log(p, "%s: training", p->fitting);
+    }
 }
 
 char *tm__pipeline_now_iso(char *buf, size_t len)

@@ -16,6 +16,12 @@
 #define TM__YMD_FMT            "%04d-%02d-%02d"
 #define TM__YMD(d)             (int)((d) / 10000), (int)((d) / 100 % 100), (int)((d) % 100)
 #define TM__PIPELINE_MAX_FOLDS 8
+/* Longest models directory: model paths (directory, generation, a name of
+ * at most 60 characters) then fit their fixed-size buffers. */
+#define TM__PIPELINE_MAX_DIR 500
+/* Room for any model path: the models directory, '/', a registry row's
+ * file (tm_store_model.file, under 1024 bytes) and the NUL. */
+#define TM__PIPELINE_PATH_LEN (TM__PIPELINE_MAX_DIR + 1 + 1024 + 1)
 /* Fold models are registered in slot base_slot * TM__PIPELINE_FOLD_SLOTS +
  * fold, so one slot number names both the base model and the fold. */
 #define TM__PIPELINE_FOLD_SLOTS 100
@@ -51,6 +57,7 @@ struct tm_pipeline {
     tm_store *store;
     tm__pipeline_entry reg[TM__PIPELINE_MAX_MODELS];
     size_t n_reg;
+    char fitting[96]; /* what is being trained, for progress lines */
 };
 
 /* Features of every (stock, day) with date <= as_of. */
@@ -184,6 +191,10 @@ size_t tm__pipeline_date_lower_bound(const int32_t *dates, size_t n, int32_t d);
 /* Market days beyond the label horizon an outcome may take to settle;
  * a longer gap in a stock's prices leaves its signal open. */
 #define TM__PIPELINE_OUTCOME_SLACK_DAYS 3
+/* Progress of the next fits with t: when opts.log is set, a line naming
+ * `what` (printf-formatted into p->fitting) every 50 rounds. */
+void tm__pipeline_progress(tm_pipeline *p, tm_train_opts *t, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 /* Today as YYYYMMDD: opts.today, else the system's UTC date. Nothing
  * dated after it is accepted. */
 int32_t tm__pipeline_today(const tm_pipeline *p);
@@ -193,7 +204,8 @@ int32_t tm__pipeline_today(const tm_pipeline *p);
 tm_status tm__pipeline_label_cutoff(tm_pipeline *p, int32_t as_of, int32_t *cutoff, tm_err *err);
 /* The path of a registry file: as is when absolute, else under the models
  * directory (registry rows keep paths relative to it, so a database and
- * its models directory can move together). Returns buf. */
+ * its models directory can move together). buf holds
+ * TM__PIPELINE_PATH_LEN bytes: any registry row's path fits. Returns buf. */
 char *tm__pipeline_model_path(const tm_pipeline *p, const char *file, char *buf, size_t len);
 /* mkdir -p. */
 tm_status tm__pipeline_mkdirs(const char *dir, tm_err *err);

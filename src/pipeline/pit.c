@@ -50,8 +50,8 @@ tm_status tm__pipeline_pick(tm_pipeline *p, const char *kind, int32_t as_of, tm_
                     "expected %s trained as of %s or earlier, found only later ones (the "
                     "active one: as of %s); run model-retrain --as-of %s first, or pass "
                     "--allow-later-models to accept the look-ahead",
-                    what, tm_store_date_format(as_of, d1),
-                    tm_store_date_format(active->as_of, d2), d1);
+                    what, tm_store_date_format(as_of, d1), tm_store_date_format(active->as_of, d2),
+                    d1);
     }
     if (st == TM_OK) {
         *out = *best;

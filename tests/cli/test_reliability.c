@@ -587,6 +587,26 @@ START_TEST(reliability_zz_cleanup)
 }
 END_TEST
 
+START_TEST(reliability_verbose_progress)
+{
+    trained_copy("prog.db");
+    /* Not a terminal and no --verbose: the job says nothing on stderr. */
+    expect(tm("meta-retrain --db prog.db --models-dir prog.db.models --as-of 2016-06-30 --force "
+              "--no-compare"),
+           0, "");
+    ck_assert_int_eq(tm("model-retrain --db prog.db --models-dir prog.db.models --as-of "
+                        "2016-06-30 --verbose " TRAIN_OPTS),
+                     0);
+    char *err = slurp_rel("err.txt");
+    ck_assert_msg(starts(err, "model 1 of 2 (xgb_small): training\n"), "%s", err);
+    ck_assert_msg(strstr(err, "\nmodel 1 of 2 (xgb_small): fold 2 of 2\n"), "%s", err);
+    ck_assert_msg(strstr(err, "\nmodel 2 of 2 (cat_small): training\n"), "%s", err);
+    ck_assert_msg(strstr(err, "\nmodel_retrain: train_meta\nmeta-learner: training\n"), "%s", err);
+    ck_assert_msg(strstr(err, "\nmeta-learner: round "), "%s", err);
+    free(err);
+}
+END_TEST
+
 TM_TEST_SUITE(reliability)
 {
     Suite *s = suite_create("reliability");
@@ -602,6 +622,7 @@ TM_TEST_SUITE(reliability)
     tcase_add_test(tc, reliability_point_in_time_models);
     tcase_add_test(tc, reliability_as_of_before_any_price_refused);
     tcase_add_test(tc, reliability_outcome_never_settles_across_a_gap);
+    tcase_add_test(tc, reliability_verbose_progress);
     tcase_add_test(tc, reliability_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;

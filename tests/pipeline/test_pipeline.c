@@ -758,6 +758,8 @@ START_TEST(pipeline_sixteen_model_registry_retrains)
     tm_pipeline_report rep;
     ok(tm_pipeline_model_retrain(p, 20160415, &rep, &err), &err);
     ck_assert_ptr_nonnull(strstr(rep.summary, "16 base models (generation 1), 103 meta features"));
+    ck_assert_uint_eq(rep.n_steps, 1 + 16 + 5 + 1); /* samples, models, meta steps, meta total */
+    ck_assert_str_eq(rep.steps[16].name, "m15");
     tm_pipeline_close(p);
     ck_assert_int_eq(q(db, "SELECT count(*) FROM models WHERE kind='base' AND active"), 16);
     ck_assert_int_eq(q(db, "SELECT count(*) FROM models WHERE kind='fold' AND active"), 32);
@@ -829,6 +831,20 @@ START_TEST(pipeline_registry_errors_name_the_field)
         snprintf(want, sizeof want, "%s%s", reg, cases[i].msg);
         ck_assert_str_eq(tm_err_format(&err, msg, sizeof msg), want);
     }
+    /* a models directory too long for the model paths is refused, not cut */
+    tm_pipeline_opts o;
+    opts_for(&o, db, models, reg);
+    char longdir[600];
+    memset(longdir, 'd', 501);
+    longdir[501] = 0;
+    o.models_dir = longdir;
+    tm_pipeline *p = NULL;
+    tm_err err;
+    tm_err_init(&err);
+    ck_assert_int_eq(tm_pipeline_open(&o, &p, &err), TM_E_INVALID);
+    char msg[1024];
+    ck_assert_str_eq(tm_err_format(&err, msg, sizeof msg),
+                     "field '--models-dir': expected a path of at most 500 bytes, found 501");
 }
 END_TEST
 
