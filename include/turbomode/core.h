@@ -359,6 +359,12 @@ tm_status tm_buf_take(tm_buf *b, char **out, tm_err *err);
 
 /* ---- JSON writer ------------------------------------------------------- */
 
+/* Appends s (n bytes) to b as a quoted JSON string: quote, backslash and
+ * control characters escaped as Python's json.dumps does; with ascii set,
+ * DEL and every non-ASCII character too (\\u escapes, surrogate pairs;
+ * a byte that is not valid UTF-8 as \\u00XX). */
+void tm_json_put_string(tm_buf *b, const char *s, size_t n, bool ascii);
+
 /* Separators: compact ("," and ":") or Python json.dumps' defaults
  * (", " and ": "). */
 typedef enum tm_jw_style {

@@ -134,7 +134,7 @@ static unsigned long utf8(const unsigned char *s, size_t n, size_t *used)
     return c;
 }
 
-static void put_escaped(tm_buf *b, const char *s, size_t n, bool ascii)
+void tm_json_put_string(tm_buf *b, const char *s, size_t n, bool ascii)
 {
     const unsigned char *u = (const unsigned char *)s;
     tm_buf_append(b, "\"", 1);
@@ -204,7 +204,7 @@ void tm_jw_key(tm_jw *w, const char *key)
     }
     *top = 'O';
     snprintf(w->last_key, sizeof w->last_key, "%s", key);
-    put_escaped(w->out, key, strlen(key), w->ascii);
+    tm_json_put_string(w->out, key, strlen(key), w->ascii);
     tm_buf_append(w->out, w->style == TM_JW_SPACED ? ": " : ":", w->style == TM_JW_SPACED ? 2 : 1);
     w->after_key = true;
 }
@@ -212,7 +212,7 @@ void tm_jw_key(tm_jw *w, const char *key)
 void tm_jw_string_n(tm_jw *w, const char *s, size_t n)
 {
     if (begin_value(w)) {
-        put_escaped(w->out, s, n, w->ascii);
+        tm_json_put_string(w->out, s, n, w->ascii);
     }
 }
 

@@ -198,7 +198,7 @@ typedef struct wake_lists {
 
 static void list_add(tm__sched_jbuf *b, tm_sched_time t, const tm_sched_zone *z)
 {
-    tm__sched_jb_cstr(b, b->n > 1 ? ", " : "");
+    tm__sched_jb_cstr(b, b->len > 1 ? ", " : "");
     tm__sched_jb_time(b, t, z);
 }
 
@@ -447,7 +447,7 @@ static tm_status gate_case(const tm_json *c, tm_sched_trigger *t, outset *o, tm_
         tm_sched_time run_at;
         int verdict;
         st = outage(tm_json_get(c, "down"), f, grace, &run_at, &verdict, err);
-        tm__sched_jb_cstr(&fires, fires.n > 1 ? ", {\"fire\": " : "{\"fire\": ");
+        tm__sched_jb_cstr(&fires, fires.len > 1 ? ", {\"fire\": " : "{\"fire\": ");
         tm__sched_jb_time(&fires, f, z);
         if (verdict == 2) {
             tm__sched_jb_cstr(&fires, ", \"action\": \"missed\"}");

@@ -123,11 +123,7 @@ const char *tm__sched_trigger_sig(const tm_sched_trigger *t);
 
 /* ---- JSON output in Python's json.dumps style (", ", ": ", ASCII) -------- */
 
-typedef struct tm__sched_jbuf {
-    char *p;
-    size_t n, cap;
-    bool oom; /* an append failed; the text is incomplete */
-} tm__sched_jbuf;
+typedef tm_buf tm__sched_jbuf; /* core's growable text */
 
 void tm__sched_jb_raw(tm__sched_jbuf *b, const char *s, size_t n);
 void tm__sched_jb_cstr(tm__sched_jbuf *b, const char *s); /* raw, NUL-terminated */
