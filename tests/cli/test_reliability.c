@@ -607,6 +607,38 @@ START_TEST(reliability_verbose_progress)
 }
 END_TEST
 
+/* backfill's progress: silent by default off a terminal, each step and
+ * every tenth of the samples written with --verbose; the same samples. */
+START_TEST(reliability_backfill_progress)
+{
+    market_db("bfp.db", 500);
+    ck_assert_int_eq(tm_test_system("cd '%s' && rm -f bfq.db && cp bfp.db bfq.db", rdir()), 0);
+    expect(tm("backfill --db bfp.db"), 0, "");
+    ck_assert_int_eq(tm("backfill --db bfq.db --verbose"), 0);
+    char *out = slurp_rel("out.txt"), *err = slurp_rel("err.txt");
+    size_t n = 0;
+    ck_assert_msg(sscanf(out, "backfill: %zu samples from 6 stocks", &n) == 1, "%s", out);
+    ck_assert_msg(n > 1000 && n < 2000, "%zu samples", n); /* two progress lines */
+    const char *head = "backfill: features\nbackfill: features done for 6 stocks, 3000 price "
+                       "rows (";
+    ck_assert_msg(starts(err, head), "%s", err);
+    const char *time_end = strstr(err, "s)\n");
+    ck_assert_msg(time_end, "%s", err);
+    char tail[256];
+    snprintf(tail, sizeof tail, "s)\nbackfill: 1000 of %zu samples written\nbackfill: %zu of %zu "
+             "samples written\n", n, n, n);
+    ck_assert_str_eq(time_end, tail);
+    free(out);
+    free(err);
+    /* The same samples either way. */
+    const char *q = "SELECT count(*), sum(label), sum(fwd_return) FROM training_samples";
+    ck_assert_int_eq(tm_test_system("cd '%s' && sqlite3 bfp.db '%s' > a.txt && sqlite3 bfq.db '%s' "
+                                    "> b.txt && cmp -s a.txt b.txt",
+                                    rdir(), q, q),
+                     0);
+}
+END_TEST
+
 TM_TEST_SUITE(reliability)
 {
     Suite *s = suite_create("reliability");
@@ -623,6 +655,7 @@ TM_TEST_SUITE(reliability)
     tcase_add_test(tc, reliability_as_of_before_any_price_refused);
     tcase_add_test(tc, reliability_outcome_never_settles_across_a_gap);
     tcase_add_test(tc, reliability_verbose_progress);
+    tcase_add_test(tc, reliability_backfill_progress);
     tcase_add_test(tc, reliability_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;
