@@ -114,12 +114,15 @@ tm_status tm_file_read(const char *path, char **out, size_t *len, tm_err *err);
  * target replaced that way. A device or FIFO is written in place (direct),
  * and "-" means stdout. Errors: TM_E_INVALID when the location is wrong (a
  * directory, a missing directory, no permission), TM_E_IO when writing
- * fails, with the system's reason ("No space left on device"). */
+ * fails, with the system's reason ("No space left on device"). Setting
+ * no_sync after tm_atomic_open skips the fsyncs at commit (for files that
+ * can be rebuilt: the rename stays atomic, a crash may lose the update). */
 typedef struct tm_atomic {
     void *fp;         /* FILE *, opened for writing */
     char path[4096];  /* final path, links resolved ("-": stdout) */
     char tmp[4096];   /* temporary path, "" when direct */
     bool direct;      /* written in place: stdout, a device or a FIFO */
+    bool no_sync;     /* commit without fsync of the file and its directory */
 } tm_atomic;
 tm_status tm_atomic_open(tm_atomic *a, const char *path, tm_err *err);
 tm_status tm_atomic_commit(tm_atomic *a, tm_err *err);

@@ -13,6 +13,12 @@
 /* Prints "turbomode: MESSAGE" for err on stderr; returns the exit status
  * for it (2 for bad input: parse/format/invalid/range, else 1). */
 int tm_cli_report(const tm_err *err);
+/* Checks path, the value of --opt, as an output before any work and adds
+ * it to outs (tm_outputs_add; *write_to: where the writer writes). Returns
+ * -1 when it was added, else prints "turbomode CMD: --OPT: PATH: reason"
+ * and returns the exit status (2 for a bad location, 1 for the machine). */
+int tm_cli_outputs_add(const char *cmd, const char *opt, tm_outputs *outs, const char *path,
+                       const char **write_to);
 /* Prints "turbomode CMD: fmt..." on stderr and returns 2 (usage errors). */
 int tm_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

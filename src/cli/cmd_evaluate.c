@@ -1,7 +1,10 @@
 /* turbomode evaluate: the walk-forward evaluation of the signals issued
  * between two dates against the baselines, printed as a summary and
- * optionally written as JSON and as a self-contained HTML report. */
+ * optionally written as JSON and as a self-contained HTML report (output
+ * locations checked before the work, both reports written or neither). */
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +52,21 @@ static bool parse_int(const char *s, long lo, long hi, long *out)
     }
     *out = v;
     return true;
+}
+
+/* Whether two output targets (links resolved) name one file: their
+ * directories' real paths and their names agree. */
+static bool same_file(const char *a, const char *b)
+{
+    char da[4096], db[4096], ra[PATH_MAX], rb[PATH_MAX];
+    snprintf(da, sizeof da, "%s", a);
+    snprintf(db, sizeof db, "%s", b);
+    if (!realpath(dirname(da), ra) || !realpath(dirname(db), rb)) {
+        return strcmp(a, b) == 0;
+    }
+    snprintf(da, sizeof da, "%s", a);
+    snprintf(db, sizeof db, "%s", b);
+    return strcmp(ra, rb) == 0 && strcmp(basename(da), basename(db)) == 0;
 }
 
 typedef struct eval_args {
@@ -141,18 +159,42 @@ int tm_cli_evaluate(int argc, char **argv)
         fprintf(stderr, "turbomode evaluate: --db: no database at %s\n", a.po.db_path);
         return 2;
     }
+    /* Every output location is checked before the work; the reports are
+     * staged and renamed into place together once the verdict is
+     * recorded: both are written or neither (and nothing is recorded). */
+    tm_outputs outs;
+    tm_outputs_init(&outs);
+    const char *json_to = NULL, *html_to = NULL;
+    if (a.json && (rc = tm_cli_outputs_add("evaluate", "json", &outs, a.json, &json_to)) >= 0) {
+        return rc;
+    }
+    if (a.html && (rc = tm_cli_outputs_add("evaluate", "html", &outs, a.html, &html_to)) >= 0) {
+        tm_outputs_abort(&outs, NULL);
+        return rc;
+    }
+    if (a.json && a.html && same_file(outs.item[0].final, outs.item[1].final)) {
+        tm_outputs_abort(&outs, NULL);
+        return tm_cli_usage_error("evaluate", "--html: expected a file other than --json's, "
+                                              "found \"%s\"",
+                                  a.html);
+    }
     tm_status st = tm_pipeline_open(&a.po, &p, &err);
     if (st == TM_OK) {
         st = tm_pipeline_evaluate(p, &a.eo, &e, &err);
     }
+    if (st == TM_OK && a.json) {
+        st = tm_pipeline_eval_write_json(e, json_to, &err);
+    }
+    if (st == TM_OK && a.html) {
+        st = tm_pipeline_eval_write_html(e, html_to, &err);
+    }
     if (st == TM_OK) {
         st = tm_pipeline_eval_record(p, e, &err);
     }
-    if (st == TM_OK && a.json) {
-        st = tm_pipeline_eval_write_json(e, a.json, &err);
-    }
-    if (st == TM_OK && a.html) {
-        st = tm_pipeline_eval_write_html(e, a.html, &err);
+    if (st == TM_OK) {
+        st = tm_outputs_commit(&outs, &err);
+    } else {
+        tm_outputs_abort(&outs, &err);
     }
     if (st == TM_OK) {
         char *text = NULL;

@@ -38,10 +38,8 @@ static const command commands[] = {
     {"schedule", tm_cli_schedule, "schedule list|history|check|eval: the job schedule"},
 };
 
-int tm_cli_report(const tm_err *err)
+static int exit_status(const tm_err *err)
 {
-    char msg[1024];
-    fprintf(stderr, "turbomode: %s\n", tm_err_format(err, msg, sizeof msg));
     switch (err->status) {
     case TM_E_PARSE:
     case TM_E_FORMAT:
@@ -53,6 +51,26 @@ int tm_cli_report(const tm_err *err)
     default:
         return 1;
     }
+}
+
+int tm_cli_report(const tm_err *err)
+{
+    char msg[1024];
+    fprintf(stderr, "turbomode: %s\n", tm_err_format(err, msg, sizeof msg));
+    return exit_status(err);
+}
+
+int tm_cli_outputs_add(const char *cmd, const char *opt, tm_outputs *outs, const char *path,
+                       const char **write_to)
+{
+    tm_err err;
+    tm_err_init(&err);
+    if (tm_outputs_add(outs, path, write_to, &err) == TM_OK) {
+        return -1;
+    }
+    char msg[1024];
+    fprintf(stderr, "turbomode %s: --%s: %s\n", cmd, opt, tm_err_format(&err, msg, sizeof msg));
+    return exit_status(&err);
 }
 
 int tm_cli_usage_error(const char *cmd, const char *fmt, ...)

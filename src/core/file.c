@@ -251,7 +251,7 @@ tm_status tm_atomic_commit(tm_atomic *a, tm_err *err)
         }
         return TM_OK;
     }
-    if (!e && fsync(fileno(fp)) != 0) {
+    if (!e && !a->no_sync && fsync(fileno(fp)) != 0) {
         e = errno;
     }
     if (fclose(fp) != 0 && !e) {
@@ -270,7 +270,9 @@ tm_status tm_atomic_commit(tm_atomic *a, tm_err *err)
         return TM_ERR(err, tm_errno_status(e), a->path, 0, NULL, "cannot rename output: %s",
                       strerror(e));
     }
-    fsync_dir_of(a->path);
+    if (!a->no_sync) {
+        fsync_dir_of(a->path);
+    }
     a->tmp[0] = 0;
     return TM_OK;
 }

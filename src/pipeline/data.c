@@ -78,6 +78,29 @@ static void label_opts(const tm_pipeline *p, tm_features_label_opts *lo)
     lo->down = p->o.down;
 }
 
+/* Fewest samples per progress line of backfill's write. */
+#define BACKFILL_CHUNK_MIN 1000
+
+/* Inserts the n rows in about ten chunks (of at least BACKFILL_CHUNK_MIN),
+ * saying on the progress log how far it is. One transaction holds them
+ * all, so the result does not depend on the chunks. */
+static tm_status insert_samples(tm_pipeline *p, const tm_store_sample_row *rows, size_t n,
+                                size_t n_features, size_t *added, tm_err *err)
+{
+    tm_status st = TM_OK;
+    size_t chunk = (n + 9) / 10 > BACKFILL_CHUNK_MIN ? (n + 9) / 10 : BACKFILL_CHUNK_MIN;
+    *added = 0;
+    for (size_t i = 0; st == TM_OK && i < n; i += chunk) {
+        size_t m = n - i < chunk ? n - i : chunk, k = 0;
+        st = tm_store_samples_insert(p->store, rows + i, m, n_features, &k, err);
+        *added += k;
+        if (st == TM_OK) {
+            tm__pipeline_log(p, "backfill: %zu of %zu samples written", i + m, n);
+        }
+    }
+    return st;
+}
+
 tm_status tm_pipeline_backfill(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep, tm_err *err)
 {
     double t0 = tm_now_seconds();
@@ -86,6 +109,7 @@ tm_status tm_pipeline_backfill(tm_pipeline *p, int32_t as_of, tm_pipeline_report
     tm_store_sample_row *rows = NULL;
     tm_features_label_opts lo;
     label_opts(p, &lo);
+    tm__pipeline_log(p, "backfill: features");
     tm_status st = tm__pipeline_panel_load(p, as_of, &panel, err);
     if (st == TM_OK && panel.px->n_rows == 0) {
         tm__pipeline_panel_free(&panel);
@@ -96,6 +120,8 @@ tm_status tm_pipeline_backfill(tm_pipeline *p, int32_t as_of, tm_pipeline_report
     }
     tm__pipeline_step(rep, "features", tm_now_seconds() - t0);
     const tm_store_prices *px = panel.px;
+    tm__pipeline_log(p, "backfill: features done for %zu stocks, %zu price rows (%.1fs)",
+                     px->n_symbols, px->n_rows, tm_now_seconds() - t0);
     size_t warm = tm_features_warmup(), n = 0, counts[3] = {0, 0, 0}, added = 0;
     rows = tm_malloc_n(px->n_rows ? px->n_rows : 1, sizeof *rows);
     if (!rows) {
@@ -121,7 +147,7 @@ tm_status tm_pipeline_backfill(tm_pipeline *p, int32_t as_of, tm_pipeline_report
     if ((st = tm_store_begin(p->store, err)) != TM_OK) {
         goto done;
     }
-    st = tm_store_samples_insert(p->store, rows, n, panel.n_features, &added, err);
+    st = insert_samples(p, rows, n, panel.n_features, &added, err);
     tm__pipeline_say(rep,
                      "backfill: %zu samples from %zu stocks up to " TM__YMD_FMT " (%zu new), "
                      "labels SELL %.1f%% HOLD %.1f%% BUY %.1f%%\n",

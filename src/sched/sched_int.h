@@ -228,7 +228,8 @@ typedef struct tm__sched_jstate {
 /* Reads the state file; a missing file gives n = 0. *out freed with tm_free. */
 tm_status tm__sched_state_load(const char *path, tm__sched_jstate **out, size_t *n,
                                tm_err *err);
-/* Writes the state file atomically (temporary file, fsync, rename). */
+/* Writes the state file by core's output rules (tm_atomic: a temporary
+ * file renamed over it, nothing left on failure); durable adds the fsyncs. */
 tm_status tm__sched_state_save(const char *path, const tm__sched_jstate *st, size_t n,
                                bool durable, tm_err *err);
 

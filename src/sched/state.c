@@ -1,7 +1,8 @@
 /* The state file: per job its trigger signature, next run time and the
  * scheduled time of its last success, as JSON, written atomically
  * (temporary file, fsync, rename) after the job_runs rows it summarises
- * are committed. Times are kept as integers (exact) and ISO text. */
+ * are committed (core's output rules; without durability no fsync).
+ * Times are kept as integers (exact) and ISO text. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,32 +57,6 @@ tm_status tm__sched_state_load(const char *path, tm__sched_jstate **out, size_t 
     return TM_OK;
 }
 
-/* Without durability: a temporary file renamed over the old one, no fsync. */
-static tm_status save_fast(const char *path, const char *text, tm_err *err)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *fp = fopen(tmp, "wb");
-    size_t len = strlen(text);
-    bool ok = fp && fwrite(text, 1, len, fp) == len;
-    int e = ok ? 0 : errno;
-    if (fp && fclose(fp) != 0 && ok) {
-        ok = false;
-        e = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        ok = false;
-        e = errno;
-    }
-    if (!ok) {
-        remove(tmp);
-        e = e ? e : EIO;
-        return TM_ERR(err, tm_errno_status(e), path, 0, NULL, "cannot write the state file: %s",
-                      strerror(e));
-    }
-    return TM_OK;
-}
-
 tm_status tm__sched_state_save(const char *path, const tm__sched_jstate *st, size_t n,
                                bool durable, tm_err *err)
 {
@@ -116,17 +91,15 @@ tm_status tm__sched_state_save(const char *path, const tm__sched_jstate *st, siz
     if (!text) {
         return TM_ERR(err, TM_E_NOMEM, path, 0, NULL, "out of memory");
     }
-    if (!durable) {
-        tm_status r = save_fast(path, text, err);
-        tm_free(text);
-        return r;
-    }
+    /* Without durability the rename stays atomic but nothing is fsync'd: a
+     * crash may lose the update, never leave half a file. */
     tm_atomic a;
     tm_status s = tm_atomic_open(&a, path, err);
     if (s == TM_OK) {
+        a.no_sync = !durable;
         size_t len = strlen(text);
         if (fwrite(text, 1, len, a.fp) != len) {
-            int e = errno;
+            int e = errno ? errno : EIO;
             tm_atomic_abort(&a);
             s = TM_ERR(err, tm_errno_status(e), path, 0, NULL, "cannot write the state file: %s",
                        strerror(e));

@@ -607,6 +607,83 @@ START_TEST(reliability_verbose_progress)
 }
 END_TEST
 
+/* backfill's progress: silent by default off a terminal, each step and
+ * every tenth of the samples written with --verbose; the same samples. */
+START_TEST(reliability_backfill_progress)
+{
+    market_db("bfp.db", 500);
+    ck_assert_int_eq(tm_test_system("cd '%s' && rm -f bfq.db && cp bfp.db bfq.db", rdir()), 0);
+    expect(tm("backfill --db bfp.db"), 0, "");
+    ck_assert_int_eq(tm("backfill --db bfq.db --verbose"), 0);
+    char *out = slurp_rel("out.txt"), *err = slurp_rel("err.txt");
+    size_t n = 0;
+    ck_assert_msg(sscanf(out, "backfill: %zu samples from 6 stocks", &n) == 1, "%s", out);
+    ck_assert_msg(n > 1000 && n < 2000, "%zu samples", n); /* two progress lines */
+    const char *head = "backfill: features\nbackfill: features done for 6 stocks, 3000 price "
+                       "rows (";
+    ck_assert_msg(starts(err, head), "%s", err);
+    const char *time_end = strstr(err, "s)\n");
+    ck_assert_msg(time_end, "%s", err);
+    char tail[256];
+    snprintf(tail, sizeof tail, "s)\nbackfill: 1000 of %zu samples written\nbackfill: %zu of %zu "
+             "samples written\n", n, n, n);
+    ck_assert_str_eq(time_end, tail);
+    free(out);
+    free(err);
+    /* The same samples either way. */
+    const char *q = "SELECT count(*), sum(label), sum(fwd_return) FROM training_samples";
+    ck_assert_int_eq(tm_test_system("cd '%s' && sqlite3 bfp.db '%s' > a.txt && sqlite3 bfq.db '%s' "
+                                    "> b.txt && cmp -s a.txt b.txt",
+                                    rdir(), q, q),
+                     0);
+}
+END_TEST
+
+/* evaluate's --json and --html: every location checked before the work
+ * (the option and the path named, the database and other outputs
+ * untouched), both written or neither, links followed. */
+START_TEST(reliability_evaluate_outputs_all_or_none)
+{
+    trained_copy("ev.db");
+    const char *days[] = {"2016-07-01", "2016-07-05", "2016-07-06", "2016-07-07", "2016-07-08"};
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(tm("scan --db ev.db --models-dir ev.db.models --as-of %s", days[i]), 0);
+    }
+    write_bytes("keep.json", "previous\n", 9);
+    char *db = sum("ev.db"), *keep = sum("keep.json");
+#define EVAL "evaluate --db ev.db --from 2016-07-01 --to 2016-07-29 "
+    expect(tm(EVAL "--json missing/x.json --html r.html"), 2,
+           "turbomode evaluate: --json: missing/x.json: cannot create output: No such file or "
+           "directory\n");
+    expect(tm(EVAL "--json keep.json --html missing/r.html"), 2,
+           "turbomode evaluate: --html: missing/r.html: cannot create output: No such file or "
+           "directory\n");
+    expect(tm(EVAL "--html ."), 2, "turbomode evaluate: --html: .: cannot write output: is a "
+                                   "directory\n");
+    ck_assert_int_eq(tm_test_system("cd '%s' && ln -sf keep.json link.json", rdir()), 0);
+    expect(tm(EVAL "--json keep.json --html link.json"), 2,
+           "turbomode evaluate: --html: expected a file other than --json's, found \"link.json\" "
+           "(see 'turbomode evaluate --help')\n");
+    /* The work fails after the outputs were staged: nothing is left. */
+    expect(tm("evaluate --db ev.db --from 2016-01-04 --to 2016-01-29 --json keep.json --html "
+              "r.html"),
+           2, "turbomode: field 'signals': no signals dated 2016-01-04..2016-01-29\n");
+    ck_assert(!exists("r.html") && !exists("missing"));
+    ck_assert_int_eq(tm_test_system("cd '%s' && ls | grep -q '\\.part\\.\\|\\.tmp\\.'", rdir()), 1);
+    unchanged("ev.db", db);
+    unchanged("keep.json", keep);
+    /* Both written when both can be; the link's target is replaced. */
+    expect(tm(EVAL "--json link.json --html r.html"), 0, "");
+    char *json = slurp_rel("keep.json"), *html = slurp_rel("r.html");
+    ck_assert_msg(starts(json, "{\"from\":\"2016-07-01\",\"to\":\"2016-07-29\","), "%s", json);
+    ck_assert_msg(starts(html, "<!DOCTYPE html>"), "%.80s", html);
+    free(json);
+    free(html);
+    ck_assert_int_eq(tm_test_system("cd '%s' && test -L link.json", rdir()), 0);
+#undef EVAL
+}
+END_TEST
+
 TM_TEST_SUITE(reliability)
 {
     Suite *s = suite_create("reliability");
@@ -623,6 +700,8 @@ TM_TEST_SUITE(reliability)
     tcase_add_test(tc, reliability_as_of_before_any_price_refused);
     tcase_add_test(tc, reliability_outcome_never_settles_across_a_gap);
     tcase_add_test(tc, reliability_verbose_progress);
+    tcase_add_test(tc, reliability_backfill_progress);
+    tcase_add_test(tc, reliability_evaluate_outputs_all_or_none);
     tcase_add_test(tc, reliability_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;
