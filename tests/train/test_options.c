@@ -52,7 +52,7 @@ START_TEST(train_each_row_refused_out_of_range_by_name)
 {
     size_t n;
     const tm_opt *rows = tm_train_opt_table(&n);
-    ck_assert_uint_eq(n, 18);
+    ck_assert_uint_eq(n, 19);
     int checked = 0;
     for (size_t i = 0; i < n; i++) {
         const tm_opt *r = &rows[i];
