@@ -3,7 +3,9 @@
  * feature, oblivious_trees whose first split is bit 0 of the leaf index
  * ("float32(x) > border" is 1), leaf values leaf-major with one value per
  * output (a one-output tree gets zeros for the others, which leaves every
- * double sum unchanged), and scale_and_bias. */
+ * double sum unchanged), and scale_and_bias. Text through core's JSON
+ * writer: names escaped by its one escaper, a NaN or infinity refused
+ * (JSON has none). */
 #include <stdlib.h>
 #include <string.h>
 
