@@ -684,6 +684,25 @@ START_TEST(reliability_evaluate_outputs_all_or_none)
 }
 END_TEST
 
+/* Numbers of the commands outside the option tables: a value that does
+ * not fit is refused, not wrapped or read as 0. */
+START_TEST(reliability_other_numbers_refused)
+{
+    expect(tm("schedule history --db typo.db --limit abc"), 2,
+           "turbomode schedule: --limit: expected a whole number >= 0 (0: every run), found "
+           "\"abc\" (see 'turbomode schedule --help')\n");
+    ck_assert(!exists("typo.db"));
+    /* 2^32 + 1 once became 1 thread, 2^32 + 3 three classes */
+    expect(tm("predict --model m.txt --input in.csv --output o.csv --threads 4294967297"), 2,
+           "turbomode predict: --threads: expected 1..1024, found '4294967297' (see 'turbomode "
+           "predict --help')\n");
+    expect(tm("predict --model m.txt --input in.csv --output o.csv --num-class 4294967299"), 2,
+           "turbomode predict: --num-class: expected 0..256, found '4294967299' (see 'turbomode "
+           "predict --help')\n");
+    ck_assert(!exists("o.csv"));
+}
+END_TEST
+
 TM_TEST_SUITE(reliability)
 {
     Suite *s = suite_create("reliability");
@@ -702,6 +721,7 @@ TM_TEST_SUITE(reliability)
     tcase_add_test(tc, reliability_verbose_progress);
     tcase_add_test(tc, reliability_backfill_progress);
     tcase_add_test(tc, reliability_evaluate_outputs_all_or_none);
+    tcase_add_test(tc, reliability_other_numbers_refused);
     tcase_add_test(tc, reliability_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;
