@@ -42,6 +42,8 @@ struct tm_forest;
 int tm_cli_compiled_open(const char *so_path, const struct tm_forest *f, void **handle,
                          void (**fn)(const double *, size_t, size_t, double *));
 void tm_cli_compiled_close(void *handle);
+/* train's options with their defaults as a Markdown table (the README's). */
+void tm_cli_train_options_markdown(FILE *out);
 
 /* Option tables on the command line (opts.c). A set is a table and the
  * struct its rows write into; for help, the struct holds the defaults. */
