@@ -45,7 +45,7 @@ typedef struct tm_train_progress {
     int round; /* 1-based rounds done */
     int max_rounds;
     double train_loss;  /* weighted training metric */
-    double valid_loss;  /* weighted validation metric, or NaN */
+    double valid_loss;  /* validation metric early stopping reads, or NaN */
     int best_iteration; /* 0-based best round so far (-1 before any) */
     double elapsed;     /* seconds since training began */
 } tm_train_progress;
@@ -62,6 +62,9 @@ typedef struct tm_train_opts {
     double learning_rate;                       /* 0.05 */
     int max_rounds;                             /* 1000 */
     int early_stopping;                         /* 50 rounds of patience; 0 = off */
+    bool early_stopping_unweighted;             /* false: stop on the weighted validation
+                                                   loss; true: on the loss with row and
+                                                   class weights ignored */
     int max_bin;                                /* 255 value bins per feature, 2..255 */
     double lambda_l2;                           /* 1.0, L2 on leaf values */
     int min_data_in_leaf;                       /* 20 rows per leaf, checked exactly on the
@@ -122,6 +125,10 @@ typedef struct tm_train_metrics {
     int n_features_used;           /* features with at least two bins */
     double train_loss, valid_loss; /* NaN when absent */
     double train_loss_unweighted, valid_loss_unweighted;
+    double valid_prior_loss;                /* unweighted validation loss of the prior:
+                                               the training rows' unweighted class
+                                               frequencies (binary: rate, regression:
+                                               mean) for every row; NaN without valid */
     double train_accuracy, valid_accuracy;  /* classification, else NaN */
     double precision[TM_TRAIN_MAX_CLASSES]; /* per class (binary: 2) */
     double recall[TM_TRAIN_MAX_CLASSES];

@@ -12,6 +12,14 @@
 
 #include "pipeline_int.h"
 
+/* Early stopping of the base models: rounds of patience on the unweighted
+ * validation loss (class weights would reward calling the rare classes),
+ * and the validation blocks: a fifth of the dates in 4 blocks spread over
+ * the history, so one calm stretch does not decide the rounds. */
+#define BASE_PATIENCE      50
+#define BASE_VALID_BLOCKS  4
+#define BASE_VALID_DIVISOR 5
+
 /* Samples usable at as_of: labels known by as_of, i.e. dated at least
  * horizon trading days before it. Returns the cut-off date (0: none). */
 tm_status tm__pipeline_label_cutoff(tm_pipeline *p, int32_t as_of, int32_t *cutoff, tm_err *err)
@@ -59,6 +67,21 @@ static tm_forest_format family_format(const char *family, const char **ext)
     return TM_FOREST_FORMAT_LIGHTGBM;
 }
 
+double tm__pipeline_prior_gain(double loss, double prior)
+{
+    if (!isfinite(loss) || !isfinite(prior) || !(prior > 0.0)) {
+        return NAN;
+    }
+    return (prior - loss) / prior;
+}
+
+void tm__pipeline_say_prior(tm_pipeline_report *rep, double loss, double prior)
+{
+    double g = tm__pipeline_prior_gain(loss, prior);
+    tm__pipeline_say(rep, "loss %.4f vs prior %.4f (%+.1f%%)%s", loss, prior, 100.0 * g,
+                     g >= TM__PIPELINE_MIN_PRIOR_GAIN ? "" : " <1% over prior");
+}
+
 void tm__pipeline_train_opts(const tm_pipeline *p, const tm__pipeline_entry *e, tm_train_opts *t)
 {
     tm_train_opts_init(t);
@@ -72,7 +95,8 @@ void tm__pipeline_train_opts(const tm_pipeline *p, const tm__pipeline_entry *e, 
     t->learning_rate = e->learning_rate;
     t->max_rounds = (int)(e->max_rounds * p->o.rounds_scale + 0.5);
     t->max_rounds = t->max_rounds < 1 ? 1 : t->max_rounds;
-    t->early_stopping = 10;
+    t->early_stopping = BASE_PATIENCE;
+    t->early_stopping_unweighted = true;
     t->col_subsample = e->col_subsample;
     t->row_subsample = e->row_subsample;
     t->class_weight = TM_TRAIN_CW_BALANCED;
@@ -264,15 +288,16 @@ static tm_status register_external(tm_pipeline *p, const tm__pipeline_entry *e, 
     return st;
 }
 
-/* The full model of an entry: early stopping on the latest tenth of the
- * dates (the horizon's dates before them embargoed), saved as
+/* The full model of an entry: early stopping on BASE_VALID_BLOCKS blocks
+ * of dates (the horizon's dates on each side embargoed), saved as
  * base/g<gen>_<name>. */
 static tm_status train_full(tm_pipeline *p, base_job *j, const tm__pipeline_entry *e,
                             const tm_train_opts *t, tm_store_model *row, tm_train_metrics *met,
                             tm_err *err)
 {
     tm_forest *f = NULL;
-    tm__pipeline_split_time(&j->dates, j->dates.n_dates / 10, (size_t)p->o.horizon, j->role);
+    tm__pipeline_split_blocks(&j->dates, BASE_VALID_BLOCKS, j->dates.n_dates / BASE_VALID_DIVISOR,
+                              (size_t)p->o.horizon, j->role);
     tm_status st = fit(t, j->sm, j->role, true, &f, met, err);
     if (st != TM_OK) {
         return st;
@@ -288,6 +313,13 @@ static tm_status train_full(tm_pipeline *p, base_job *j, const tm__pipeline_entr
     tm_jw_fixed(&w, met->valid_accuracy, 6);
     tm_jw_key(&w, "valid_logloss");
     tm_jw_fixed(&w, met->valid_loss, 6);
+    tm_jw_key(&w, "valid_logloss_unweighted");
+    tm_jw_fixed(&w, met->valid_loss_unweighted, 6);
+    tm_jw_key(&w, "prior_logloss");
+    tm_jw_fixed(&w, met->valid_prior_loss, 6);
+    tm_jw_key(&w, "under_1pct_over_prior");
+    tm_jw_bool(&w, !(tm__pipeline_prior_gain(met->valid_loss_unweighted, met->valid_prior_loss) >=
+                     TM__PIPELINE_MIN_PRIOR_GAIN));
     tm_jw_key(&w, "n_train");
     tm_jw_int(&w, (int64_t)met->n_train);
     tm_jw_key(&w, "n_valid");
@@ -372,9 +404,10 @@ static tm_status train_entry(tm_pipeline *p, base_job *j, size_t i, tm_pipeline_
         return st;
     }
     double s = tm_now_seconds() - t0;
-    tm__pipeline_say(rep, "  %-14s %-8s %-9s rounds %4d  valid acc %.3f  (%.1fs, folds %.1fs)\n",
-                     e->name, e->family, tm_train_growth_name(e->growth), met.best_iteration + 1,
-                     met.valid_accuracy, s, s - full_s);
+    tm__pipeline_say(rep, "  %-14s %-8s %-9s rounds %4d  valid acc %.3f  ", e->name, e->family,
+                     tm_train_growth_name(e->growth), met.best_iteration + 1, met.valid_accuracy);
+    tm__pipeline_say_prior(rep, met.valid_loss_unweighted, met.valid_prior_loss);
+    tm__pipeline_say(rep, "  (%.1fs, folds %.1fs)\n", s, s - full_s);
     tm__pipeline_step(rep, e->name, s);
     return TM_OK;
 }

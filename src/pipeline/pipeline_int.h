@@ -144,6 +144,13 @@ void tm__pipeline_dates_free(tm__pipeline_dates *d);
  * before them EMBARGO, the rest TRAIN. role has d->n_rows entries. */
 void tm__pipeline_split_time(const tm__pipeline_dates *d, size_t n_valid_dates, size_t embargo,
                              uint8_t *role);
+/* Block split: n_blocks blocks of n_valid_dates / n_blocks dates VALID,
+ * block b ending at date position n_dates * (b + 1) / n_blocks (the last
+ * block holds the latest dates), the embargo dates on each side of every
+ * block EMBARGO, the rest TRAIN. Validation then covers calm and volatile
+ * stretches instead of one recent block. */
+void tm__pipeline_split_blocks(const tm__pipeline_dates *d, size_t n_blocks, size_t n_valid_dates,
+                               size_t embargo, uint8_t *role);
 /* Fold split: date positions [from, to) HELD_OUT, the embargo dates on
  * each side of the block EMBARGO, the rest TRAIN. */
 void tm__pipeline_split_fold(const tm__pipeline_dates *d, size_t from, size_t to, size_t embargo,
@@ -209,6 +216,16 @@ tm_status tm__pipeline_label_cutoff(tm_pipeline *p, int32_t as_of, int32_t *cuto
 char *tm__pipeline_model_path(const tm_pipeline *p, const char *file, char *buf, size_t len);
 /* mkdir -p. */
 tm_status tm__pipeline_mkdirs(const char *dir, tm_err *err);
+/* A model whose unweighted validation loss beats the prior's (the
+ * training class frequencies) by less than this share is flagged in the
+ * retrain reports: it has learned next to nothing. */
+#define TM__PIPELINE_MIN_PRIOR_GAIN 0.01
+/* (prior - loss) / prior: the share by which a validation loss beats the
+ * prior's; NaN when either is not finite or prior is not positive. */
+double tm__pipeline_prior_gain(double loss, double prior);
+/* Says in rep "loss L vs prior P (+G%)", and " <1% over prior" when the
+ * gain is under TM__PIPELINE_MIN_PRIOR_GAIN (or unknown). */
+void tm__pipeline_say_prior(tm_pipeline_report *rep, double loss, double prior);
 /* Trainer options of a registry entry (multiclass, balanced weights). */
 void tm__pipeline_train_opts(const tm_pipeline *p, const tm__pipeline_entry *e, tm_train_opts *t);
 

@@ -144,14 +144,22 @@ static void active_free(active_set *a)
     tm__pipeline_models_free(&a->own);
 }
 
+/* *found: a meta-learner was in use at as_of (point in time: one trained
+ * as of as_of or earlier, or the active one under --allow-later-models);
+ * none when the database has none yet or only later ones (a retrain
+ * dated before every model). */
 static tm_status active_load(tm_pipeline *p, const tm__promote_in *in, active_set *a, bool *found,
                              tm_err *err)
 {
     tm_store_model *rows = NULL;
     size_t n = 0;
-    tm_status st = tm_store_models_active(p->store, "meta", &rows, &n, err);
+    tm_status st = tm_store_models_history(p->store, "meta", 0, &rows, &n, err);
+    *found = false;
+    for (size_t i = 0; st == TM_OK && i < n; i++) {
+        *found = *found || rows[i].as_of <= in->as_of ||
+                 (rows[i].active && p->o.allow_later_models);
+    }
     tm_free(rows);
-    *found = st == TM_OK && n > 0;
     if (!*found) {
         return st;
     }
@@ -380,7 +388,10 @@ tm_status tm__promote_check(tm_pipeline *p, const tm__promote_in *in, tm__promot
     tm_status st = active_load(p, in, &a, &found, err);
     if (st == TM_OK && !found) {
         r->promoted = true;
-        snprintf(r->why, sizeof r->why, "no active meta-learner: the first one is promoted");
+        snprintf(r->why, sizeof r->why,
+                 "no meta-learner trained as of " TM__YMD_FMT
+                 " or earlier to compare with: promoted without a check",
+                 TM__YMD(in->as_of));
     } else if (st == TM_OK) {
         r->active_id = a.row.id;
         r->active_gen = a.row.generation;

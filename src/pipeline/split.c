@@ -64,3 +64,25 @@ void tm__pipeline_split_fold(const tm__pipeline_dates *d, size_t from, size_t to
                                                               : TM__PIPELINE_TRAIN;
     }
 }
+
+void tm__pipeline_split_blocks(const tm__pipeline_dates *d, size_t n_blocks, size_t n_valid_dates,
+                               size_t embargo, uint8_t *role)
+{
+    size_t len = n_blocks ? n_valid_dates / n_blocks : 0;
+    for (size_t r = 0; r < d->n_rows; r++) {
+        role[r] = TM__PIPELINE_TRAIN;
+    }
+    for (size_t b = 0; b < n_blocks && len > 0; b++) {
+        size_t to = d->n_dates * (b + 1) / n_blocks;
+        size_t from = to > len ? to - len : 0;
+        for (size_t r = 0; r < d->n_rows; r++) {
+            size_t dp = d->pos[r];
+            if (dp >= from && dp < to) {
+                role[r] = TM__PIPELINE_VALID;
+            } else if (role[r] == TM__PIPELINE_TRAIN && dp + embargo >= from &&
+                       dp < to + embargo) {
+                role[r] = TM__PIPELINE_EMBARGO;
+            }
+        }
+    }
+}

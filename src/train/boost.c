@@ -387,7 +387,8 @@ tm_status tm_train_fit(const tm_train_opts *opts, const tm_train_data *train,
         }
         double vloss = NAN;
         if (valid) {
-            vloss = tm__train_loss(opts->objective, n_out, r.sv, valid->label, r.wv, nv, nt);
+            const double *w = opts->early_stopping_unweighted ? NULL : r.wv;
+            vloss = tm__train_loss(opts->objective, n_out, r.sv, valid->label, w, nv, nt);
             stop = tm__train_es_update(&es, round, vloss);
             if (r.st_best && es.best_round == round) {
                 memcpy(r.st_best, r.st, n * (size_t)n_out * sizeof *r.st);
@@ -426,9 +427,16 @@ tm_status tm_train_fit(const tm_train_opts *opts, const tm_train_data *train,
     }
     tm__train_metrics_fill(metrics, opts->objective, n_out, use_best ? r.st_best : r.st,
                            train->label, r.wt, n, nt, false);
+    metrics->valid_prior_loss = NAN;
     if (valid) {
         tm__train_metrics_fill(metrics, opts->objective, n_out, use_best ? r.sv_best : r.sv,
                                valid->label, r.wv, nv, nt, true);
+        /* The validation scores are spent: r.sv now holds the prior's. */
+        double prior[TM_TRAIN_MAX_CLASSES];
+        tm__train_init_score(opts->objective, n_out, train->label, NULL, n, prior);
+        init_scores(r.sv, nv, n_out, prior);
+        metrics->valid_prior_loss =
+                tm__train_loss(opts->objective, n_out, r.sv, valid->label, NULL, nv, nt);
     }
     metrics->seconds = tm_now_seconds() - t0;
 done:

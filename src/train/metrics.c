@@ -110,6 +110,11 @@ static void write_metrics(FILE *fp, const tm_train_metrics *m)
         fprintf(fp, ",\n  \"%s_%s_unweighted\": ", part[i], loss);
         put_num(fp, lu[i]);
         fputs(",\n", fp);
+        if (i == 1) {
+            fprintf(fp, "  \"valid_prior_%s\": ", loss);
+            put_num(fp, m->valid_prior_loss);
+            fputs(",\n", fp);
+        }
         if (m->n_classes > 0) {
             fprintf(fp, "  \"%s_accuracy\": ", part[i]);
             put_num(fp, ac[i]);

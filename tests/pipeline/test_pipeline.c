@@ -353,9 +353,22 @@ START_TEST(pipeline_gate_force_and_rollback)
     ck_assert_ptr_nonnull(strstr(rep.summary, "out-of-fold, time split + embargo"));
     ck_assert_ptr_nonnull(strstr(rep.summary, "in-sample, random split (original)"));
     ck_assert_ptr_nonnull(strstr(rep.summary, "always-HOLD"));
+    /* the validation loss against the prior's, flagged by the recorded share */
+    ck_assert_ptr_nonnull(strstr(rep.summary, "unweighted validation"));
+    ck_assert_ptr_nonnull(strstr(rep.summary, " vs prior "));
+    int64_t weak = q(db, "SELECT (json_extract(metrics, '$.prior_logloss') - json_extract(metrics,"
+                         " '$.valid_logloss_unweighted')) < 0.01 * json_extract(metrics,"
+                         " '$.prior_logloss') FROM models WHERE id = (SELECT max(id) FROM"
+                         " models WHERE kind='meta')");
+    ck_assert_int_eq(q(db, "SELECT json_extract(metrics, '$.under_1pct_over_prior') FROM models"
+                           " WHERE id = (SELECT max(id) FROM"
+                         " models WHERE kind='meta')"),
+                     weak);
+    ck_assert_int_eq(strstr(rep.summary, "<1% over prior") != NULL, weak);
     /* the comparison model's rounds are on record (did it hit the cap?) */
     int64_t cmp_best = q(db, "SELECT json_extract(metrics, '$.compare_best_iteration') FROM models"
-                             " WHERE kind='meta' AND active");
+                             " WHERE id = (SELECT max(id) FROM"
+                         " models WHERE kind='meta')");
     ck_assert_int_ge(cmp_best, 0);
     char want[64];
     snprintf(want, sizeof want, "valid, best iteration %lld\n", (long long)cmp_best);

@@ -351,6 +351,97 @@ START_TEST(metrics_json_is_written)
 }
 END_TEST
 
+/* The prior's validation loss by hand: training labels 0,1,1,2 give the
+ * frequencies 1/4, 1/2, 1/4 (class weights do not change them); the
+ * validation labels 1,1,2 then cost -(2 ln 1/2 + ln 1/4) / 3 = (4/3) ln 2. */
+START_TEST(prior_loss_uses_unweighted_training_frequencies)
+{
+    double xt[4] = {0, 1, 2, 3}, yt[4] = {0, 1, 1, 2}, xv[3] = {1, 2, 3}, yv[3] = {1, 1, 2};
+    tm_train_data tr = {4, 1, 1, xt, NULL, yt, NULL, NULL, NULL, NULL};
+    tm_train_data va = {3, 1, 1, xv, NULL, yv, NULL, NULL, NULL, NULL};
+    tm_train_opts o;
+    tm_train_opts_init(&o);
+    o.max_rounds = 1;
+    o.min_data_in_leaf = 1;
+    o.class_weight = TM_TRAIN_CW_BALANCED;
+    tm_forest *f;
+    tm_train_metrics m;
+    char msg[512], path[512];
+    ck_assert_int_eq(fit(&o, &tr, &va, &f, &m, msg), TM_OK);
+    ck_assert_double_eq_tol(m.valid_prior_loss, 4.0 / 3.0 * log(2.0), 1e-12);
+    snprintf(path, sizeof path, "%s/prior.json", tm_test_tmpdir());
+    ck_assert_int_eq(tm_train_metrics_save(&m, path, NULL), TM_OK);
+    char *text = tm_test_slurp(path, NULL);
+    tm_json_doc *doc = NULL;
+    ck_assert_int_eq(tm_json_parse(text, strlen(text), path, &doc, NULL), TM_OK);
+    const tm_json *v = tm_json_get(tm_json_root(doc), "valid_prior_multi_logloss");
+    ck_assert_ptr_nonnull(v);
+    ck_assert_double_eq_tol(v->num, 4.0 / 3.0 * log(2.0), 1e-9);
+    tm_json_doc_free(doc);
+    free(text);
+    tm_forest_free(f);
+    /* Without validation there is no prior figure. */
+    ck_assert_int_eq(fit(&o, &tr, NULL, &f, &m, msg), TM_OK);
+    ck_assert(isnan(m.valid_prior_loss));
+    tm_forest_free(f);
+}
+END_TEST
+
+typedef struct es_trace {
+    double loss[64];
+    int n;
+} es_trace;
+
+static void record_loss(void *ctx, const tm_train_progress *p)
+{
+    es_trace *t = ctx;
+    if (t->n < 64) {
+        t->loss[t->n++] = p->valid_loss;
+    }
+}
+
+/* With early_stopping_unweighted the stopping metric is the unweighted
+ * loss: the best round is the argmin of the traced metric, and the trace
+ * at that round is the returned model's unweighted loss, not its weighted
+ * one (balanced weights make the two differ). */
+START_TEST(early_stopping_can_use_the_unweighted_loss)
+{
+    synth s, v;
+    synth_make(&s, 1500, 5, 0, 31);
+    synth_make(&v, 600, 5, 0, 32);
+    tm_train_opts o;
+    tm_train_opts_init(&o);
+    o.max_rounds = 40;
+    o.early_stopping = 5;
+    o.learning_rate = 0.5;
+    o.class_weight = TM_TRAIN_CW_BALANCED;
+    o.progress_every = 1;
+    o.progress = record_loss;
+    tm_forest *f;
+    tm_train_metrics m;
+    char msg[512];
+    for (int unweighted = 0; unweighted < 2; unweighted++) {
+        es_trace t = {.n = 0};
+        o.progress_ctx = &t;
+        o.early_stopping_unweighted = unweighted;
+        ck_assert_int_eq(fit(&o, &s.d, &v.d, &f, &m, msg), TM_OK);
+        ck_assert_int_eq(t.n, m.rounds);
+        int best = 0;
+        for (int i = 1; i < t.n; i++) {
+            best = t.loss[i] < t.loss[best] ? i : best;
+        }
+        ck_assert_int_eq(m.best_iteration, best);
+        double want = unweighted ? m.valid_loss_unweighted : m.valid_loss;
+        double other = unweighted ? m.valid_loss : m.valid_loss_unweighted;
+        ck_assert_double_eq_tol(t.loss[best], want, 1e-12);
+        ck_assert(fabs(t.loss[best] - other) > 1e-3);
+        tm_forest_free(f);
+    }
+    synth_free(&s);
+    synth_free(&v);
+}
+END_TEST
+
 /* Every allocation failing in turn: TM_E_NOMEM, no forest, no leak. */
 START_TEST(allocation_failures_are_reported_cleanly)
 {
@@ -400,6 +491,8 @@ TM_TEST_SUITE(train_boost)
     tcase_add_test(tc, degenerate_data_is_trained_as_documented);
     tcase_add_test(tc, split_picks_latest_times_or_random_rows);
     tcase_add_test(tc, metrics_json_is_written);
+    tcase_add_test(tc, prior_loss_uses_unweighted_training_frequencies);
+    tcase_add_test(tc, early_stopping_can_use_the_unweighted_loss);
     tcase_add_test(tc, allocation_failures_are_reported_cleanly);
     suite_add_tcase(s, tc);
     return s;
