@@ -484,6 +484,7 @@ typedef enum tm_opt_type {
     TM_OPT_STRING, /* const char *, borrowed from the text given */
     TM_OPT_DATE,   /* int32_t YYYYMMDD from "YYYY-MM-DD" (a real day) */
     TM_OPT_CHOICE, /* int (an enum), the index of the value in `choices` */
+    TM_OPT_UINT64, /* uint64_t, decimal digits only (min and max unused) */
 } tm_opt_type;
 
 typedef struct tm_opt {

@@ -20,7 +20,7 @@ extern "C" {
 typedef struct tm_store tm_store;
 
 /* Schema version this build writes; older databases are migrated on open. */
-#define TM_STORE_SCHEMA_VERSION 2
+#define TM_STORE_SCHEMA_VERSION 3
 /* Longest ticker symbol kept, bytes with the NUL. */
 #define TM_STORE_SYMBOL_MAX 16
 
@@ -111,15 +111,25 @@ tm_status tm_store_universe_count(tm_store *s, size_t *out, tm_err *err);
 
 /* ---- signals and outcomes ---------------------------------------------- */
 
+/* How a signal's class was decided. */
+typedef enum tm_store_decision {
+    TM_STORE_DECIDED_ARGMAX = 0, /* the most probable raw class (no decision rule) */
+    TM_STORE_DECIDED_RULE = 1,   /* the meta model's decision rule (calibrated thresholds) */
+} tm_store_decision;
+
 typedef struct tm_store_signal {
     int64_t id; /* set by insert */
     char symbol[TM_STORE_SYMBOL_MAX];
-    int32_t date;     /* trading date the signal is for */
-    int label;        /* 0 SELL, 1 HOLD, 2 BUY */
-    double prob[3];   /* meta-learner probabilities */
-    double price;     /* close on date */
-    int64_t model_id; /* meta model used, 0 = none */
-    int64_t run_id;   /* job_results row, 0 = none */
+    int32_t date;               /* trading date the signal is for */
+    int label;                  /* 0 SELL, 1 HOLD, 2 BUY: what was decided */
+    double prob[3];             /* raw meta-learner probabilities */
+    double cal[3];              /* calibrated probabilities (read: NaN unless decision is
+                                   RULE; written only for RULE) */
+    tm_store_decision decision; /* how label was decided */
+    bool capped;                /* a BUY/SELL turned HOLD by the day's cap */
+    double price;               /* close on date */
+    int64_t model_id;           /* meta model used, 0 = none */
+    int64_t run_id;             /* job_results row, 0 = none */
 } tm_store_signal;
 
 /* Inserts a signal; one per (symbol, date): an existing one is replaced
@@ -231,6 +241,11 @@ tm_status tm_store_model_insert(tm_store *s, tm_store_model *m, tm_err *err);
 /* Makes model id the one active model of its (kind, slot), deactivating the
  * others of that (kind, slot). */
 tm_status tm_store_model_activate(tm_store *s, int64_t id, tm_err *err);
+/* Keeps the decision rule text (JSON) of model id, replacing any. */
+tm_status tm_store_rule_put(tm_store *s, int64_t model_id, const char *text, tm_err *err);
+/* The decision rule text of model id as a tm_malloc'd string (free with
+ * tm_free); *out NULL when the model has none. */
+tm_status tm_store_rule_get(tm_store *s, int64_t model_id, char **out, tm_err *err);
 /* The generation number a new set of base models gets: one more than the
  * largest of any model row (1 for an empty registry). */
 tm_status tm_store_model_next_generation(tm_store *s, int64_t *out, tm_err *err);

@@ -90,6 +90,20 @@ typedef struct tm_train_opts {
 
 void tm_train_opts_init(tm_train_opts *opts);
 
+/* The option table of tm_train_opts (see tm_opt in core.h): the names
+ * `turbomode train` takes, ranges, help. A static table; *n gets its
+ * length. tm_train_fit checks every option against it: a value out of
+ * range fails with TM_E_INVALID naming the option ("--max-bin: expected a
+ * whole number in 2..255, found \"300\""). Fields a row shows with a
+ * default text may hold that default: num_class 0, num_leaves 0 (not for
+ * leaf-wise), max_depth -1, n_threads 0. */
+const tm_opt *tm_train_opt_table(size_t *n);
+/* The check tm_train_fit runs first: every option against the table, then
+ * the rules between options (leaf-wise trees need a leaf count, oblivious
+ * ones at most 12 levels, no class weights for regression). For callers
+ * that check before their own work. TM_OK or TM_E_INVALID. */
+tm_status tm_train_opts_check(const tm_train_opts *opts, tm_err *err);
+
 /* A data set: row-major features x[r * stride + j] (NaN = missing), given
  * either as doubles (x) or float32 (x_f32; the other NULL), labels (class
  * ids 0..K-1 as doubles, 0/1, or targets) and optional row weights.

@@ -32,6 +32,8 @@ bool tm_cli_progress_enabled(void);
 int tm_cli_predict(int argc, char **argv);
 int tm_cli_model(int argc, char **argv);
 int tm_cli_train(int argc, char **argv);
+/* train's options with their defaults as a Markdown table (the README's). */
+void tm_cli_train_options_markdown(FILE *out);
 
 /* Option tables on the command line (opts.c). A set is a table and the
  * struct its rows write into; for help, the struct holds the defaults. */

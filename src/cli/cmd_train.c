@@ -3,8 +3,8 @@
  * features, picks validation rows (a file, or a random or time-ordered
  * fraction), trains, and writes the model and the metrics JSON
  * atomically, so that a failure leaves nothing at --out. */
-#include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,80 +14,92 @@
 
 #include "cli/cli.h"
 
-static void train_help(void)
-{
-    printf("usage: turbomode train --input TRAIN.csv --label COL --out MODEL [options]\n\n"
-           "Trains gradient-boosted trees on a CSV (header row; empty/nan = missing).\n\n"
-           "  --valid VALID.csv         validation rows from a file (same columns), or\n"
-           "  --valid-fraction F        hold out a fraction of the input:\n"
-           "  --split random|time       random rows, or the latest times (default: time\n"
-           "  --time-column COL         when --time-column is given; the time column is\n"
-           "                            never a feature)\n"
-           "  --objective O             multiclass (default), binary, regression\n"
-           "  --num-class K             classes (default: max label + 1)\n"
-           "  --class-weight W          balanced, or w0,w1,... one per class\n"
-           "  --weight-column COL       per-row weights (not a feature)\n"
-           "  --ignore COL,COL          columns that are not features\n"
-           "  --growth G                leafwise (default), depthwise, oblivious\n"
-           "  --num-leaves N            31 (leafwise); a cap for the others (default none)\n"
-           "  --max-depth D             -1 = none (leafwise); 6 for depthwise/oblivious\n"
-           "  --learning-rate R         0.05\n"
-           "  --max-rounds N            1000\n"
-           "  --early-stopping N        50 rounds of patience on the validation loss (0 off)\n"
-           "  --max-bin N               255\n"
-           "  --lambda L                1.0 (L2 on leaf values)\n"
-           "  --min-data-in-leaf N      20\n"
-           "  --min-sum-hessian H       0.001\n"
-           "  --min-gain G              0\n"
-           "  --subsample F             1.0 (rows per round)\n"
-           "  --colsample F             1.0 (features per tree)\n"
-           "  --seed S                  1\n"
-           "  --threads N               worker threads (default: all cores)\n"
-           "  --out MODEL               written atomically\n"
-           "  --out-format F            lightgbm (default), xgboost, catboost (oblivious only)\n"
-           "  --metrics-json FILE       best_iteration, rounds, losses, accuracy, per-class\n"
-           "                            precision/recall/f1, confusion matrix, seconds\n"
-           "  --progress-every N        progress line every N rounds (terminal only; 10)\n\n"
-           "exit status: 0 ok, 1 failure, 2 bad input or usage\n");
-}
-
+/* The command-line-only options; the training options are tm_train_opts
+ * (tm_train_opt_table). */
 typedef struct train_args {
     const char *input, *label, *valid, *time_col, *weight_col, *ignore, *out, *metrics;
-    const char *split;
-    double valid_fraction;
-    tm_forest_format out_format;
+    const char *class_weight; /* "balanced" or "w0,w1,...", NULL: none */
+    double valid_fraction;    /* 0: no held-out fraction */
+    int split;                /* SPLIT_*; -1: time with --time-column, else random */
+    int out_format;           /* OUT_* */
     tm_train_opts o;
 } train_args;
 
-static int bad(const char *opt, const char *arg, const char *what)
+enum { SPLIT_TIME, SPLIT_RANDOM };
+enum { OUT_LIGHTGBM, OUT_XGBOOST, OUT_CATBOOST };
+
+#define OFF(f) offsetof(train_args, f)
+
+static const tm_opt cli_rows[] = {
+        {"input", TM_OPT_STRING, OFF(input), 0, 0, "CSV", NULL, NULL,
+         "training rows, a CSV with a header row; empty or nan is missing (required)", 1},
+        {"label", TM_OPT_STRING, OFF(label), 0, 0, "COL", NULL, NULL, "the label column (required)",
+         1},
+        {"out", TM_OPT_STRING, OFF(out), 0, 0, "MODEL", NULL, NULL,
+         "the model, written atomically (required)", 1},
+        {"out-format", TM_OPT_CHOICE, OFF(out_format), 0, 0, NULL, "lightgbm|xgboost|catboost", NULL,
+         "model file format (catboost: oblivious trees only)", 1},
+        {"metrics-json", TM_OPT_STRING, OFF(metrics), 0, 0, "FILE", NULL, NULL,
+         "best iteration, rounds, losses, accuracy, per-class precision/recall/F1, confusion "
+         "matrix, seconds",
+         1},
+        {"valid", TM_OPT_STRING, OFF(valid), 0, 0, "CSV", NULL, NULL,
+         "validation rows from a file with the same columns", 1},
+        {"valid-fraction", TM_OPT_DOUBLE, OFF(valid_fraction), 0.001, 0.999, "F", NULL, "none",
+         "or validation rows held out of the input", 1},
+        {"split", TM_OPT_CHOICE, OFF(split), 0, 0, NULL, "time|random",
+         "time with --time-column, else random",
+         "which rows --valid-fraction holds out: the latest times (whole time stamps) or random",
+         1},
+        {"time-column", TM_OPT_STRING, OFF(time_col), 0, 0, "COL", NULL, NULL,
+         "time stamps for --split time (never a feature)", 1},
+        {"weight-column", TM_OPT_STRING, OFF(weight_col), 0, 0, "COL", NULL, NULL,
+         "per-row weights, finite and >= 0 (not a feature)", 1},
+        {"ignore", TM_OPT_STRING, OFF(ignore), 0, 0, "COLS", NULL, NULL,
+         "columns that are not features, separated by commas", 1},
+        {"class-weight", TM_OPT_STRING, OFF(class_weight), 0, 0, "W", NULL, "none",
+         "balanced (n / (K * n_k)), or w0,w1,... one per class", 1},
+};
+
+/* The two option sets of train: its own rows into a, the trainer's into a->o. */
+static void train_sets(train_args *a, tm_cli_optset sets[2])
 {
-    return tm_cli_usage_error("train", "--%s: expected %s, found '%s'", opt, what, arg);
+    size_t n;
+    const tm_opt *rows = tm_train_opt_table(&n);
+    sets[0] = (tm_cli_optset){cli_rows, sizeof cli_rows / sizeof cli_rows[0], a};
+    sets[1] = (tm_cli_optset){rows, n, &a->o};
 }
 
-static bool to_int(const char *s, int lo, int hi, int *out)
+static void defaults(train_args *a)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) {
-        return false;
-    }
-    *out = (int)v;
-    return true;
+    memset(a, 0, sizeof *a);
+    tm_train_opts_init(&a->o);
+    a->split = -1;
 }
 
-static bool d_in01(double v)
+static void train_help(void)
 {
-    return v > 0.0 && v <= 1.0;
+    train_args a;
+    tm_cli_optset sets[2];
+    defaults(&a);
+    train_sets(&a, sets);
+    printf("usage: turbomode train --input TRAIN.csv --label COL --out MODEL [options]\n\n"
+           "Trains gradient-boosted trees on a CSV: label, time, weight and ignored\n"
+           "columns are not features; early stopping on the validation loss.\n\n");
+    tm_cli_opts_help(stdout, 1, sets, 2);
+    printf("\nexit status: 0 ok, 1 failure, 2 bad input or usage\n");
 }
 
-static bool to_num(const char *s, double *out)
+void tm_cli_train_options_markdown(FILE *out)
 {
-    char *end;
-    *out = strtod(s, &end);
-    return *s && !*end && isfinite(*out);
+    train_args a;
+    tm_cli_optset sets[2];
+    defaults(&a);
+    train_sets(&a, sets);
+    tm_cli_opts_markdown(out, 1, sets, 2);
 }
 
-/* --class-weight: "balanced" or a comma list. */
+/* --class-weight: "balanced" or weights > 0 separated by commas. */
 static bool class_weights(const char *s, tm_train_opts *o)
 {
     if (strcmp(s, "balanced") == 0) {
@@ -96,227 +108,73 @@ static bool class_weights(const char *s, tm_train_opts *o)
     }
     o->class_weight = TM_TRAIN_CW_EXPLICIT;
     o->n_class_weights = 0;
-    const char *p = s;
-    while (*p) {
-        char *end;
-        double w = strtod(p, &end);
-        if (end == p || o->n_class_weights >= TM_TRAIN_MAX_CLASSES || !(w > 0.0)) {
+    for (const char *p = s;; p++) {
+        size_t len = strcspn(p, ",");
+        double w;
+        if (o->n_class_weights >= TM_TRAIN_MAX_CLASSES || !tm_parse_double(p, len, &w) ||
+            !isfinite(w) || !(w > 0.0)) {
             return false;
         }
         o->class_weights[o->n_class_weights++] = w;
-        p = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',') {
-            return false;
+        p += len;
+        if (!*p) {
+            return true;
         }
     }
-    return o->n_class_weights > 0;
 }
 
-static int pick(const char *s, const char *const *names, int n)
+/* Rules between options, and what the trainer's table does not say. */
+static int check_args(train_args *a)
 {
-    for (int i = 0; i < n; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-static int parse_value(int c, const char *v, const char *name, train_args *a)
-{
-    static const char *const objs[] = {"multiclass", "binary", "regression"};
-    static const char *const grows[] = {"leafwise", "depthwise", "oblivious"};
-    tm_train_opts *o = &a->o;
-    int i;
-    double d;
-    bool ok = true;
-    switch (c) {
-    case 'o':
-        ok = (i = pick(v, objs, 3)) >= 0;
-        o->objective = (tm_train_objective)i;
-        break;
-    case 'g':
-        ok = (i = pick(v, grows, 3)) >= 0;
-        o->growth = (tm_train_growth)i;
-        break;
-    case 'K':
-        ok = to_int(v, 2, TM_TRAIN_MAX_CLASSES, &o->num_class);
-        break;
-    case 'w':
-        ok = class_weights(v, o);
-        break;
-    case 'L':
-        ok = to_int(v, 0, 1 << 20, &o->num_leaves);
-        break;
-    case 'D':
-        ok = to_int(v, -1, 30, &o->max_depth);
-        break;
-    case 'r':
-        ok = to_num(v, &o->learning_rate) && o->learning_rate > 0.0;
-        break;
-    case 'R':
-        ok = to_int(v, 1, 1000000, &o->max_rounds);
-        break;
-    case 'E':
-        ok = to_int(v, 0, 1000000, &o->early_stopping);
-        break;
-    case 'B':
-        ok = to_int(v, 2, 255, &o->max_bin);
-        break;
-    case 'l':
-        ok = to_num(v, &o->lambda_l2) && o->lambda_l2 >= 0.0;
-        break;
-    case 'm':
-        ok = to_int(v, 1, 1 << 30, &o->min_data_in_leaf);
-        break;
-    case 'H':
-        ok = to_num(v, &o->min_sum_hessian_in_leaf) && o->min_sum_hessian_in_leaf >= 0;
-        break;
-    case 'G':
-        ok = to_num(v, &o->min_gain_to_split) && o->min_gain_to_split >= 0.0;
-        break;
-    case 'S':
-        ok = to_num(v, &o->row_subsample) && d_in01(o->row_subsample);
-        break;
-    case 'C':
-        ok = to_num(v, &o->col_subsample) && d_in01(o->col_subsample);
-        break;
-    case 's':
-        ok = to_num(v, &d) && d >= 0 && d < 1.8e19;
-        o->seed = (uint64_t)d;
-        break;
-    case 'T':
-        ok = to_int(v, 1, 1024, &o->n_threads);
-        break;
-    case 'P':
-        ok = to_int(v, 1, 1000000, &o->progress_every);
-        break;
-    case 'f':
-        ok = to_num(v, &a->valid_fraction) && a->valid_fraction > 0 && a->valid_fraction < 1;
-        break;
-    case 'F':
-        ok = strcmp(v, "lightgbm") == 0 || strcmp(v, "xgboost") == 0 || strcmp(v, "catboost") == 0;
-        a->out_format = v[0] == 'l'   ? TM_FOREST_FORMAT_LIGHTGBM
-                        : v[0] == 'x' ? TM_FOREST_FORMAT_XGBOOST_JSON
-                                      : TM_FOREST_FORMAT_CATBOOST_JSON;
-        break;
-    case 'p':
-        ok = strcmp(v, "random") == 0 || strcmp(v, "time") == 0;
-        a->split = v;
-        break;
-    default:
-        break;
-    }
-    return ok ? 0 : bad(name, v, "a valid value (see --help)");
-}
-
-static int parse_args(int argc, char **argv, train_args *a)
-{
-    enum { O_INPUT = 256, O_LABEL, O_VALID, O_TIME, O_WEIGHT, O_IGNORE, O_OUT, O_METRICS, O_HELP };
-    static const struct option opts[] = {{"input", required_argument, 0, O_INPUT},
-                                         {"label", required_argument, 0, O_LABEL},
-                                         {"valid", required_argument, 0, O_VALID},
-                                         {"valid-fraction", required_argument, 0, 'f'},
-                                         {"split", required_argument, 0, 'p'},
-                                         {"time-column", required_argument, 0, O_TIME},
-                                         {"objective", required_argument, 0, 'o'},
-                                         {"num-class", required_argument, 0, 'K'},
-                                         {"class-weight", required_argument, 0, 'w'},
-                                         {"weight-column", required_argument, 0, O_WEIGHT},
-                                         {"ignore", required_argument, 0, O_IGNORE},
-                                         {"growth", required_argument, 0, 'g'},
-                                         {"num-leaves", required_argument, 0, 'L'},
-                                         {"max-depth", required_argument, 0, 'D'},
-                                         {"learning-rate", required_argument, 0, 'r'},
-                                         {"max-rounds", required_argument, 0, 'R'},
-                                         {"early-stopping", required_argument, 0, 'E'},
-                                         {"max-bin", required_argument, 0, 'B'},
-                                         {"lambda", required_argument, 0, 'l'},
-                                         {"min-data-in-leaf", required_argument, 0, 'm'},
-                                         {"min-sum-hessian", required_argument, 0, 'H'},
-                                         {"min-gain", required_argument, 0, 'G'},
-                                         {"subsample", required_argument, 0, 'S'},
-                                         {"colsample", required_argument, 0, 'C'},
-                                         {"seed", required_argument, 0, 's'},
-                                         {"threads", required_argument, 0, 'T'},
-                                         {"out", required_argument, 0, O_OUT},
-                                         {"out-format", required_argument, 0, 'F'},
-                                         {"metrics-json", required_argument, 0, O_METRICS},
-                                         {"progress-every", required_argument, 0, 'P'},
-                                         {"help", no_argument, 0, O_HELP},
-                                         {0, 0, 0, 0}};
-    memset(a, 0, sizeof *a);
-    tm_train_opts_init(&a->o);
-    a->out_format = TM_FOREST_FORMAT_LIGHTGBM;
-    bool leaves_set = false;
-    opterr = 0;
-    optind = 1;
-    int c, idx = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
-        switch (c) {
-        case O_INPUT:
-            a->input = optarg;
-            break;
-        case O_LABEL:
-            a->label = optarg;
-            break;
-        case O_VALID:
-            a->valid = optarg;
-            break;
-        case O_TIME:
-            a->time_col = optarg;
-            break;
-        case O_WEIGHT:
-            a->weight_col = optarg;
-            break;
-        case O_IGNORE:
-            a->ignore = optarg;
-            break;
-        case O_OUT:
-            a->out = optarg;
-            break;
-        case O_METRICS:
-            a->metrics = optarg;
-            break;
-        case 'h':
-        case O_HELP:
-            train_help();
-            return -1;
-        case '?':
-        case ':':
-            return tm_cli_usage_error("train", "unknown or incomplete option '%s'",
-                                      argv[optind - 1]);
-        default: {
-            int rc = parse_value(c, optarg, opts[idx].name, a);
-            if (rc != 0) {
-                return rc;
-            }
-            leaves_set = leaves_set || c == 'L';
-        }
-        }
-    }
-    if (optind < argc) {
-        return tm_cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
-    }
     if (!a->input || !a->label || !a->out) {
         return tm_cli_usage_error("train", "--input, --label and --out are required");
+    }
+    if (a->class_weight && !class_weights(a->class_weight, &a->o)) {
+        return tm_cli_usage_error("train",
+                                  "--class-weight: expected balanced or weights > 0 separated "
+                                  "by commas, found \"%s\"",
+                                  a->class_weight);
     }
     if (a->valid && a->valid_fraction > 0.0) {
         return tm_cli_usage_error("train", "--valid and --valid-fraction exclude each other");
     }
-    if (a->split && strcmp(a->split, "time") == 0 && !a->time_col) {
+    if (a->split == SPLIT_TIME && !a->time_col) {
         return tm_cli_usage_error("train", "--split time needs --time-column");
     }
-    if ((a->split || a->time_col) && a->valid_fraction <= 0.0) {
+    if ((a->split >= 0 || a->time_col) && a->valid_fraction <= 0.0) {
         return tm_cli_usage_error("train", "--split and --time-column need --valid-fraction");
     }
-    if (a->out_format == TM_FOREST_FORMAT_CATBOOST_JSON && a->o.growth != TM_TRAIN_OBLIVIOUS) {
+    if (a->out_format == OUT_CATBOOST && a->o.growth != TM_TRAIN_OBLIVIOUS) {
         return tm_cli_usage_error("train", "--out-format catboost needs --growth oblivious");
     }
-    if (!leaves_set && a->o.growth != TM_TRAIN_LEAFWISE) {
-        a->o.num_leaves = 0; /* depth bounds depth-wise and oblivious trees */
+    if (a->o.num_leaves == 0 && a->o.growth == TM_TRAIN_LEAFWISE) {
+        tm_train_opts d;
+        tm_train_opts_init(&d);
+        a->o.num_leaves = d.num_leaves; /* not given: depth bounds the other growths */
+    }
+    tm_err err;
+    tm_err_init(&err);
+    if (tm_train_opts_check(&a->o, &err) != TM_OK) {
+        char msg[1024];
+        return tm_cli_usage_error("train", "%s", tm_err_format(&err, msg, sizeof msg));
     }
     return 0;
+}
+
+/* Returns 0 to go on, -1 after --help, else the exit status. */
+static int parse_args(int argc, char **argv, train_args *a)
+{
+    tm_cli_optset sets[2];
+    defaults(a);
+    a->o.num_leaves = 0; /* 0 after parsing: not given */
+    train_sets(a, sets);
+    int n_pos = 0;
+    int rc = tm_cli_opts_parse("train", 1, sets, 2, argc, argv, NULL, 0, &n_pos);
+    if (rc == 0) {
+        train_help();
+        return -1;
+    }
+    return rc > 0 ? rc : check_args(a);
 }
 
 /* The columns of the input and what each one is. */
@@ -487,7 +345,7 @@ static tm_status make_parts(const train_args *a, const tm_csv *csv, const layout
             st = take_rows(v, L, vcol, vl, vw, NULL, 0, a->valid, va, err);
         }
     } else if (st == TM_OK && a->valid_fraction > 0.0) {
-        bool by_time = a->time_col && !(a->split && strcmp(a->split, "random") == 0);
+        bool by_time = a->time_col && a->split != SPLIT_RANDOM;
         sel = tm_malloc_n(csv->n_rows + 1, 1);
         times = by_time ? tm_malloc_n(csv->n_rows + 1, sizeof *times) : NULL;
         if (!sel || (by_time && !times)) {
@@ -541,13 +399,15 @@ int tm_cli_train(int argc, char **argv)
     tm_outputs outs;
     tm_outputs_init(&outs);
     const char *out_path = NULL, *metrics_path = NULL;
-    tm_status st = tm_outputs_add(&outs, a.out, &out_path, &err);
-    if (st == TM_OK && a.metrics) {
-        st = tm_outputs_add(&outs, a.metrics, &metrics_path, &err);
+    if ((rc = tm_cli_outputs_add("train", "out", &outs, a.out, &out_path)) >= 0) {
+        return rc;
     }
-    if (st == TM_OK) {
-        st = tm_csv_load(a.input, &csv, &err);
+    if (a.metrics && (rc = tm_cli_outputs_add("train", "metrics-json", &outs, a.metrics,
+                                              &metrics_path)) >= 0) {
+        tm_outputs_abort(&outs, NULL);
+        return rc;
     }
+    tm_status st = tm_csv_load(a.input, &csv, &err);
     if (st == TM_OK) {
         st = make_layout(&a, csv, &L, &err);
     }
@@ -562,7 +422,10 @@ int tm_cli_train(int argc, char **argv)
         st = tm_train_fit(&a.o, &tr.d, has_valid ? &va.d : NULL, &f, &m, &err);
     }
     if (st == TM_OK) {
-        st = tm_forest_save(f, a.out_format, out_path, &err);
+        static const tm_forest_format formats[] = {TM_FOREST_FORMAT_LIGHTGBM,
+                                                   TM_FOREST_FORMAT_XGBOOST_JSON,
+                                                   TM_FOREST_FORMAT_CATBOOST_JSON};
+        st = tm_forest_save(f, formats[a.out_format], out_path, &err);
     }
     if (st == TM_OK && a.metrics) {
         st = tm_train_metrics_save(&m, metrics_path, &err);

@@ -112,7 +112,8 @@ static void usage(FILE *out)
         fprintf(out, "  %-18s %s\n", commands[i].name, commands[i].summary);
     }
     fprintf(out, "\n'turbomode COMMAND --help' describes a command's options;\n"
-                 "'turbomode help --markdown' prints the job commands' options as Markdown.\n"
+                 "'turbomode help --markdown' prints the job commands' options as Markdown\n"
+                 "('turbomode help --markdown train': train's).\n"
                  "exit status: 0 ok, 1 the work failed, 2 bad input or usage,\n"
                  "3 a job skipped (its gate held it back, or nothing to do)\n");
 }
@@ -136,6 +137,11 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "help") == 0 && argc == 3 && strcmp(argv[2], "--markdown") == 0) {
         return markdown();
+    }
+    if (strcmp(argv[1], "help") == 0 && argc == 4 && strcmp(argv[2], "--markdown") == 0 &&
+        strcmp(argv[3], "train") == 0) {
+        tm_cli_train_options_markdown(stdout);
+        return 0;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {

@@ -95,6 +95,18 @@ void tm_cli_opts_help(FILE *out, uint32_t scope, const tm_cli_optset *sets, size
     }
 }
 
+/* s in a Markdown table cell: '|' escaped (GitHub splits cells on it,
+ * inside code spans too). */
+static void cell(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|') {
+            fputc('\\', out);
+        }
+        fputc(*s, out);
+    }
+}
+
 void tm_cli_opts_markdown(FILE *out, uint32_t scope, const tm_cli_optset *sets, size_t n_sets)
 {
     fprintf(out, "| option | default | what |\n| --- | --- | --- |\n");
@@ -107,7 +119,13 @@ void tm_cli_opts_markdown(FILE *out, uint32_t scope, const tm_cli_optset *sets, 
             char use[128], def[128];
             tm_opt_usage(o, use, sizeof use);
             const char *d = shown(o, sets[s].target, def, sizeof def);
-            fprintf(out, "| `%s` | %s | %s |\n", use, *d ? d : "", o->help);
+            fputs("| `", out);
+            cell(out, use);
+            fputs("` | ", out);
+            cell(out, d);
+            fputs(" | ", out);
+            cell(out, o->help);
+            fputs(" |\n", out);
         }
     }
 }

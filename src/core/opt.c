@@ -2,6 +2,7 @@
  * with its type and range checked, checking a whole struct, and showing a
  * field's value. Messages name the option and the value found. What the
  * options are, and which command takes which, is the caller's table. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,16 @@ tm_status tm_opt_set(const tm_opt *o, void *opts, const char *text, tm_err *err)
         }
         snprintf(what, sizeof what, "one of %s", o->choices);
         return bad(o, text, err, what);
+    case TM_OPT_UINT64: {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(text, &end, 10);
+        if (!*text || strspn(text, "0123456789") != strlen(text) || *end || errno) {
+            return bad(o, text, err, "a whole number in 0..18446744073709551615");
+        }
+        *(uint64_t *)field(o, opts) = (uint64_t)v;
+        return TM_OK;
+    }
     case TM_OPT_INT:
     case TM_OPT_DOUBLE: {
         double v;
@@ -175,6 +186,9 @@ char *tm_opt_format(const tm_opt *o, const void *opts, char *buf, size_t len)
         break;
     case TM_OPT_INT:
         snprintf(buf, len, "%d", *(const int *)f);
+        break;
+    case TM_OPT_UINT64:
+        snprintf(buf, len, "%llu", (unsigned long long)*(const uint64_t *)f);
         break;
     case TM_OPT_DOUBLE: {
         double v = *(const double *)f, back;

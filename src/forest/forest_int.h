@@ -194,10 +194,11 @@ void tm__forest_transform(const tm_forest *f, tm_forest_output kind, const doubl
 /* Resolves DEFAULT to the concrete kind. */
 tm_forest_output tm__forest_resolve_output(const tm_forest *f, tm_forest_output kind);
 
-/* Writers (write_*.c, for tm_forest_save in write_lightgbm.c). A tree
- * flattened for writing: nodes in breadth-first order (siblings adjacent,
- * right == left + 1, as XGBoost requires), x goes left exactly when
- * float32(x) < t, NaN by nan_left. */
+/* Writers: tm_forest_save (save.c) runs the shared checks, one writer
+ * (write_*.c) builds the file's text, save.c writes it atomically. A tree
+ * flattened for writing (flatten.c): nodes in breadth-first order (siblings
+ * adjacent, right == left + 1, as XGBoost requires), x goes left exactly
+ * when float32(x) < t, NaN by nan_left. */
 typedef struct tm__forest_wnode {
     int32_t feature;  /* -1 at leaves */
     float t;          /* float32(x) < t goes left (when exact32) */
@@ -208,16 +209,27 @@ typedef struct tm__forest_wnode {
     double value;     /* leaves: value of output k, plus the folded base */
 } tm__forest_wnode;
 /* Flattens tree t for output k into buf (room for tm__forest_flat_max
- * nodes), adding add to every leaf. */
-tm_status tm__forest_flatten(const tm_forest *f, int32_t t, int32_t k, double add,
-                             tm__forest_wnode *buf, int32_t *n, const char *path, tm_err *err);
+ * nodes), adding add to every leaf; *n gets the node count. Cannot fail. */
+void tm__forest_flatten(const tm_forest *f, int32_t t, int32_t k, double add,
+                        tm__forest_wnode *buf, int32_t *n);
 /* Largest flattened size of any tree of f. */
 int32_t tm__forest_flat_max(const tm_forest *f);
 /* Checks what every writer needs (fmt names the format in messages). */
 tm_status tm__forest_check_writable(const tm_forest *f, const char *fmt, const char *path,
                                     tm_err *err);
-tm_status tm__forest_write_lightgbm(const tm_forest *f, tm_atomic *a, tm_err *err);
-tm_status tm__forest_write_xgboost(const tm_forest *f, tm_atomic *a, tm_err *err);
-tm_status tm__forest_write_catboost(const tm_forest *f, tm_atomic *a, tm_err *err);
+/* Ends a JSON writer's document: finishes jw (freeing its memory) and
+ * ends the text with a newline; a failure of the JSON writer (out of
+ * memory, a refused NaN or infinity) is reported naming path. */
+tm_status tm__forest_jw_end(tm_jw *jw, const char *path, tm_err *err);
+/* Each writer appends the whole file for f to out; path names the output
+ * in messages. On a refusal (TM_E_FORMAT naming what the format cannot
+ * hold) out holds partial text the caller discards. An allocation failure
+ * may show only as out->oom, which the caller checks. */
+tm_status tm__forest_write_lightgbm(const tm_forest *f, const char *path, tm_buf *out,
+                                    tm_err *err);
+tm_status tm__forest_write_xgboost(const tm_forest *f, const char *path, tm_buf *out,
+                                   tm_err *err);
+tm_status tm__forest_write_catboost(const tm_forest *f, const char *path, tm_buf *out,
+                                    tm_err *err);
 
 #endif /* TURBOMODE_FOREST_INT_H */

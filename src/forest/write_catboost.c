@@ -3,10 +3,9 @@
  * feature, oblivious_trees whose first split is bit 0 of the leaf index
  * ("float32(x) > border" is 1), leaf values leaf-major with one value per
  * output (a one-output tree gets zeros for the others, which leaves every
- * double sum unchanged), and scale_and_bias. */
-#include <errno.h>
-#include <math.h>
-#include <stdio.h>
+ * double sum unchanged), and scale_and_bias. Text through core's JSON
+ * writer: names escaped by its one escaper, a NaN or infinity refused
+ * (JSON has none). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,96 +68,137 @@ static int32_t feature_nan(const tm_forest *f, int8_t *nan)
     return -1;
 }
 
-static void put_features(FILE *fp, const tm_forest *f, const border *u, int32_t nu,
+static void put_features(tm_jw *jw, const tm_forest *f, const border *u, int32_t nu,
                          const int8_t *nan)
 {
-    fputs("{\"features_info\":{\"float_features\":[", fp);
+    tm_jw_key(jw, "features_info");
+    tm_jw_object(jw);
+    tm_jw_key(jw, "float_features");
+    tm_jw_array(jw);
     int32_t i = 0;
     for (int32_t j = 0; j < f->n_features; j++) {
-        fprintf(fp, "%s{\"borders\":[", j ? "," : "");
-        for (int32_t c = 0; i < nu && u[i].feature == j; i++, c++) {
-            fprintf(fp, "%s%.17g", c ? "," : "", (double)u[i].b);
+        tm_jw_object(jw);
+        tm_jw_key(jw, "borders");
+        tm_jw_array(jw);
+        for (; i < nu && u[i].feature == j; i++) {
+            tm_jw_double(jw, (double)u[i].b);
         }
-        const char *treat = nan[j] < 0 ? "AsIs" : nan[j] ? "AsTrue" : "AsFalse";
-        fputs("],\"feature_id\":\"", fp);
-        for (const char *s = f->feature_names ? f->feature_names[j] : ""; *s; s++) {
-            if (*s == '"' || *s == '\\') {
-                fputc('\\', fp);
-            }
-            fputc((unsigned char)*s < 0x20 ? ' ' : *s, fp);
-        }
-        fprintf(fp,
-                "\",\"feature_index\":%d,\"flat_feature_index\":%d,\"has_nans\":%s,"
-                "\"nan_value_treatment\":\"%s\"}",
-                j, j, nan[j] < 0 ? "false" : "true", treat);
+        tm_jw_array_end(jw);
+        tm_jw_key(jw, "feature_id");
+        tm_jw_string(jw, f->feature_names ? f->feature_names[j] : "");
+        tm_jw_key(jw, "feature_index");
+        tm_jw_int(jw, j);
+        tm_jw_key(jw, "flat_feature_index");
+        tm_jw_int(jw, j);
+        tm_jw_key(jw, "has_nans");
+        tm_jw_bool(jw, nan[j] >= 0);
+        tm_jw_key(jw, "nan_value_treatment");
+        tm_jw_string(jw, nan[j] < 0 ? "AsIs" : nan[j] ? "AsTrue" : "AsFalse");
+        tm_jw_object_end(jw);
     }
-    fputs("]},", fp);
+    tm_jw_array_end(jw);
+    tm_jw_object_end(jw);
 }
 
-static void put_info(FILE *fp, const tm_forest *f, const char *loss)
+/* key: [0, 1, ..., k-1] */
+static void put_classes(tm_jw *jw, const char *key, int k)
 {
-    fprintf(fp,
-            "\"model_info\":{\"params\":{\"loss_function\":{\"params\":{},\"type\":\"%s\"},"
-            "\"tree_learner_options\":{\"depth\":%d,\"grow_policy\":\"SymmetricTree\"}}",
-            loss, f->max_depth);
+    tm_jw_key(jw, key);
+    tm_jw_array(jw);
+    for (int c = 0; c < k; c++) {
+        tm_jw_int(jw, c);
+    }
+    tm_jw_array_end(jw);
+}
+
+static void put_info(tm_jw *jw, const tm_forest *f, const char *loss)
+{
+    tm_jw_key(jw, "model_info");
+    tm_jw_object(jw);
+    tm_jw_key(jw, "params");
+    tm_jw_object(jw);
+    tm_jw_key(jw, "loss_function");
+    tm_jw_object(jw);
+    tm_jw_key(jw, "params");
+    tm_jw_object(jw);
+    tm_jw_object_end(jw);
+    tm_jw_key(jw, "type");
+    tm_jw_string(jw, loss);
+    tm_jw_object_end(jw);
+    tm_jw_key(jw, "tree_learner_options");
+    tm_jw_object(jw);
+    tm_jw_key(jw, "depth");
+    tm_jw_int(jw, f->max_depth);
+    tm_jw_key(jw, "grow_policy");
+    tm_jw_string(jw, "SymmetricTree");
+    tm_jw_object_end(jw);
+    tm_jw_object_end(jw); /* params */
     int k = f->link == TM__LINK_SOFTMAX ? f->n_outputs : (f->link == TM__LINK_SIGMOID ? 2 : 0);
     if (k > 0) {
-        fputs(",\"class_params\":{\"class_label_type\":\"Integer\",\"class_names\":[", fp);
-        for (int c = 0; c < k; c++) {
-            fprintf(fp, "%s%d", c ? "," : "", c);
-        }
-        fputs("],\"class_to_label\":[", fp);
-        for (int c = 0; c < k; c++) {
-            fprintf(fp, "%s%d", c ? "," : "", c);
-        }
-        fprintf(fp, "],\"classes_count\":%d}", k > 2 ? k : 0);
+        tm_jw_key(jw, "class_params");
+        tm_jw_object(jw);
+        tm_jw_key(jw, "class_label_type");
+        tm_jw_string(jw, "Integer");
+        put_classes(jw, "class_names", k);
+        put_classes(jw, "class_to_label", k);
+        tm_jw_key(jw, "classes_count");
+        tm_jw_int(jw, k > 2 ? k : 0);
+        tm_jw_object_end(jw);
     }
-    fputs("},", fp);
+    tm_jw_object_end(jw);
 }
 
-static void put_trees(FILE *fp, const tm_forest *f, const border *u, int32_t nu, bool fold)
+static void put_tree(tm_jw *jw, const tm_forest *f, int32_t t, const border *u, int32_t nu,
+                     bool fold)
 {
-    int32_t D = f->n_outputs;
-    fputs("\"oblivious_trees\":[", fp);
-    for (int32_t t = 0; t < f->n_trees; t++) {
-        int32_t d = f->obl_depth[t], first = f->obl_first[t];
-        fputs(t ? ",{\"leaf_values\":[" : "{\"leaf_values\":[", fp);
-        for (int32_t l = 0; l < ((int32_t)1 << d); l++) {
-            size_t leaf = (size_t)(f->obl_leaf_first[t] + l);
-            for (int32_t k = 0; k < D; k++) {
-                double v;
-                if (f->leaf_dim == D) {
-                    v = f->leaf_values[leaf * (size_t)D + (size_t)k];
-                } else {
-                    v = f->tree_output[t] == k ? f->leaf_values[leaf] : 0.0;
-                }
-                if (fold && t < D && f->tree_output[t] == k) {
-                    v += f->base_score[k];
-                }
-                fprintf(fp, "%s%.17g", l || k ? "," : "", v);
+    int32_t D = f->n_outputs, d = f->obl_depth[t], first = f->obl_first[t];
+    tm_jw_object(jw);
+    tm_jw_key(jw, "leaf_values");
+    tm_jw_array(jw);
+    for (int32_t l = 0; l < ((int32_t)1 << d); l++) {
+        size_t leaf = (size_t)(f->obl_leaf_first[t] + l);
+        for (int32_t k = 0; k < D; k++) {
+            double v;
+            if (f->leaf_dim == D) {
+                v = f->leaf_values[leaf * (size_t)D + (size_t)k];
+            } else {
+                v = f->tree_output[t] == k ? f->leaf_values[leaf] : 0.0;
             }
+            if (fold && t < D && f->tree_output[t] == k) {
+                v += f->base_score[k];
+            }
+            tm_jw_double(jw, v);
         }
-        fputs("],\"leaf_weights\":[", fp);
-        for (int32_t l = 0; l < ((int32_t)1 << d); l++) {
-            fputs(l ? ",0" : "0", fp);
-        }
-        fputs("],\"splits\":[", fp);
-        for (int32_t i = 0; i < d; i++) {
-            int32_t s = first + i, j = f->obl_feature[s];
-            fprintf(fp,
-                    "%s{\"border\":%.17g,\"float_feature_index\":%d,\"split_index\":%d,"
-                    "\"split_type\":\"FloatFeature\"}",
-                    i ? "," : "", (double)f->obl_border[s], j,
-                    split_index(u, nu, j, f->obl_border[s]));
-        }
-        fputs("]}", fp);
     }
-    fputs("],", fp);
+    tm_jw_array_end(jw);
+    tm_jw_key(jw, "leaf_weights");
+    tm_jw_array(jw);
+    for (int32_t l = 0; l < ((int32_t)1 << d); l++) {
+        tm_jw_int(jw, 0);
+    }
+    tm_jw_array_end(jw);
+    tm_jw_key(jw, "splits");
+    tm_jw_array(jw);
+    for (int32_t i = 0; i < d; i++) {
+        int32_t s = first + i, j = f->obl_feature[s];
+        tm_jw_object(jw);
+        tm_jw_key(jw, "border");
+        tm_jw_double(jw, (double)f->obl_border[s]);
+        tm_jw_key(jw, "float_feature_index");
+        tm_jw_int(jw, j);
+        tm_jw_key(jw, "split_index");
+        tm_jw_int(jw, split_index(u, nu, j, f->obl_border[s]));
+        tm_jw_key(jw, "split_type");
+        tm_jw_string(jw, "FloatFeature");
+        tm_jw_object_end(jw);
+    }
+    tm_jw_array_end(jw);
+    tm_jw_object_end(jw);
 }
 
-tm_status tm__forest_write_catboost(const tm_forest *f, tm_atomic *a, tm_err *err)
+tm_status tm__forest_write_catboost(const tm_forest *f, const char *path, tm_buf *out, tm_err *err)
 {
-    const char *path = a->path, *loss = loss_name(f);
+    const char *loss = loss_name(f);
     if (!f->oblivious) {
         return TM_ERR(err, TM_E_FORMAT, path, 0, NULL,
                       "cannot write non-oblivious trees as catboost json (train with "
@@ -200,19 +240,28 @@ tm_status tm__forest_write_catboost(const tm_forest *f, tm_atomic *a, tm_err *er
         }
     }
     nu = w;
-    FILE *fp = a->fp;
-    put_features(fp, f, u, nu, nan);
-    put_info(fp, f, loss);
-    put_trees(fp, f, u, nu, fold);
-    fprintf(fp, "\"scale_and_bias\":[%.17g,[", f->scale);
+    tm_jw jw;
+    tm_jw_init(&jw, out, TM_JW_COMPACT, TM_JW_NONFINITE_REFUSE, false);
+    tm_jw_object(&jw);
+    put_features(&jw, f, u, nu, nan);
+    put_info(&jw, f, loss);
+    tm_jw_key(&jw, "oblivious_trees");
+    tm_jw_array(&jw);
+    for (int32_t t = 0; t < f->n_trees; t++) {
+        put_tree(&jw, f, t, u, nu, fold);
+    }
+    tm_jw_array_end(&jw);
+    tm_jw_key(&jw, "scale_and_bias");
+    tm_jw_array(&jw);
+    tm_jw_double(&jw, f->scale);
+    tm_jw_array(&jw);
     for (int32_t k = 0; k < f->n_outputs; k++) {
-        fprintf(fp, "%s%.17g", k ? "," : "", fold ? 0.0 : f->base_score[k]);
+        tm_jw_double(&jw, fold ? 0.0 : f->base_score[k]);
     }
-    fputs("]]}\n", fp);
-    if (ferror(fp)) {
-        st = TM_ERR(err, tm_errno_status(errno), path, 0, NULL, "write failed: %s",
-                    strerror(errno));
-    }
+    tm_jw_array_end(&jw);
+    tm_jw_array_end(&jw);
+    tm_jw_object_end(&jw);
+    st = tm__forest_jw_end(&jw, path, err);
 done:
     tm_free(u);
     tm_free(nan);

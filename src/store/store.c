@@ -69,6 +69,18 @@ static const char *const migrations[TM_STORE_SCHEMA_VERSION] = {
         "CREATE INDEX samples_date ON training_samples(date);"
         "CREATE INDEX models_kind ON models(kind, slot, active);"
         "CREATE INDEX job_results_job ON job_results(job, status);",
+        /* 3: decision rules kept with their meta models; what the rule
+         * decided for each signal (earlier rows: argmax, no calibration) */
+        "CREATE TABLE decision_rules ("
+        " model_id INTEGER PRIMARY KEY REFERENCES models(id) ON DELETE CASCADE,"
+        " rule TEXT NOT NULL);"
+        "ALTER TABLE signals ADD COLUMN decision INTEGER NOT NULL DEFAULT 0"
+        "  CHECK (decision IN (0,1));"
+        "ALTER TABLE signals ADD COLUMN capped INTEGER NOT NULL DEFAULT 0"
+        "  CHECK (capped IN (0,1));"
+        "ALTER TABLE signals ADD COLUMN c_sell REAL;"
+        "ALTER TABLE signals ADD COLUMN c_hold REAL;"
+        "ALTER TABLE signals ADD COLUMN c_buy REAL;",
 };
 
 tm_status tm__store_fail(tm_store *s, tm_err *err, const char *what)

@@ -1,6 +1,7 @@
 /* Typed reads and writes of what the jobs produce: signals and their
  * outcomes, the model registry (one active model per kind and slot, older
  * versions kept for rollback) and job runs. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,7 +26,8 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t sz)
 
 #define SIGNAL_COLS                                                                                \
     "SELECT s.id, s.symbol, s.date, s.label, s.p_sell, s.p_hold, s.p_buy, s.price,"                \
-    " coalesce(s.model_id, 0), coalesce(s.run_id, 0)"
+    " coalesce(s.model_id, 0), coalesce(s.run_id, 0), s.decision, s.capped, s.c_sell, s.c_hold,"  \
+    " s.c_buy"
 
 static void read_signal(sqlite3_stmt *st, tm_store_signal *g)
 {
@@ -40,6 +42,11 @@ static void read_signal(sqlite3_stmt *st, tm_store_signal *g)
     g->price = sqlite3_column_double(st, 7);
     g->model_id = sqlite3_column_int64(st, 8);
     g->run_id = sqlite3_column_int64(st, 9);
+    g->decision = sqlite3_column_int(st, 10) ? TM_STORE_DECIDED_RULE : TM_STORE_DECIDED_ARGMAX;
+    g->capped = sqlite3_column_int(st, 11) != 0;
+    for (int k = 0; k < 3; k++) {
+        g->cal[k] = tm__store_col_real(st, 12 + k);
+    }
 }
 
 static void read_outcome(sqlite3_stmt *st, int col, tm_store_outcome *o)
@@ -70,7 +77,7 @@ static tm_status collect_signals(tm_store *s, sqlite3_stmt *st, tm_store_signal 
         }
         read_signal(st, &sig[k]);
         if (outs) {
-            read_outcome(st, 10, &oc[k]);
+            read_outcome(st, 15, &oc[k]);
         }
         k++;
     }
@@ -96,8 +103,9 @@ tm_status tm_store_signal_insert(tm_store *s, tm_store_signal *sig, tm_err *err)
     sqlite3_stmt *st = NULL;
     tm_status rc = tm__store_prepare(s,
                                      "INSERT OR REPLACE INTO signals (symbol, date, label,"
-                                     " p_sell, p_hold, p_buy, price, model_id, run_id)"
-                                     " VALUES (?,?,?,?,?,?,?,?,?)",
+                                     " p_sell, p_hold, p_buy, price, model_id, run_id,"
+                                     " decision, capped, c_sell, c_hold, c_buy)"
+                                     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                                      &st, err);
     if (rc != TM_OK) {
         return rc;
@@ -114,6 +122,14 @@ tm_status tm_store_signal_insert(tm_store *s, tm_store_signal *sig, tm_err *err)
     }
     if (sig->run_id > 0) {
         sqlite3_bind_int64(st, 9, sig->run_id);
+    }
+    bool rule = sig->decision == TM_STORE_DECIDED_RULE;
+    sqlite3_bind_int(st, 10, rule);
+    sqlite3_bind_int(st, 11, sig->capped);
+    for (int k = 0; k < 3; k++) {
+        if (rule && !isnan(sig->cal[k])) {
+            sqlite3_bind_double(st, 12 + k, sig->cal[k]);
+        }
     }
     if (sqlite3_step(st) != SQLITE_DONE) {
         rc = tm__store_fail(s, err, "insert signal");
@@ -373,6 +389,50 @@ static tm_status query_one(tm_store *s, const char *sql, const char *text, int64
         } else {
             rc = tm__store_fail(s, err, "query models");
         }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+tm_status tm_store_rule_put(tm_store *s, int64_t model_id, const char *text, tm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    tm_status rc = tm__store_prepare(
+            s, "INSERT OR REPLACE INTO decision_rules (model_id, rule) VALUES (?1, ?2)", &st, err);
+    if (rc != TM_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, model_id);
+    sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = tm__store_fail(s, err, "insert decision rule");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+tm_status tm_store_rule_get(tm_store *s, int64_t model_id, char **out, tm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    tm_status rc = tm__store_prepare(s, "SELECT rule FROM decision_rules WHERE model_id = ?1",
+                                     &st, err);
+    if (rc != TM_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, model_id);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        size_t n = t ? strlen(t) : 0;
+        *out = tm_malloc(n + 1);
+        if (!*out) {
+            rc = TM_ERR(err, TM_E_NOMEM, s->path, 0, NULL, "out of memory reading a decision rule");
+        } else {
+            memcpy(*out, t ? t : "", n + 1);
+        }
+    } else if (r != SQLITE_DONE) {
+        rc = tm__store_fail(s, err, "read decision rule");
     }
     sqlite3_finalize(st);
     return rc;

@@ -9,65 +9,58 @@
 
 #include "train/train_int.h"
 
-#define OPT_ERR(err, field, ...) TM_ERR(err, TM_E_INVALID, NULL, 0, field, __VA_ARGS__)
+/* A broken rule between options, named by the option and its value. */
+#define OPT_ERR(err, ...) TM_ERR(err, TM_E_INVALID, NULL, 0, NULL, __VA_ARGS__)
 
 tm_status tm__train_check_opts(const tm_train_opts *o, tm_err *err)
 {
-    if (o->objective < TM_TRAIN_MULTICLASS || o->objective > TM_TRAIN_REGRESSION) {
-        return OPT_ERR(err, "objective", "expected multiclass, binary or regression");
+    size_t n;
+    const tm_opt *table = tm_train_opt_table(&n);
+    /* max_depth's default is -1 (none for leaf-wise trees, 6 for the
+     * others); the table takes 0 for a default its row describes. */
+    if (o->max_depth == 0) {
+        return OPT_ERR(err, "--max-depth: expected a whole number in 1..%d, found \"0\"",
+                       TM__TRAIN_MAX_DEPTH);
     }
-    if (o->growth < TM_TRAIN_LEAFWISE || o->growth > TM_TRAIN_OBLIVIOUS) {
-        return OPT_ERR(err, "growth", "expected leafwise, depthwise or oblivious");
+    tm_train_opts c = *o;
+    c.max_depth = o->max_depth == -1 ? 0 : o->max_depth;
+    tm_status st = tm_opt_check(table, n, &c, err);
+    if (st != TM_OK) {
+        return st;
     }
-    if (o->growth == TM_TRAIN_LEAFWISE ? o->num_leaves < 2
-                                       : o->num_leaves == 1 || o->num_leaves < 0) {
-        return OPT_ERR(err, "num_leaves", "expected an integer >= 2%s, found %d",
-                       o->growth == TM_TRAIN_LEAFWISE ? "" : " or 0", o->num_leaves);
+    if (o->growth == TM_TRAIN_LEAFWISE && o->num_leaves == 0) {
+        return OPT_ERR(err,
+                       "--num-leaves: expected a whole number in 2..%d for leafwise growth, "
+                       "found \"0\"",
+                       1 << 20);
     }
-    int max_d = o->growth == TM_TRAIN_OBLIVIOUS ? 12 : 30;
-    if (o->max_depth == 0 || o->max_depth < -1 || o->max_depth > max_d) {
-        return OPT_ERR(err, "max_depth", "expected -1 or 1..%d, found %d", max_d, o->max_depth);
+    if (o->growth == TM_TRAIN_OBLIVIOUS && o->max_depth > TM__TRAIN_MAX_DEPTH_OBLIVIOUS) {
+        return OPT_ERR(err,
+                       "--max-depth: expected a whole number in 1..%d for oblivious growth, "
+                       "found \"%d\"",
+                       TM__TRAIN_MAX_DEPTH_OBLIVIOUS, o->max_depth);
     }
-    if (!(o->learning_rate > 0.0) || !isfinite(o->learning_rate)) {
-        return OPT_ERR(err, "learning_rate", "expected a number > 0, found %g", o->learning_rate);
-    }
-    if (o->max_rounds < 1) {
-        return OPT_ERR(err, "max_rounds", "expected an integer >= 1, found %d", o->max_rounds);
-    }
-    if (o->early_stopping < 0) {
-        return OPT_ERR(err, "early_stopping", "expected an integer >= 0, found %d",
-                       o->early_stopping);
-    }
-    if (o->max_bin < 2 || o->max_bin > 255) {
-        return OPT_ERR(err, "max_bin", "expected 2..255, found %d", o->max_bin);
-    }
-    if (!(o->lambda_l2 >= 0.0) || !isfinite(o->lambda_l2)) {
-        return OPT_ERR(err, "lambda_l2", "expected a number >= 0, found %g", o->lambda_l2);
-    }
-    if (o->min_data_in_leaf < 1) {
-        return OPT_ERR(err, "min_data_in_leaf", "expected an integer >= 1, found %d",
-                       o->min_data_in_leaf);
-    }
-    if (!(o->min_sum_hessian_in_leaf >= 0.0) || !(o->min_gain_to_split >= 0.0)) {
-        return OPT_ERR(err, "min_sum_hessian_in_leaf",
-                       "expected numbers >= 0 (and for "
-                       "min_gain_to_split), found %g",
-                       o->min_sum_hessian_in_leaf);
-    }
-    if (!(o->row_subsample > 0.0 && o->row_subsample <= 1.0)) {
-        return OPT_ERR(err, "row_subsample", "expected (0, 1], found %g", o->row_subsample);
-    }
-    if (!(o->col_subsample > 0.0 && o->col_subsample <= 1.0)) {
-        return OPT_ERR(err, "col_subsample", "expected (0, 1], found %g", o->col_subsample);
-    }
-    if (o->num_class < 0 || o->num_class > TM_TRAIN_MAX_CLASSES) {
-        return OPT_ERR(err, "num_class", "expected 0..%d, found %d", TM_TRAIN_MAX_CLASSES,
-                       o->num_class);
+    if (o->class_weight < TM_TRAIN_CW_NONE || o->class_weight > TM_TRAIN_CW_EXPLICIT) {
+        return OPT_ERR(err, "--class-weight: expected none, balanced or explicit weights, found "
+                            "mode %d",
+                       (int)o->class_weight);
     }
     if (o->class_weight != TM_TRAIN_CW_NONE && o->objective == TM_TRAIN_REGRESSION) {
-        return OPT_ERR(err, "class_weight", "expected no class weights for regression");
+        return OPT_ERR(err, "--class-weight: expected no class weights for the regression "
+                            "objective, found %s",
+                       o->class_weight == TM_TRAIN_CW_BALANCED ? "balanced" : "explicit weights");
+    }
+    if (o->class_weight == TM_TRAIN_CW_EXPLICIT &&
+        (o->n_class_weights < 1 || o->n_class_weights > TM_TRAIN_MAX_CLASSES)) {
+        return OPT_ERR(err, "--class-weight: expected 1..%d weights, found %d",
+                       TM_TRAIN_MAX_CLASSES, o->n_class_weights);
     }
     return TM_OK;
+}
+
+tm_status tm_train_opts_check(const tm_train_opts *opts, tm_err *err)
+{
+    return tm__train_check_opts(opts, err);
 }
 
 /* Records a bad value of row r in d; reason follows "expected ...". */
@@ -217,12 +210,13 @@ tm_status tm__train_check_data(const tm_train_opts *o, const tm_train_data *tr,
     }
     if (o->class_weight == TM_TRAIN_CW_EXPLICIT) {
         if (o->n_class_weights != k) {
-            return OPT_ERR(err, "class_weight", "expected %d class weights, found %d", k,
-                           o->n_class_weights);
+            return OPT_ERR(err, "--class-weight: expected %d weights (one per class), found %d",
+                           k, o->n_class_weights);
         }
         for (int c = 0; c < k; c++) {
             if (!(o->class_weights[c] > 0.0) || !isfinite(o->class_weights[c])) {
-                return OPT_ERR(err, "class_weight", "expected weights > 0, found %g for class %d",
+                return OPT_ERR(err, "--class-weight: expected finite weights > 0, found %g for "
+                                    "class %d",
                                o->class_weights[c], c);
             }
         }

@@ -281,6 +281,14 @@ void tm__train_transform(tm_train_objective obj, int n_out, const double *s, dou
 
 /* ---- checks and weights (data.c) -------------------------------------- */
 
+/* Deepest trees: 30 levels (leaf indices fit an int32), 12 for oblivious
+ * trees (4096 leaves per tree). */
+#define TM__TRAIN_MAX_DEPTH           30
+#define TM__TRAIN_MAX_DEPTH_OBLIVIOUS 12
+
+/* Checks o against tm_train_opt_table's rows and the rules between
+ * options; the message names the option ("--max-bin: expected a whole
+ * number in 2..255, found \"300\""). */
 tm_status tm__train_check_opts(const tm_train_opts *o, tm_err *err);
 /* Checks shapes, labels and weights; *n_classes = K (2 binary, 0
  * regression). */

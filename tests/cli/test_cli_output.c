@@ -182,8 +182,8 @@ START_TEST(output_train_writes_all_or_none)
                          "--metrics-json missing/m.json",
                          err, sizeof err),
                      2);
-    ck_assert_str_eq(err,
-                     "turbomode: missing/m.json: cannot create output: No such file or directory\n");
+    ck_assert_str_eq(err, "turbomode train: --metrics-json: missing/m.json: cannot create "
+                          "output: No such file or directory\n");
     char *text = slurp("keep.txt");
     ck_assert_str_eq(text, "previous model\n");
     free(text);
@@ -191,6 +191,8 @@ START_TEST(output_train_writes_all_or_none)
                          "--metrics-json m.json",
                          err, sizeof err),
                      2);
+    ck_assert_str_eq(err, "turbomode train: --out: missing/m.txt: cannot create output: No such "
+                          "file or directory\n");
     ck_assert(!exists("m.json"));
     /* both written when both can be */
     ck_assert_int_eq(run("train --input t.csv --label label --out keep.txt --max-rounds 2 "

@@ -64,7 +64,7 @@ START_TEST(store_fresh_database_is_at_current_version_with_wal)
     ck_assert_int_eq(count(s, "PRAGMA foreign_keys"), 1);
     ck_assert_int_eq(count(s, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode='wal'"),
                      1);
-    ck_assert_int_eq(count(s, "SELECT count(*) FROM sqlite_master WHERE type='table'"), 8);
+    ck_assert_int_eq(count(s, "SELECT count(*) FROM sqlite_master WHERE type='table'"), 9);
     tm_store_close(s);
 }
 END_TEST
@@ -72,11 +72,18 @@ END_TEST
 START_TEST(store_old_version_is_migrated_on_open)
 {
     tm_store *s = open_fresh("old.db");
-    /* Make it look like a version-1 database: no indexes, user_version 1. */
+    /* Make it look like a version-1 database: no indexes, no decision
+     * rules or decision columns, user_version 1. */
     ck_assert_int_eq(tm_store_exec(s,
                                    "DROP INDEX prices_date; DROP INDEX signals_date;"
                                    " DROP INDEX samples_date; DROP INDEX models_kind;"
-                                   " DROP INDEX job_results_job; PRAGMA user_version = 1;",
+                                   " DROP INDEX job_results_job; DROP TABLE decision_rules;"
+                                   " ALTER TABLE signals DROP COLUMN decision;"
+                                   " ALTER TABLE signals DROP COLUMN capped;"
+                                   " ALTER TABLE signals DROP COLUMN c_sell;"
+                                   " ALTER TABLE signals DROP COLUMN c_hold;"
+                                   " ALTER TABLE signals DROP COLUMN c_buy;"
+                                   " PRAGMA user_version = 1;",
                                    NULL),
                      TM_OK);
     add_prices(s, "AAA", 3, 20180101);
@@ -84,9 +91,12 @@ START_TEST(store_old_version_is_migrated_on_open)
     snprintf(path, sizeof path, "%s", tm_store_path(s));
     tm_store_close(s);
     ck_assert_int_eq(tm_store_open(path, &s, NULL), TM_OK);
-    ck_assert_int_eq(tm_store_schema_version(s), 2);
+    ck_assert_int_eq(tm_store_schema_version(s), 3);
     ck_assert_int_eq(count(s, "SELECT count(*) FROM sqlite_master WHERE type='index'"
                               " AND name='prices_date'"),
+                     1);
+    ck_assert_int_eq(count(s, "SELECT count(*) FROM sqlite_master WHERE type='table'"
+                              " AND name='decision_rules'"),
                      1);
     ck_assert_int_eq(count(s, "SELECT count(*) FROM prices"), 3);
     tm_store_close(s);
@@ -106,7 +116,7 @@ START_TEST(store_newer_schema_is_refused_with_message)
     ck_assert_ptr_null(s);
     char msg[1024], want[1024];
     snprintf(want, sizeof want,
-             "%s: field 'user_version': expected a schema version <= 2, found 9 (database "
+             "%s: field 'user_version': expected a schema version <= 3, found 9 (database "
              "from a newer turbomode)",
              path);
     ck_assert_str_eq(tm_err_format(&err, msg, sizeof msg), want);
@@ -251,6 +261,73 @@ START_TEST(store_signals_outcomes_and_unsampled)
 }
 END_TEST
 
+/* What the rule decided round-trips: decision, capped and the calibrated
+ * probabilities (kept only for rule decisions); a signal written before
+ * schema 3 reads as argmax with no calibration. Rules are kept per model. */
+START_TEST(store_signal_decisions_and_rules)
+{
+    tm_store *s = open_fresh("decide.db");
+    const char *u[] = {"AAA", "BBB"};
+    ck_assert_int_eq(tm_store_universe_add(s, u, 2, NULL), TM_OK);
+    tm_store_signal a = {.symbol = "AAA",
+                         .date = 20180102,
+                         .label = 1,
+                         .prob = {.1, .2, .7},
+                         .cal = {.05, .6, .25},
+                         .decision = TM_STORE_DECIDED_RULE,
+                         .capped = true};
+    tm_store_signal b = {.symbol = "BBB", .date = 20180102, .label = 2, .prob = {.1, .2, .7},
+                         .cal = {.5, .5, .5}};
+    ck_assert_int_eq(tm_store_signal_insert(s, &a, NULL), TM_OK);
+    ck_assert_int_eq(tm_store_signal_insert(s, &b, NULL), TM_OK);
+    tm_store_signal *g = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(tm_store_signals_on(s, 20180102, &g, &n, NULL), TM_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(g[0].decision, TM_STORE_DECIDED_RULE);
+    ck_assert(g[0].capped);
+    ck_assert_double_eq(g[0].cal[1], 0.6);
+    ck_assert_int_eq(g[1].decision, TM_STORE_DECIDED_ARGMAX);
+    ck_assert(!g[1].capped);
+    ck_assert(isnan(g[1].cal[0]) && isnan(g[1].cal[2])); /* argmax: none stored */
+    tm_free(g);
+    char *text = NULL;
+    ck_assert_int_eq(tm_store_rule_get(s, 1, &text, NULL), TM_OK);
+    ck_assert_ptr_null(text);
+    tm_store_model m = {.kind = "meta", .family = "lightgbm", .format = "lightgbm",
+                        .file = "m.txt", .trained_at = "2018-01-01T00:00:00Z",
+                        .as_of = 20180101};
+    ck_assert_int_eq(tm_store_model_insert(s, &m, NULL), TM_OK);
+    ck_assert_int_eq(tm_store_rule_put(s, m.id, "{\"version\":1}", NULL), TM_OK);
+    ck_assert_int_eq(tm_store_rule_get(s, m.id, &text, NULL), TM_OK);
+    ck_assert_str_eq(text, "{\"version\":1}");
+    tm_free(text);
+    /* Back to schema 2 (no decision columns), then migrated again. */
+    ck_assert_int_eq(tm_store_exec(s,
+                                   "DROP TABLE decision_rules;"
+                                   " ALTER TABLE signals DROP COLUMN decision;"
+                                   " ALTER TABLE signals DROP COLUMN capped;"
+                                   " ALTER TABLE signals DROP COLUMN c_sell;"
+                                   " ALTER TABLE signals DROP COLUMN c_hold;"
+                                   " ALTER TABLE signals DROP COLUMN c_buy;"
+                                   " PRAGMA user_version = 2;",
+                                   NULL),
+                     TM_OK);
+    char path[512];
+    snprintf(path, sizeof path, "%s", tm_store_path(s));
+    tm_store_close(s);
+    ck_assert_int_eq(tm_store_open(path, &s, NULL), TM_OK);
+    ck_assert_int_eq(tm_store_schema_version(s), 3);
+    ck_assert_int_eq(tm_store_signals_on(s, 20180102, &g, &n, NULL), TM_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(g[0].decision, TM_STORE_DECIDED_ARGMAX);
+    ck_assert(!g[0].capped && isnan(g[0].cal[1]));
+    ck_assert_int_eq(g[0].label, 1);
+    tm_free(g);
+    tm_store_close(s);
+}
+END_TEST
+
 START_TEST(store_model_registry_activation_and_history)
 {
     tm_store *s = open_fresh("models.db");
@@ -391,6 +468,7 @@ TM_TEST_SUITE(store)
     tcase_add_test(tc, store_prices_load_respects_as_of_and_universe);
     tcase_add_test(tc, store_samples_round_trip_and_skip_duplicates);
     tcase_add_test(tc, store_signals_outcomes_and_unsampled);
+    tcase_add_test(tc, store_signal_decisions_and_rules);
     tcase_add_test(tc, store_model_registry_activation_and_history);
     tcase_add_test(tc, store_job_results_last_by_status);
     tcase_add_test(tc, store_dates_parse_strictly);

@@ -230,10 +230,11 @@ START_TEST(bad_input_gets_exact_messages)
     tm_train_data v = {2, 2, 2, x, NULL, y, NULL, "valid.csv", "label", NULL};
     expect_error(&o, &d, &v, "valid.csv: validation set: expected 1 features, found 2");
     o.max_bin = 1;
-    expect_error(&o, &d, NULL, "field 'max_bin': expected 2..255, found 1");
+    expect_error(&o, &d, NULL, "--max-bin: expected a whole number in 2..255, found \"1\"");
     o.max_bin = 255;
     o.num_leaves = 1;
-    expect_error(&o, &d, NULL, "field 'num_leaves': expected an integer >= 2, found 1");
+    expect_error(&o, &d, NULL,
+                 "--num-leaves: expected a whole number in 2..1048576, found \"1\"");
     o.num_leaves = 31;
     d.n_rows = 0;
     expect_error(&o, &d, NULL, "train.csv: training set: expected 1..2147483647 rows, found 0");

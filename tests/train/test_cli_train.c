@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <turbomode/forest.h>
+#include <turbomode/train.h>
 
 #include "synth.h"
 #include "tm_test.h"
@@ -140,10 +141,124 @@ START_TEST(cli_train_bad_input_exits_2_and_keeps_out)
                    "turbomode train: --out-format catboost needs --growth oblivious (see "
                    "'turbomode train --help')\n");
     expect_failure("--input in.csv --label label --out keep.txt --max-bin 300", 2,
-                   "turbomode train: --max-bin: expected a valid value (see --help), found "
-                   "'300' (see 'turbomode train --help')\n");
+                   "turbomode train: --max-bin: expected a whole number in 2..255, found "
+                   "\"300\" (see 'turbomode train --help')\n");
     expect_failure("--input missing.csv --label label --out keep.txt", 2,
                    "turbomode: missing.csv: cannot open: No such file or directory\n");
+}
+END_TEST
+
+/* Every option's bad value is refused before the input is read (in.csv
+ * is not even needed: absent.csv would fail later), naming the option and
+ * the value; --out and --metrics-json are left as they were. */
+START_TEST(cli_train_options_refused_by_name)
+{
+    static const struct {
+        const char *args, *msg;
+    } cases[] = {
+            {"--max-rounds 0", "--max-rounds: expected a whole number in 1..1000000, found \"0\""},
+            {"--learning-rate nan",
+             "--learning-rate: expected a finite number in [1e-06, 100], found \"nan\""},
+            {"--learning-rate 1e400",
+             "--learning-rate: expected a finite number in [1e-06, 100], found \"1e400\""},
+            {"--lambda -1", "--lambda: expected a finite number in [0, 1e+09], found \"-1\""},
+            {"--subsample 0", "--subsample: expected a finite number in [1e-06, 1], found \"0\""},
+            {"--colsample 1.5",
+             "--colsample: expected a finite number in [1e-06, 1], found \"1.5\""},
+            {"--threads 0", "--threads: expected a whole number in 1..1024, found \"0\""},
+            {"--threads abc", "--threads: expected a whole number in 1..1024, found \"abc\""},
+            {"--threads 99999999999",
+             "--threads: expected a whole number in 1..1024, found \"99999999999\""},
+            {"--num-leaves 1", "--num-leaves: expected a whole number in 2..1048576, found \"1\""},
+            {"--max-depth 0", "--max-depth: expected a whole number in 1..30, found \"0\""},
+            {"--max-depth 2.5", "--max-depth: expected a whole number in 1..30, found \"2.5\""},
+            {"--growth oblivious --max-depth 13",
+             "--max-depth: expected a whole number in 1..12 for oblivious growth, found \"13\""},
+            {"--num-class 33", "--num-class: expected a whole number in 2..32, found \"33\""},
+            {"--seed -1", "--seed: expected a whole number in 0..18446744073709551615, found "
+                          "\"-1\""},
+            {"--seed 1.5", "--seed: expected a whole number in 0..18446744073709551615, found "
+                           "\"1.5\""},
+            {"--seed 18446744073709551616",
+             "--seed: expected a whole number in 0..18446744073709551615, found "
+             "\"18446744073709551616\""},
+            {"--early-stopping -1",
+             "--early-stopping: expected a whole number in 0..1000000, found \"-1\""},
+            {"--progress-every 0",
+             "--progress-every: expected a whole number in 1..1000000, found \"0\""},
+            {"--objective rank", "--objective: expected one of multiclass|binary|regression, "
+                                 "found \"rank\""},
+            {"--growth lossguide",
+             "--growth: expected one of leafwise|depthwise|oblivious, found \"lossguide\""},
+            {"--out-format onnx",
+             "--out-format: expected one of lightgbm|xgboost|catboost, found \"onnx\""},
+            {"--valid-fraction 1",
+             "--valid-fraction: expected a finite number in [0.001, 0.999], found \"1\""},
+            {"--valid-fraction 0.2 --split later",
+             "--split: expected one of time|random, found \"later\""},
+            {"--class-weight 1,0,1",
+             "--class-weight: expected balanced or weights > 0 separated by commas, found "
+             "\"1,0,1\""},
+            {"--class-weight 1,,2",
+             "--class-weight: expected balanced or weights > 0 separated by commas, found "
+             "\"1,,2\""},
+            {"--class-weight inf",
+             "--class-weight: expected balanced or weights > 0 separated by commas, found "
+             "\"inf\""},
+            {"--objective regression --class-weight balanced",
+             "--class-weight: expected no class weights for the regression objective, found "
+             "balanced"},
+            {"--label ''", "--label: expected a non-empty value, found \"\""},
+            {"--max-bin", "--max-bin: missing value"},
+            {"--max_bin 10", "unknown option '--max_bin'"},
+            {"--valid-fraction 0.2 --split time", "--split time needs --time-column"},
+    };
+    char path[512];
+    snprintf(path, sizeof path, "%s/m.json", tm_test_tmpdir());
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char args[512], msg[512];
+        snprintf(args, sizeof args,
+                 "--input absent.csv --label label --out keep.txt --metrics-json m.json %s",
+                 cases[i].args);
+        snprintf(msg, sizeof msg, "turbomode train: %s (see 'turbomode train --help')\n",
+                 cases[i].msg);
+        expect_failure(args, 2, msg);
+        ck_assert_int_ne(access(path, F_OK), 0);
+    }
+    /* Values at the ends of the ranges are taken (the input is then read). */
+    expect_failure("--input absent.csv --label label --out keep.txt --max-bin 2 --threads 1024 "
+                   "--seed 18446744073709551615 --subsample 1 --lambda 0 --num-class 32",
+                   2, "turbomode: absent.csv: cannot open: No such file or directory\n");
+}
+END_TEST
+
+/* --help lists every row of both tables, with the defaults. */
+START_TEST(cli_train_help_lists_every_option)
+{
+    int rc;
+    char *err = run("--help", &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_str_eq(err, "");
+    free(err);
+    char path[512];
+    snprintf(path, sizeof path, "%s/out.txt", tm_test_tmpdir());
+    char *help = tm_test_slurp(path, NULL);
+    size_t n;
+    const tm_opt *rows = tm_train_opt_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        char use[128];
+        ck_assert_msg(strstr(help, tm_opt_usage(&rows[i], use, sizeof use)), "%s", use);
+    }
+    static const char *const own[] = {"--input CSV", "--label COL", "--out MODEL",
+                                      "--metrics-json FILE", "--valid CSV", "--valid-fraction F",
+                                      "--time-column COL", "--weight-column COL", "--ignore COLS",
+                                      "--class-weight W"};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        ck_assert_msg(strstr(help, own[i]), "%s", own[i]);
+    }
+    ck_assert_ptr_nonnull(strstr(help, "  --max-bin N            value bins per feature (default: "
+                                       "255)\n"));
+    free(help);
 }
 END_TEST
 
@@ -197,6 +312,8 @@ TM_TEST_SUITE(train_cli)
     tcase_add_test(tc, cli_train_writes_model_and_metrics);
     tcase_add_test(tc, cli_train_bad_input_exits_2_and_keeps_out);
     tcase_add_test(tc, cli_train_zero_weight_sums_refused);
+    tcase_add_test(tc, cli_train_options_refused_by_name);
+    tcase_add_test(tc, cli_train_help_lists_every_option);
     suite_add_tcase(s, tc);
     return s;
 }
