@@ -120,7 +120,7 @@ walkforward: all
 # Fully static binary for a box with nothing installed.
 static:
 	$(MAKE) --no-print-directory VARIANT=static-build \
-	    OPT_static-build="-O2 -DNDEBUG" EXTRA_LDFLAGS="-static" all
+	    OPT_static-build="-O2 -DNDEBUG -DTM_NO_DLOPEN" EXTRA_LDFLAGS="-static" all
 	@mkdir -p bin && cp build/static-build/turbomode bin/turbomode-static
 	@if ldd bin/turbomode-static 2>&1 | grep -q "not a dynamic"; then \
 	    echo "bin/turbomode-static: static (ldd: not a dynamic executable)"; \

@@ -90,6 +90,34 @@ tm_status tm_forest_predict_reference(const tm_forest *f, const double *X, size_
                                       size_t stride, tm_forest_output kind, double *out,
                                       tm_err *err);
 
+/* ---- ahead-of-time compilation (compile_c.c) ----------------------------- */
+
+/* What a compiled file exports as tm_compiled_abi. */
+#define TM_FOREST_COMPILED_ABI "turbomode-compiled-1"
+
+/* The kernel a compiled file exports as tm_compiled_margins: writes
+ * n_outputs margins per row (row-major) for the rows at X + r * stride.
+ * It keeps no state, so threads may call it at once. */
+typedef void (*tm_forest_margins_fn)(const double *X, size_t n_rows, size_t stride,
+                                     double *margins);
+
+/* Emits f's tree walk and margin sums as one self-contained C file (a
+ * function per tree, exported tm_compiled_margins, tm_compiled_abi,
+ * tm_compiled_n_features, tm_compiled_n_outputs, tm_compiled_fingerprint),
+ * built with e.g. `cc -O2 -shared -fPIC`. Its margins equal the reference
+ * predictor's bit for bit. *out is tm_malloc'd NUL-terminated text of *len
+ * bytes (free with tm_free); out may be NULL to get only *fingerprint, the
+ * hash of the generated body, equal for equal trees. source names the
+ * model in the file's head comment (outside the hash; may be NULL).
+ * TM_E_FORMAT for models it does not compile (linear leaves). */
+tm_status tm_forest_compile_c(const tm_forest *f, const char *source, char **out, size_t *len,
+                              uint64_t *fingerprint, tm_err *err);
+/* tm_forest_predict with the margins from fn (a compiled file of f: the
+ * caller checks its fingerprint against tm_forest_compile_c's) and f's link. */
+tm_status tm_forest_predict_compiled(const tm_forest *f, tm_forest_margins_fn fn, const double *X,
+                                     size_t n_rows, size_t stride, tm_forest_output kind,
+                                     int n_threads, double *out, tm_err *err);
+
 /* Boosting rounds of f (XGBoost iterations: n_outputs x num_parallel_tree
  * trees each; LightGBM: num_tree_per_iteration trees; CatBoost: one tree);
  * 0 when its trees do not form whole rounds. */

@@ -32,6 +32,16 @@ bool tm_cli_progress_enabled(void);
 int tm_cli_predict(int argc, char **argv);
 int tm_cli_model(int argc, char **argv);
 int tm_cli_train(int argc, char **argv);
+int tm_cli_compile(int argc, char **argv);
+
+struct tm_forest;
+/* Opens the shared object built from `turbomode compile` of f (dlopen)
+ * after checking its ABI and fingerprint against f. Returns -1 with
+ * *handle and *fn set, else prints a one-line message and returns the
+ * exit status (2). Close with tm_cli_compiled_close (accepts NULL). */
+int tm_cli_compiled_open(const char *so_path, const struct tm_forest *f, void **handle,
+                         void (**fn)(const double *, size_t, size_t, double *));
+void tm_cli_compiled_close(void *handle);
 /* train's options with their defaults as a Markdown table (the README's). */
 void tm_cli_train_options_markdown(FILE *out);
 

@@ -34,6 +34,9 @@ static void predict_help(void)
            "                        num_parallel_tree trees; B = 0: to the last round)\n"
            "  --best-iteration      rounds 0..best: the best iteration the model stores\n"
            "                        (XGBoost's best_iteration); refused when it stores none\n"
+           "  --compiled SO         sum the trees with a build of `turbomode compile`\n"
+           "                        of the same model (cc -O2 -shared -fPIC); refused\n"
+           "                        when built from another model\n"
            "  --threads N           worker threads (default: all cores)\n"
            "  --timings             print phase=NAME seconds=S lines to stderr\n"
            "  --verbose             say on stderr how columns were matched (by name or by\n"
@@ -46,7 +49,7 @@ static void predict_help(void)
 }
 
 typedef struct predict_args {
-    const char *model, *input, *output, *format, *objective;
+    const char *model, *input, *output, *format, *objective, *compiled;
     tm_forest_output kind;
     int threads;
     bool timings;
@@ -102,7 +105,7 @@ static int parse_kind(const char *s, tm_forest_output *kind)
 static int parse_args(int argc, char **argv, predict_args *a)
 {
     enum { O_MODEL = 256, O_FORMAT, O_INPUT, O_OUTPUT, O_MARGIN, O_TYPE, O_THREADS, O_TIMINGS,
-           O_OBJECTIVE, O_BASE, O_NCLASS, O_RANGE, O_BEST, O_VERBOSE, O_HELP };
+           O_OBJECTIVE, O_BASE, O_NCLASS, O_RANGE, O_BEST, O_VERBOSE, O_COMPILED, O_HELP };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL},   {"format", required_argument, 0, O_FORMAT},
         {"input", required_argument, 0, O_INPUT},   {"output", required_argument, 0, O_OUTPUT},
@@ -113,6 +116,7 @@ static int parse_args(int argc, char **argv, predict_args *a)
         {"num-class", required_argument, 0, O_NCLASS},
         {"iteration-range", required_argument, 0, O_RANGE},
         {"best-iteration", no_argument, 0, O_BEST}, {"verbose", no_argument, 0, O_VERBOSE},
+        {"compiled", required_argument, 0, O_COMPILED},
         {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
@@ -168,6 +172,7 @@ static int parse_args(int argc, char **argv, predict_args *a)
             break;
         case O_BEST: a->best = true; break;
         case O_VERBOSE: a->verbose = true; break;
+        case O_COMPILED: a->compiled = optarg; break;
         case 'h':
         case O_HELP:
             predict_help();
@@ -186,6 +191,10 @@ static int parse_args(int argc, char **argv, predict_args *a)
     if (a->has_range && a->best) {
         return tm_cli_usage_error("predict",
                                   "--iteration-range and --best-iteration exclude each other");
+    }
+    if (a->compiled && (a->has_range || a->best)) {
+        return tm_cli_usage_error("predict", "--compiled sums every tree of the model: it "
+                                             "excludes --iteration-range and --best-iteration");
     }
     return 0;
 }
@@ -412,6 +421,15 @@ int tm_cli_predict(int argc, char **argv)
     if (st == TM_OK && (a.has_range || a.best)) {
         st = apply_rounds(&f, &a, &err);
     }
+    void *so = NULL;
+    tm_forest_margins_fn fn = NULL;
+    if (st == TM_OK && a.compiled) {
+        rc = tm_cli_compiled_open(a.compiled, f, &so, &fn);
+        if (rc >= 0) {
+            tm_forest_free(f);
+            return rc;
+        }
+    }
     double t1 = tm_now_seconds();
     if (st == TM_OK) {
         st = tm_csv_load(a.input, &csv, &err);
@@ -426,8 +444,10 @@ int tm_cli_predict(int argc, char **argv)
         st = out ? TM_OK : TM_ERR(&err, TM_E_NOMEM, NULL, 0, NULL, "out of memory for output");
     }
     if (st == TM_OK) {
-        st = tm_forest_predict(f, X, csv->n_rows, (size_t)tm_forest_n_features(f), a.kind,
-                               a.threads, out, &err);
+        size_t nf = (size_t)tm_forest_n_features(f);
+        st = fn ? tm_forest_predict_compiled(f, fn, X, csv->n_rows, nf, a.kind, a.threads, out,
+                                             &err)
+                : tm_forest_predict(f, X, csv->n_rows, nf, a.kind, a.threads, out, &err);
     }
     double t3 = tm_now_seconds();
     if (st == TM_OK) {
@@ -453,5 +473,6 @@ int tm_cli_predict(int argc, char **argv)
     tm_free(X);
     tm_csv_free(csv);
     tm_forest_free(f);
+    tm_cli_compiled_close(so);
     return rc;
 }

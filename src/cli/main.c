@@ -21,6 +21,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"predict", tm_cli_predict, "score a CSV with a tree model (XGBoost, LightGBM, CatBoost)"},
+    {"compile", tm_cli_compile, "write a model's trees as C to build ahead of time"},
     {"model", tm_cli_model, "inspect a model file (model info PATH)"},
     {"train", tm_cli_train, "train gradient-boosted trees on a CSV (LightGBM/XGBoost/CatBoost out)"},
     {"import-prices", tm_cli_import_prices, "load daily OHLCV CSV (date,open,high,low,close,volume,Name)"},
