@@ -69,6 +69,9 @@ int tm_cli_daemon(int argc, char **argv)
             return tm_cli_usage_error("daemon", "unexpected argument '%s'", argv[i]);
         }
     }
+    if (db && !*db) { /* SQLite would open a temporary database */
+        return tm_cli_usage_error("daemon", "--db: expected a non-empty value, found \"\"");
+    }
     tm_sched_config *cfgs[64];
     size_t n_cfgs = 0;
     int rc = tm_cli_sched_config("daemon", config, db, &cfgs[0]);

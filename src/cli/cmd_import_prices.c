@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <turbomode/pipeline.h>
+#include <turbomode/store.h>
 
 #include "cli/cli.h"
 
@@ -63,6 +64,12 @@ int tm_cli_import_prices(int argc, char **argv)
     }
     if (!o.db_path || !path) {
         return tm_cli_usage_error("import-prices", "--db DB and a FILE (or -) are required");
+    }
+    if (io.symbol && (!*io.symbol || strlen(io.symbol) >= TM_STORE_SYMBOL_MAX)) {
+        /* refused once here rather than on every row */
+        return tm_cli_usage_error("import-prices",
+                                  "--symbol: expected a ticker of 1 to %d bytes, found \"%s\"",
+                                  TM_STORE_SYMBOL_MAX - 1, io.symbol);
     }
     tm_err err;
     tm_err_init(&err);

@@ -126,6 +126,7 @@ static int parse_args(int argc, char **argv, predict_args *a)
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         char *end = NULL;
+        long n = 0;
         switch (c) {
         case O_MODEL: a->model = optarg; break;
         case O_FORMAT: a->format = optarg; break;
@@ -140,8 +141,9 @@ static int parse_args(int argc, char **argv, predict_args *a)
             }
             break;
         case O_THREADS:
-            a->threads = (int)strtol(optarg, &end, 10);
-            if (!*optarg || *end || a->threads < 1 || a->threads > 1024) {
+            n = strtol(optarg, &end, 10); /* range-checked before narrowing */
+            a->threads = (int)n;
+            if (!*optarg || *end || n < 1 || n > 1024) {
                 return tm_cli_usage_error("predict", "--threads: expected 1..1024, found '%s'",
                                           optarg);
             }
@@ -155,8 +157,9 @@ static int parse_args(int argc, char **argv, predict_args *a)
             a->has_base_score = true;
             break;
         case O_NCLASS:
-            a->num_class = (int)strtol(optarg, &end, 10);
-            if (!*optarg || *end || a->num_class < 0 || a->num_class > 256) {
+            n = strtol(optarg, &end, 10);
+            a->num_class = (int)n;
+            if (!*optarg || *end || n < 0 || n > 256) {
                 return tm_cli_usage_error("predict", "--num-class: expected 0..256, found '%s'",
                                           optarg);
             }

@@ -32,7 +32,15 @@ static int parse_args(const char *sub, int argc, char **argv, args *a)
         } else if (strcmp(argv[i], "--horizon") == 0 && v) {
             a->horizon = argv[++i];
         } else if (strcmp(argv[i], "--limit") == 0 && v) {
-            a->limit = strtol(argv[++i], NULL, 10);
+            char *end;
+            errno = 0;
+            a->limit = strtol(argv[++i], &end, 10);
+            if (!*v || *end || errno || a->limit < 0) {
+                return tm_cli_usage_error("schedule",
+                                          "--limit: expected a whole number >= 0 (0: every run), "
+                                          "found \"%s\"",
+                                          v);
+            }
         } else if (strcmp(sub, "eval") == 0 && !a->file && (argv[i][0] != '-' || !argv[i][1])) {
             a->file = argv[i];
         } else {

@@ -685,6 +685,42 @@ START_TEST(reliability_evaluate_outputs_all_or_none)
 }
 END_TEST
 
+/* Options of the commands outside the option tables: a number that does
+ * not fit is refused, not wrapped or read as 0; an empty or unstorable
+ * value is refused before anything is created. */
+START_TEST(reliability_other_options_refused)
+{
+    expect(tm("schedule history --db typo.db --limit abc"), 2,
+           "turbomode schedule: --limit: expected a whole number >= 0 (0: every run), found "
+           "\"abc\" (see 'turbomode schedule --help')\n");
+    ck_assert(!exists("typo.db"));
+    /* 2^32 + 1 once became 1 thread, 2^32 + 3 three classes */
+    expect(tm("predict --model m.txt --input in.csv --output o.csv --threads 4294967297"), 2,
+           "turbomode predict: --threads: expected 1..1024, found '4294967297' (see 'turbomode "
+           "predict --help')\n");
+    expect(tm("predict --model m.txt --input in.csv --output o.csv --num-class 4294967299"), 2,
+           "turbomode predict: --num-class: expected 0..256, found '4294967299' (see 'turbomode "
+           "predict --help')\n");
+    ck_assert(!exists("o.csv"));
+    /* An empty --db made the daemon run on SQLite's temporary database,
+     * leaving its lock, logs and state in the working directory. */
+    expect(tm("daemon --db '' --once"), 2,
+           "turbomode daemon: --db: expected a non-empty value, found \"\" (see 'turbomode daemon "
+           "--help')\n");
+    ck_assert(!exists(".lock") && !exists(".sched.json") && !exists(".logs"));
+    /* A ticker that cannot be stored: once, not once per row, and no
+     * database created. */
+    write_market(3);
+    expect(tm("import-prices --db sym.db --symbol '' vix.csv"), 2,
+           "turbomode import-prices: --symbol: expected a ticker of 1 to 15 bytes, found \"\" "
+           "(see 'turbomode import-prices --help')\n");
+    expect(tm("import-prices --db sym.db --symbol ABCDEFGHIJKLMNOP vix.csv"), 2,
+           "turbomode import-prices: --symbol: expected a ticker of 1 to 15 bytes, found "
+           "\"ABCDEFGHIJKLMNOP\" (see 'turbomode import-prices --help')\n");
+    ck_assert(!exists("sym.db"));
+}
+END_TEST
+
 TM_TEST_SUITE(reliability)
 {
     Suite *s = suite_create("reliability");
@@ -703,6 +739,7 @@ TM_TEST_SUITE(reliability)
     tcase_add_test(tc, reliability_verbose_progress);
     tcase_add_test(tc, reliability_backfill_progress);
     tcase_add_test(tc, reliability_evaluate_outputs_all_or_none);
+    tcase_add_test(tc, reliability_other_options_refused);
     tcase_add_test(tc, reliability_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;
