@@ -135,6 +135,20 @@ static int check_args(train_args *a)
                                   "by commas, found \"%s\"",
                                   a->class_weight);
     }
+    /* One column, one role: a label read as times or weights is a mistake. */
+    const char *dup = a->time_col && strcmp(a->time_col, a->label) == 0       ? "--time-column"
+                      : a->weight_col && strcmp(a->weight_col, a->label) == 0 ? "--weight-column"
+                                                                              : NULL;
+    if (dup) {
+        return tm_cli_usage_error("train", "%s: expected a column other than --label's, found \"%s\"",
+                                  dup, a->label);
+    }
+    if (a->time_col && a->weight_col && strcmp(a->time_col, a->weight_col) == 0) {
+        return tm_cli_usage_error("train",
+                                  "--weight-column: expected a column other than --time-column's, "
+                                  "found \"%s\"",
+                                  a->weight_col);
+    }
     if (a->valid && a->valid_fraction > 0.0) {
         return tm_cli_usage_error("train", "--valid and --valid-fraction exclude each other");
     }
@@ -191,7 +205,8 @@ static tm_status find_col(const tm_csv *csv, const char *name, const char *path,
     *col = tm_csv_col(csv, name);
     if (*col < 0) {
         return TM_ERR(err, TM_E_INVALID, path, 1, name,
-                      "expected a %s column named '%s' in the header, found none", what, name);
+                      "expected %s %s column named '%s' in the header, found none",
+                      what[0] == 'i' ? "an" : "a", what, name);
     }
     return TM_OK;
 }

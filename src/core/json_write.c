@@ -140,6 +140,16 @@ void tm_json_put_string(tm_buf *b, const char *s, size_t n, bool ascii)
     tm_buf_append(b, "\"", 1);
     size_t i = 0;
     while (i < n) {
+        size_t run = i; /* characters written as they are, appended at once */
+        while (run < n && u[run] >= 0x20 && u[run] != '"' && u[run] != '\\' &&
+               (!ascii || u[run] < 0x7f)) {
+            run++;
+        }
+        if (run > i) {
+            tm_buf_append(b, s + i, run - i);
+            i = run;
+            continue;
+        }
         unsigned long c = u[i];
         size_t used = 1;
         const char *e = NULL;
@@ -203,8 +213,10 @@ void tm_jw_key(tm_jw *w, const char *key)
                       w->style == TM_JW_SPACED ? 2 : 1);
     }
     *top = 'O';
-    snprintf(w->last_key, sizeof w->last_key, "%s", key);
-    tm_json_put_string(w->out, key, strlen(key), w->ascii);
+    size_t n = strlen(key), kept = n < sizeof w->last_key ? n : sizeof w->last_key - 1;
+    memcpy(w->last_key, key, kept); /* truncated: it only names the key in messages */
+    w->last_key[kept] = 0;
+    tm_json_put_string(w->out, key, n, w->ascii);
     tm_buf_append(w->out, w->style == TM_JW_SPACED ? ": " : ":", w->style == TM_JW_SPACED ? 2 : 1);
     w->after_key = true;
 }
@@ -230,9 +242,21 @@ void tm_jw_raw(tm_jw *w, const char *token, size_t n)
 
 void tm_jw_int(tm_jw *w, int64_t v)
 {
-    if (begin_value(w)) {
-        tm_buf_printf(w->out, "%lld", (long long)v);
+    if (!begin_value(w)) {
+        return;
     }
+    /* the digits by hand, as "%lld" gives them: model writers put
+     * millions of small integers, and printf's per-call setup dominates */
+    char buf[24], *p = buf + sizeof buf;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) {
+        *--p = '-';
+    }
+    tm_buf_append(w->out, p, (size_t)(buf + sizeof buf - p));
 }
 
 void tm_jw_bool(tm_jw *w, bool v)

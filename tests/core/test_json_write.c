@@ -194,6 +194,29 @@ START_TEST(jw_nonfinite_policies)
 END_TEST
 
 /* Expects the steps of fn to fail with reason. */
+/* Integers as C's "%lld" prints them, at the edges of int64_t. */
+START_TEST(jw_int_prints_as_printf)
+{
+    const int64_t v[] = {0, 1, -1, 9, 10, -10, 2147483647, -2147483648LL, INT64_MAX, INT64_MIN};
+    tm_buf b;
+    tm_buf_init(&b);
+    tm_jw w;
+    tm_jw_init(&w, &b, TM_JW_COMPACT, TM_JW_NONFINITE_REFUSE, false);
+    tm_jw_array(&w);
+    char want[400] = "[";
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        tm_jw_int(&w, v[i]);
+        size_t n = strlen(want);
+        snprintf(want + n, sizeof want - n, "%s%lld", i ? "," : "", (long long)v[i]);
+    }
+    tm_jw_array_end(&w);
+    strcat(want, "]");
+    ck_assert_int_eq(tm_jw_finish(&w, NULL), TM_OK);
+    ck_assert_str_eq(b.p, want);
+    tm_buf_fini(&b);
+}
+END_TEST
+
 static void misuse(void (*fn)(tm_jw *), const char *reason)
 {
     tm_buf b = {0};
@@ -310,6 +333,7 @@ TM_TEST_SUITE(core_json_write)
     tcase_add_test(tc, buf_take_of_empty_is_empty_string);
     tcase_add_test(tc, buf_out_of_memory_is_sticky);
     tcase_add_test(tc, jw_separators_by_style);
+    tcase_add_test(tc, jw_int_prints_as_printf);
     tcase_add_test(tc, jw_escapes_like_python);
     tcase_add_test(tc, jw_nonfinite_policies);
     tcase_add_test(tc, jw_misuse_refused);

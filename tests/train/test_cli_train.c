@@ -143,6 +143,9 @@ START_TEST(cli_train_bad_input_exits_2_and_keeps_out)
     expect_failure("--input in.csv --label label --out keep.txt --max-bin 300", 2,
                    "turbomode train: --max-bin: expected a whole number in 2..255, found "
                    "\"300\" (see 'turbomode train --help')\n");
+    expect_failure("--input in.csv --label label --ignore symbol,nope --out keep.txt", 2,
+                   "turbomode: in.csv:1: field 'nope': expected an ignored column named 'nope' "
+                   "in the header, found none\n");
     expect_failure("--input missing.csv --label label --out keep.txt", 2,
                    "turbomode: missing.csv: cannot open: No such file or directory\n");
 }
@@ -212,6 +215,12 @@ START_TEST(cli_train_options_refused_by_name)
             {"--max-bin", "--max-bin: missing value"},
             {"--max_bin 10", "unknown option '--max_bin'"},
             {"--valid-fraction 0.2 --split time", "--split time needs --time-column"},
+            {"--time-column label --valid-fraction 0.2",
+             "--time-column: expected a column other than --label's, found \"label\""},
+            {"--weight-column label",
+             "--weight-column: expected a column other than --label's, found \"label\""},
+            {"--weight-column w --time-column w --valid-fraction 0.2",
+             "--weight-column: expected a column other than --time-column's, found \"w\""},
     };
     char path[512];
     snprintf(path, sizeof path, "%s/m.json", tm_test_tmpdir());
