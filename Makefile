@@ -199,3 +199,6 @@ clean:
 
 $(B)/bench_predict: bench/predict/bench_predict.c $(LIBA)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
+$(B)/bench_compiled: bench/predict/bench_compiled.c $(LIBA)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LIBS)

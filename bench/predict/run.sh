@@ -8,6 +8,8 @@
 #    trained by `turbomode train` without early stopping, or the file
 #    LGB_MODEL names; peers, when given: LightGBM (LIGHTGBM_PYTHONPATH)
 #    and lleaves (LLEAVES_PYTHONPATH), see lgb_peer.py.
+# With a C compiler, each model is also built by `turbomode compile` and
+# timed beside the interpreter (compiled.sh; BENCH_COMPILED=0 skips it).
 # Models are cached in bench/out. Ratios are only compared within one run.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -31,6 +33,7 @@ if "$PY" -c "import xgboost" 2>/dev/null; then
     $bench load "$out/xgb_softprob.json"
     $bench run "$out/xgb_softprob.json" "$out/base.csv" 3 "$out/predict_xgb_peers.txt" \
         "$out/xgb_pred.csv" 1e-6
+    [ "${BENCH_COMPILED:-1}" = 0 ] || sh bench/predict/compiled.sh "$out/xgb_softprob.json" "$out/base.csv" 3
 else
     echo "SKIP: python3-xgboost is not installed (apt-get install python3-xgboost)"
 fi
@@ -55,3 +58,6 @@ if [ -s "$out/lgb_pred.csv" ] && [ -n "${LIGHTGBM_PYTHONPATH:-}" ]; then
 else
     $bench run "$lgb" "$out/base.csv" 3 "$out/predict_lgb_peers.txt"
 fi
+# turbomode compile of the model, built with cc -O2 (minutes for this
+# model; BENCH_COMPILED=0 skips it), beside the interpreter.
+[ "${BENCH_COMPILED:-1}" = 0 ] || sh bench/predict/compiled.sh "$lgb" "$out/base.csv" 3
