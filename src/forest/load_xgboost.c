@@ -559,13 +559,24 @@ static tm_status load_doc(const walk *w, const tm_json *root, tm_forest_format f
     st = st ? st : read_learner(w, f, learner, version);
     st = st ? st : read_model(w, f, &b);
     st = st ? st : tm__forest_read_best_iteration(f, learner, w->path, w->err);
-    st = st ? st : tm__forest_finish(f, w->path, w->err);
 done:
     if (st != TM_OK) {
         tm_forest_free(f);
         f = NULL;
     }
     *out = f;
+    return st;
+}
+
+/* Validates the forest read from a document (freed by now) and builds its
+ * layout; on failure frees it and sets *out NULL. */
+static tm_status finish(tm_forest **out, const char *path, tm_err *err)
+{
+    tm_status st = tm__forest_finish(*out, path, err);
+    if (st != TM_OK) {
+        tm_forest_free(*out);
+        *out = NULL;
+    }
     return st;
 }
 
@@ -581,8 +592,8 @@ tm_status tm__forest_load_xgboost_json(const char *text, size_t len, const char 
     if (st == TM_OK) {
         st = load_doc(&w, tm_json_root(doc), TM_FOREST_FORMAT_XGBOOST_JSON, out);
     }
-    tm_json_doc_free(doc);
-    return st;
+    tm_json_doc_free(doc); /* before the layout is built: the peaks do not add up */
+    return st == TM_OK ? finish(out, path, err) : st;
 }
 
 tm_status tm__forest_load_xgboost_ubjson(const unsigned char *data, size_t len, const char *path,
@@ -598,5 +609,5 @@ tm_status tm__forest_load_xgboost_ubjson(const unsigned char *data, size_t len, 
         st = load_doc(&w, tm_json_root(doc), TM_FOREST_FORMAT_XGBOOST_UBJSON, out);
     }
     tm_json_doc_free(doc);
-    return st;
+    return st == TM_OK ? finish(out, path, err) : st;
 }
