@@ -113,7 +113,7 @@ bench: all
 demo: all
 	@sh scripts/demo.sh
 
-# Two years walked forward on 157 stocks (about 15 minutes; not part of test).
+# Two years walked forward on 157 stocks (long: see the README; not part of test).
 walkforward: all
 	@sh scripts/walkforward.sh
 

@@ -18,9 +18,9 @@
 # in the replayed years), and evaluate every signal day whose horizon ended
 # by 2018-02-07.
 #
-# Settings sized for a 2-core machine (about 15 minutes): a third of the
-# boosting rounds, 2 folds, no comparison model (it only adds a figure to
-# the retrain report). WF_ROUNDS_SCALE, WF_FOLDS, WF_EVERY (every k-th
+# Settings: a third of the boosting rounds, 2 folds, no comparison model
+# (it only adds a figure to the retrain report). See the README for what
+# a run costs. WF_ROUNDS_SCALE, WF_FOLDS, WF_EVERY (every k-th
 # stock), WF_FROM, WF_TO and WF_DIR override them.
 set -eu
 cd "$(dirname "$0")/.."
@@ -43,7 +43,7 @@ mkdir -p "$DIR"
 start=$(date +%s)
 step() { echo; echo "== $* ($(( $(date +%s) - start )) s)"; }
 
-step "universe: complete histories, every ${EVERY}th by ticker"
+step "universe: complete histories, every stock in $EVERY by ticker"
 gzip -dc "$MARKET" | awk -F, 'NR > 1 { n[$7]++ } END { for (t in n) if (n[t] == 1259) print t }' |
     LC_ALL=C sort | awk -v k="$EVERY" '(NR - 1) % k == 0' >"$DIR/universe.txt"
 echo "$(wc -l <"$DIR/universe.txt") stocks: $DIR/universe.txt"

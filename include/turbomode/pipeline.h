@@ -46,7 +46,8 @@ typedef struct tm_pipeline_opts {
     tm_pipeline_split split;                  /* TM_PIPELINE_SPLIT_TIME */
     double valid_fraction;                    /* 0.2 */
     int gate_days;                            /* meta retrain gate: 42 */
-    bool force;                               /* bypass the gate */
+    bool force;                               /* bypass the gate and the promotion check */
+    int flip_days;                            /* days of the retrain's flip share: 20 */
     bool compare;                             /* also train the other method for the report: true */
     int batch_rows;                           /* meta prediction batch: 5000 */
     double rounds_scale;                      /* multiplies every max_rounds (demo: < 1): 1.0 */

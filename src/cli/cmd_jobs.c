@@ -66,11 +66,15 @@ static const tm_cli_jobcmd jobcmds[] = {
          "Turns tracked outcomes into new training samples."},
         {"meta-retrain", TM_PIPELINE_CMD_META, "meta_retrain",
          "Regenerates meta predictions (batches of 5,000), computes the 55 meta\n"
-         "features, trains and validates the meta-learner and activates it. Skips\n"
+         "features, trains and validates the meta-learner, and activates it when it\n"
+         "does no worse than the active one on days out of sample for both and its\n"
+         "net spread clears the random band (else it is registered inactive). Skips\n"
          "(exit 3) when the last meta or model retrain is under --gate-days old,\n"
-         "unless --force."},
+         "unless --force (which also activates without the promotion check)."},
         {"model-retrain", TM_PIPELINE_CMD_MODELS, "model_retrain",
-         "Retrains the base models (and their fold models), then the meta-learner."},
+         "Retrains the base models (and their fold models), then the meta-learner;\n"
+         "the new set becomes active by the same promotion check as meta-retrain\n"
+         "(or --force)."},
         {"replay", TM_PIPELINE_CMD_REPLAY, NULL,
          "Runs the daemon's schedule on a simulated clock from --from to --to: every\n"
          "job sees only data up to its night and applies its own gate."},

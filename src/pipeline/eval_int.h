@@ -165,6 +165,10 @@ struct tm_pipeline_eval {
     char verdict[512]; /* one line */
 };
 
+/* Runs the four fixed methods (the system's calls are the panel's label
+ * and prob) and e->o.n_seeds random draws on e->panel (eval_run.c). */
+tm_status tm__eval_methods(tm_pipeline_eval *e, tm_err *err);
+
 /* Names of the fixed methods, in order. */
 extern const char *const tm__eval_names[TM__EVAL_N_FIXED];
 

@@ -123,8 +123,7 @@ static void decide(tm_pipeline_eval *e)
     }
 }
 
-/* Runs the four fixed methods and the random draws on the built panel. */
-static tm_status run_methods(tm_pipeline_eval *e, tm_err *err)
+tm_status tm__eval_methods(tm_pipeline_eval *e, tm_err *err)
 {
     tm__eval_panel *p = &e->panel;
     size_t cells = p->n_days * p->n_stocks + 1;
@@ -243,7 +242,7 @@ tm_status tm_pipeline_evaluate(tm_pipeline *pl, const tm_pipeline_eval_opts *o,
         e->n_cells += e->panel.actual[i] >= 0;
     }
     if (st == TM_OK) {
-        st = run_methods(e, err);
+        st = tm__eval_methods(e, err);
     }
     if (st == TM_OK) {
         st = calibration(e, err);

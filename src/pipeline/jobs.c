@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "pipeline_int.h"
+#include "promote_int.h"
 
 /* Everything one overnight scan reads and makes; scan_job_free releases it. */
 typedef struct scan_job {
@@ -275,7 +276,8 @@ tm_status tm_pipeline_rollback(tm_pipeline *p, tm_pipeline_report *rep, tm_err *
     size_t prev = n;
     for (size_t i = cur == n ? 0 : cur + 1; i < n; i++) {
         char path[TM__PIPELINE_PATH_LEN];
-        if (access(tm__pipeline_model_path(p, h[i].file, path, sizeof path), R_OK) == 0) {
+        if (!tm__promote_refused(&h[i]) &&
+            access(tm__pipeline_model_path(p, h[i].file, path, sizeof path), R_OK) == 0) {
             prev = i;
             break;
         }

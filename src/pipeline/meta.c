@@ -3,12 +3,14 @@
  * features, train the meta-learner (multiclass, balanced class weights,
  * early stopping 50), validate honestly (time split with an embargo of
  * the label horizon) and the original's way side by side, save the model
- * atomically and activate it. The previous model stays for rollback. */
+ * atomically and activate it when the promotion check (promote.c) passes.
+ * The previous model stays for rollback. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "pipeline_int.h"
+#include "promote_int.h"
 
 /* The comparison model is trained with the same settings as the kept
  * one, so its figure is the one the original method would report; it
@@ -51,6 +53,7 @@ typedef struct meta_job {
     meta_fit kept_fit, other_fit;
     tm_store_model row;               /* the kept model's registry row */
     tm_pipeline_report *rep;          /* the job's report (warnings) */
+    tm__promote prom;                 /* the promotion check of the kept model */
     char path[TM__PIPELINE_PATH_LEN]; /* the kept model's file */
 } meta_job;
 
@@ -67,6 +70,7 @@ static void meta_job_free(meta_job *j)
     tm_free(j->names);
     tm_forest_free(j->kept);
     tm_forest_free(j->other);
+    tm__promote_free(&j->prom);
 }
 
 /* The name of a validation method, as reports and metrics print it. */
@@ -285,6 +289,15 @@ static tm_status fit_kept(tm_pipeline *p, meta_job *j, tm_err *err)
     return fit_method(p, j, p->o.in_sample, p->o.split, META_ROUNDS, &j->kept, &j->kept_fit, err);
 }
 
+/* Step "promotion": the kept model against the active one (its roles
+ * and meta features are still those of the kept fit). */
+static tm_status check_promotion(tm_pipeline *p, meta_job *j, tm_err *err)
+{
+    tm__promote_in in = {.as_of = j->as_of, .sm = j->sm, .role = j->role, .Z = j->Z,
+                         .W = j->W, .cand = j->kept, .m = &j->m};
+    return tm__promote_check(p, &in, &j->prom, err);
+}
+
 /* Step "train_compare": a model trained only to report its figure beside
  * the kept one: the original's method when the kept one is honest, else
  * the honest one. */
@@ -344,13 +357,16 @@ static tm_status put_metrics(const tm_pipeline *p, meta_job *j, tm_err *err)
     tm_jw_fixed(&w, cmp ? c->hold_baseline : -1.0, 6);
     tm_jw_key(&w, "compare_best_iteration");
     tm_jw_int(&w, cmp ? c->best_iteration : -1);
+    tm__promote_metrics(&j->prom, &w);
     tm_jw_object_end(&w);
     return tm__pipeline_metrics_set(&w, &j->row, err);
 }
 
 /* Step "save": writes meta_learner_v2/meta_vN.txt (N = meta models so far
  * + 1) atomically, registers it with its metrics and makes it the active
- * meta-learner; the caller's transaction commits all of it. */
+ * meta-learner when promoted, else registers it inactive and keeps the
+ * active one's base models active; the caller's transaction commits all
+ * of it. */
 static tm_status save_and_activate(tm_pipeline *p, meta_job *j, tm_err *err)
 {
     char dir[600];
@@ -376,11 +392,14 @@ static tm_status save_and_activate(tm_pipeline *p, meta_job *j, tm_err *err)
     row->as_of = j->as_of;
     row->train_until = j->cutoff;
     row->generation = j->m.base_row[0].generation;
-    row->active = true;
+    row->active = j->prom.promoted;
     if ((st = put_metrics(p, j, err)) != TM_OK ||
         (st = tm_forest_save(j->kept, TM_FOREST_FORMAT_LIGHTGBM, j->path, err)) != TM_OK ||
         (st = tm_store_model_insert(p->store, row, err)) != TM_OK) {
         return st;
+    }
+    if (!row->active) {
+        return tm__promote_keep(p, &j->prom, err);
     }
     return tm_store_model_activate(p->store, row->id, err);
 }
@@ -408,8 +427,11 @@ static void report(const tm_pipeline *p, const meta_job *j, tm_pipeline_report *
     }
     tm__pipeline_say(rep,
                      "  recall SELL %.3f HOLD %.3f BUY %.3f, best iteration %d, "
-                     "saved %s (active; previous kept for rollback)\n",
-                     k->recall[0], k->recall[1], k->recall[2], k->best_iteration, j->path);
+                     "saved %s (%s)\n",
+                     k->recall[0], k->recall[1], k->recall[2], k->best_iteration, j->path,
+                     j->prom.promoted ? "active; previous kept for rollback"
+                                      : "inactive; the active model stays");
+    tm__promote_report(&j->prom, rep);
 }
 
 typedef tm_status (*meta_step)(tm_pipeline *p, meta_job *j, tm_err *err);
@@ -441,6 +463,9 @@ tm_status tm__pipeline_meta_core(tm_pipeline *p, int32_t as_of, tm_pipeline_repo
     }
     if (st == TM_OK) {
         st = run_step(p, &j, rep, "train_meta", fit_kept, err);
+    }
+    if (st == TM_OK) {
+        st = run_step(p, &j, rep, "promotion", check_promotion, err);
     }
     if (st == TM_OK && p->o.compare) {
         st = run_step(p, &j, rep, "train_compare", fit_comparison, err);

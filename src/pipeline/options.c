@@ -51,8 +51,12 @@ static const tm_opt table[] = {
          "meta-retrain runs when N days passed since the last meta or model retrain",
          TM_PIPELINE_CMD_META | TM_PIPELINE_CMD_REPLAY},
         {"force", TM_OPT_FLAG, OFF(force), 0, 0, NULL, NULL, NULL,
-         "meta-retrain: bypass the gate; scan: rescore a day already scored",
-         TM_PIPELINE_CMD_META | TM_PIPELINE_CMD_SCAN},
+         "meta-retrain: bypass the gate; retrains: activate without the promotion check; "
+         "scan: rescore a day already scored",
+         TM_PIPELINE_CMD_META | TM_PIPELINE_CMD_MODELS | TM_PIPELINE_CMD_SCAN},
+        {"flip-days", TM_OPT_INT, OFF(flip_days), 1, 250, "N", NULL, NULL,
+         "retrains: trading days over which the flip share to the active model is measured",
+         TRAINS},
         {"allow-later-models", TM_OPT_FLAG, OFF(allow_later_models), 0, 0, NULL, NULL, NULL,
          "use models trained after --as-of when none was trained by then (look-ahead; "
          "default: refuse, exit 2)",

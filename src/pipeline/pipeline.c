@@ -19,6 +19,7 @@ void tm_pipeline_opts_init(tm_pipeline_opts *o)
     o->split = TM_PIPELINE_SPLIT_TIME;
     o->valid_fraction = 0.2;
     o->gate_days = 42;
+    o->flip_days = 20;
     o->compare = true;
     o->batch_rows = 5000;
     o->rounds_scale = 1.0;

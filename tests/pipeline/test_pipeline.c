@@ -346,6 +346,8 @@ START_TEST(pipeline_gate_force_and_rollback)
     ck_assert_str_eq(rep.status, "skipped");
     ck_assert_ptr_nonnull(strstr(rep.summary, "skipped, the last retrain (2016-04-15) is 35 days "
                                               "old, the gate is 42 days"));
+    /* samples of the six weeks since: days out of sample for both models */
+    ok(tm_pipeline_backfill(p, 20160527, &rep, &err), &err);
     ok(tm_pipeline_meta_retrain(p, 20160527, &rep, &err), &err); /* 42 days */
     ck_assert_str_eq(rep.status, "ok");
     ck_assert_ptr_nonnull(strstr(rep.summary, "out-of-fold, time split + embargo"));
@@ -356,24 +358,56 @@ START_TEST(pipeline_gate_force_and_rollback)
     ck_assert_ptr_nonnull(strstr(rep.summary, " vs prior "));
     int64_t weak = q(db, "SELECT (json_extract(metrics, '$.prior_logloss') - json_extract(metrics,"
                          " '$.valid_logloss_unweighted')) < 0.01 * json_extract(metrics,"
-                         " '$.prior_logloss') FROM models WHERE kind='meta' AND active");
+                         " '$.prior_logloss') FROM models WHERE id = (SELECT max(id) FROM"
+                         " models WHERE kind='meta')");
     ck_assert_int_eq(q(db, "SELECT json_extract(metrics, '$.under_1pct_over_prior') FROM models"
-                           " WHERE kind='meta' AND active"),
+                           " WHERE id = (SELECT max(id) FROM"
+                         " models WHERE kind='meta')"),
                      weak);
     ck_assert_int_eq(strstr(rep.summary, "<1% over prior") != NULL, weak);
     /* the comparison model's rounds are on record (did it hit the cap?) */
     int64_t cmp_best = q(db, "SELECT json_extract(metrics, '$.compare_best_iteration') FROM models"
-                             " WHERE kind='meta' AND active");
+                             " WHERE id = (SELECT max(id) FROM"
+                         " models WHERE kind='meta')");
     ck_assert_int_ge(cmp_best, 0);
     char want[64];
     snprintf(want, sizeof want, "valid, best iteration %lld\n", (long long)cmp_best);
     ck_assert_ptr_nonnull(strstr(rep.summary, want));
-    int64_t second = q(db, "SELECT id FROM models WHERE kind='meta' AND active");
-    ck_assert_int_ne(first, second);
+    /* the promotion check: the candidate is active exactly when the
+     * registry records it promoted, and the report says which */
+    int64_t cand = q(db, "SELECT max(id) FROM models WHERE kind='meta'");
+    int64_t promoted = q(db, "SELECT json_extract(metrics, '$.promoted') FROM models"
+                             " WHERE kind='meta' AND id = (SELECT max(id) FROM models"
+                             " WHERE kind='meta')");
+    ck_assert_int_eq(q(db, "SELECT id FROM models WHERE kind='meta' AND active"),
+                     promoted ? cand : first);
+    ck_assert_ptr_nonnull(strstr(rep.summary, promoted ? "\n  promoted: " : "\n  not promoted: "));
+    ck_assert_ptr_nonnull(strstr(rep.summary, "  promotion window 2016-04-"));
+    ck_assert_ptr_nonnull(strstr(rep.summary, "    active (meta "));
+    ck_assert_ptr_nonnull(strstr(rep.summary, "    random 5..95% (20 seeds"));
+    ck_assert_ptr_nonnull(strstr(rep.summary, "  stability: "));
+    ck_assert_int_eq(q(db, "SELECT json_extract(metrics, '$.flip_days') FROM models"
+                           " WHERE id = (SELECT max(id) FROM models WHERE kind='meta')"),
+                     20);
     ck_assert_int_eq(q(db, "SELECT count(*) FROM meta_predictions"),
                      q(db, "SELECT count(*) FROM training_samples WHERE date <= '2016-05-20'"));
+    /* --force activates whatever the figures */
+    tm_pipeline_close(p);
+    tm_pipeline_opts fo;
+    opts_for(&fo, db, models, reg);
+    fo.force = true;
+    ok(tm_pipeline_open(&fo, &p, &err), &err);
+    ok(tm_pipeline_meta_retrain(p, 20160527, &rep, &err), &err);
+    int64_t second = q(db, "SELECT id FROM models WHERE kind='meta' AND active");
+    ck_assert_int_eq(second, cand + 1);
+    ck_assert_int_eq(q(db, "SELECT json_extract(metrics, '$.promoted') FROM models"
+                           " WHERE kind='meta' AND active"),
+                     1);
+    ck_assert_ptr_nonnull(strstr(rep.summary, "\n  promoted: "));
+    /* rollback goes to the model that served before, never to a refused one */
+    int64_t before = promoted ? cand : first;
     ok(tm_pipeline_rollback(p, &rep, &err), &err);
-    ck_assert_int_eq(q(db, "SELECT id FROM models WHERE kind='meta' AND active"), first);
+    ck_assert_int_eq(q(db, "SELECT id FROM models WHERE kind='meta' AND active"), before);
     /* `models` lists the active rows only, `models --all` the older version too */
     char out[700];
     snprintf(out, sizeof out, "%s.models.txt", db);
@@ -389,7 +423,7 @@ START_TEST(pipeline_gate_force_and_rollback)
     free(txt);
     ok(tm_pipeline_scan(p, 20160527, &rep, &err), &err);
     ck_assert_int_eq(q(db, "SELECT count(DISTINCT model_id) FROM signals"), 1);
-    ck_assert_int_eq(q(db, "SELECT model_id FROM signals LIMIT 1"), first);
+    ck_assert_int_eq(q(db, "SELECT model_id FROM signals LIMIT 1"), before);
     tm_pipeline_close(p);
 }
 END_TEST
@@ -768,7 +802,7 @@ START_TEST(pipeline_sixteen_model_registry_retrains)
     tm_pipeline_report rep;
     ok(tm_pipeline_model_retrain(p, 20160415, &rep, &err), &err);
     ck_assert_ptr_nonnull(strstr(rep.summary, "16 base models (generation 1), 103 meta features"));
-    ck_assert_uint_eq(rep.n_steps, 1 + 16 + 5 + 1); /* samples, models, meta steps, meta total */
+    ck_assert_uint_eq(rep.n_steps, 1 + 16 + 6 + 1); /* samples, models, meta steps, meta total */
     ck_assert_str_eq(rep.steps[16].name, "m15");
     tm_pipeline_close(p);
     ck_assert_int_eq(q(db, "SELECT count(*) FROM models WHERE kind='base' AND active"), 16);
