@@ -277,6 +277,15 @@ tm_status tm__forest_finish(tm_forest *f, const char *path, tm_err *err)
             f->has_tree_weight = true;
         }
     }
+    /* Vector leaves are summed in double with no tree weight (CatBoost's
+     * way); the predictors have no other path for them, so a loader that
+     * asks for float32 sums or tree weights there is refused, not obeyed
+     * in part. */
+    if (f->leaf_dim != 1 && (f->sum_f32 || f->has_tree_weight)) {
+        return TM_ERR(err, TM_E_INTERNAL, path, 0, NULL,
+                      "vector leaves (leaf_dim %d) with %s: no predictor sums them that way",
+                      f->leaf_dim, f->sum_f32 ? "float32 sums" : "tree weights");
+    }
     if (f->n_iterations < 1) {
         f->n_iterations = 1;
     }

@@ -297,6 +297,46 @@ START_TEST(fast_predictor_equals_reference_on_random_forests)
 }
 END_TEST
 
+/* Vector leaves with float32 sums or a tree weight: neither predictor has
+ * that path (the reference one would drop every leaf), so finishing such
+ * a forest is refused. */
+START_TEST(vector_leaves_refuse_float32_sums_and_tree_weights)
+{
+    for (int variant = 0; variant < 2; variant++) {
+        tm_forest *f = NULL;
+        ck_assert_int_eq(tm__forest_new(&f, NULL), TM_OK);
+        f->cmp = TM__CMP_LT_F32;
+        f->family = TM_FOREST_XGBOOST;
+        f->sum_f32 = variant == 0;
+        f->n_features = 1;
+        f->leaf_dim = 2;
+        f->link = TM__LINK_SOFTMAX;
+        f->default_output = TM_FOREST_OUT_PROBABILITY;
+        ck_assert_int_eq(tm__forest_alloc_outputs(f, 2, NULL), TM_OK);
+        ck_assert_int_eq(tm__forest_alloc_trees(f, 1, NULL), TM_OK);
+        ck_assert_int_eq(tm__forest_alloc_nodes(f, 1, 1, NULL), TM_OK);
+        f->tree_first[0] = 0;
+        f->tree_n_nodes[0] = 1;
+        f->tree_output[0] = 0;
+        f->tree_weight[0] = variant == 0 ? 1.0 : 0.5;
+        f->flags[0] = TM__NODE_LEAF;
+        f->leaf_index[0] = 0;
+        f->leaf_values[0] = 1.0;
+        f->leaf_values[1] = -1.0;
+        tm_err err;
+        tm_err_init(&err);
+        ck_assert_int_eq(tm__forest_finish(f, "vec", &err), TM_E_INTERNAL);
+        char msg[256];
+        ck_assert_str_eq(tm_err_format(&err, msg, sizeof msg),
+                         variant == 0 ? "vec: vector leaves (leaf_dim 2) with float32 sums: no "
+                                        "predictor sums them that way"
+                                      : "vec: vector leaves (leaf_dim 2) with tree weights: no "
+                                        "predictor sums them that way");
+        tm_forest_free(f);
+    }
+}
+END_TEST
+
 /* A small model on a wide input: blocks load only the inputs the trees
  * read (feature 0 always, the split features); the rest, NaN and inf
  * included, change nothing. */
@@ -507,6 +547,7 @@ TM_TEST_SUITE(forest_predict)
     tc = tcase_create("fast_vs_reference");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, fast_predictor_equals_reference_on_random_forests, 0, 24);
+    tcase_add_test(tc, vector_leaves_refuse_float32_sums_and_tree_weights);
     tcase_add_loop_test(tc, oblivious_fast_path_equals_reference, 0, 4);
     tcase_add_loop_test(tc, wide_input_few_split_features, 0, 6);
     suite_add_tcase(s, tc);
