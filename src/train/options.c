@@ -30,7 +30,7 @@ static const tm_opt table[] = {
         {"early-stopping", TM_OPT_INT, OFF(early_stopping), 0, 1000000, "N", NULL, NULL,
          "rounds of patience on the validation loss (0: off)", ALL},
         {"early-stopping-unweighted", TM_OPT_FLAG, OFF(early_stopping_unweighted), 0, 0, NULL, NULL,
-         NULL, "stop on the validation loss with row and class weights ignored", ALL},
+         NULL, "stop on the unweighted validation loss, the class weights' tilt undone", ALL},
         {"max-bin", TM_OPT_INT, OFF(max_bin), 2, 255, "N", NULL, NULL, "value bins per feature",
          ALL},
         {"lambda", TM_OPT_DOUBLE, OFF(lambda_l2), 0, 1e9, "L", NULL, NULL, "L2 on leaf values",

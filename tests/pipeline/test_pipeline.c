@@ -357,7 +357,7 @@ START_TEST(pipeline_gate_force_and_rollback)
     ck_assert_ptr_nonnull(strstr(rep.summary, "unweighted validation"));
     ck_assert_ptr_nonnull(strstr(rep.summary, " vs prior "));
     int64_t weak = q(db, "SELECT (json_extract(metrics, '$.prior_logloss') - json_extract(metrics,"
-                         " '$.valid_logloss_unweighted')) < 0.01 * json_extract(metrics,"
+                         " '$.valid_logloss_deweighted')) < 0.01 * json_extract(metrics,"
                          " '$.prior_logloss') FROM models WHERE id = (SELECT max(id) FROM"
                          " models WHERE kind='meta')");
     ck_assert_int_eq(q(db, "SELECT json_extract(metrics, '$.under_1pct_over_prior') FROM models"
