@@ -20,6 +20,12 @@ typedef struct tm_forest tm_forest;
 
 /* Most classes a multiclass model may have (fixed-size metrics below). */
 #define TM_TRAIN_MAX_CLASSES 32
+/* Deepest trees: 30 levels (leaf indices fit an int32), 12 for oblivious
+ * trees (4096 leaves per tree); the smallest learning rate and subsample
+ * share. */
+#define TM_TRAIN_MAX_DEPTH           30
+#define TM_TRAIN_MAX_DEPTH_OBLIVIOUS 12
+#define TM_TRAIN_MIN_RATE            1e-6
 
 typedef enum tm_train_objective {
     TM_TRAIN_MULTICLASS = 0, /* softmax, K >= 3 classes, one tree per class per round */

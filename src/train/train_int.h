@@ -291,10 +291,6 @@ void tm__train_transform(tm_train_objective obj, int n_out, const double *s, dou
 
 /* ---- checks and weights (data.c) -------------------------------------- */
 
-/* Deepest trees: 30 levels (leaf indices fit an int32), 12 for oblivious
- * trees (4096 leaves per tree). */
-#define TM__TRAIN_MAX_DEPTH           30
-#define TM__TRAIN_MAX_DEPTH_OBLIVIOUS 12
 
 /* Checks o against tm_train_opt_table's rows and the rules between
  * options; the message names the option ("--max-bin: expected a whole
