@@ -119,6 +119,33 @@ int tm_features_label(double fwd_return, const tm_features_label_opts *o);
  * NaN when t + h >= n. */
 double tm_features_forward_return(const double *close, size_t n, size_t t, size_t h);
 
+/* Cross-sectional labels (see labels.c): each day's stocks ranked by a
+ * risk-adjusted score, (forward return - the day's median forward
+ * return) / (volatility * sqrt(horizon)); the top decile is BUY, the
+ * bottom decile SELL, the rest HOLD. */
+#define TM_FEATURES_XS_MIN_STOCKS 10 /* fewer scored stocks on a day: no labels that day */
+#define TM_FEATURES_VOL_WINDOW    20 /* daily returns in the volatility */
+/* Sample standard deviation (n - 1) of the `window` daily returns
+ * close[i]/close[i-1]-1, i = t-window+1..t; NaN when t < window, t >= n,
+ * window < 2 or a close in close[t-window..t] is not finite and > 0. */
+double tm_features_volatility(const double *close, size_t n, size_t t, size_t window);
+/* Decile classes of n rows: row i belongs to day day[i] (any integer
+ * that is equal for the rows of one day, in any order) with forward
+ * return fwd[i] and volatility vol[i]. A row is scored when fwd[i] and
+ * vol[i] are finite and vol[i] > 0. On a day with m >= 10 scored rows,
+ * with med the median of their forward returns (the mean of the two
+ * middle ones when m is even) and k = floor(m / 10):
+ *   score = (fwd - med) / (vol * sqrt(horizon)),
+ *   BUY when at most k scored rows of the day have a score >= its own,
+ *   SELL when at most k have a score <= its own, else HOLD,
+ * so a group of equal scores that straddles a decile boundary is HOLD as
+ * a whole (a decile may hold fewer than k rows, never more). label[i] is
+ * -1 for a row not scored and for every row of a day with fewer than 10
+ * scored rows. score (may be NULL) gets each row's score, NaN where none.
+ * Fails only out of memory (TM_E_NOMEM; label then all -1). */
+tm_status tm_features_xs_labels(const int32_t *day, const double *fwd, const double *vol, size_t n,
+                                size_t horizon, int8_t *label, double *score, tm_err *err);
+
 /* ---- meta features ----------------------------------------------------- */
 
 /* Number of meta features for m base models: 6m + 7 (55 for 8). */

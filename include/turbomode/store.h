@@ -20,7 +20,7 @@ extern "C" {
 typedef struct tm_store tm_store;
 
 /* Schema version this build writes; older databases are migrated on open. */
-#define TM_STORE_SCHEMA_VERSION 3
+#define TM_STORE_SCHEMA_VERSION 4
 /* Longest ticker symbol kept, bytes with the NUL. */
 #define TM_STORE_SYMBOL_MAX 16
 
@@ -53,6 +53,18 @@ tm_status tm_store_exec(tm_store *s, const char *sql, tm_err *err);
 /* Runs a query returning one integer (e.g. "SELECT count(*) FROM x");
  * *out is 0 when the query returns no row. */
 tm_status tm_store_query_int(tm_store *s, const char *sql, int64_t *out, tm_err *err);
+
+/* ---- settings ---------------------------------------------------------- */
+
+/* Database-wide settings, key -> text ("labels": the labelling of the
+ * training samples and outcomes, set by the pipeline). get copies the
+ * value of key into buf (cap bytes) and sets *found; an absent key gives
+ * *found false and buf "". A value that does not fit fails (TM_E_RANGE).
+ * put inserts or replaces; inside the caller's transaction when one is
+ * open. */
+tm_status tm_store_setting_get(tm_store *s, const char *key, char *buf, size_t cap, bool *found,
+                               tm_err *err);
+tm_status tm_store_setting_put(tm_store *s, const char *key, const char *value, tm_err *err);
 
 /* ---- dates ------------------------------------------------------------- */
 

@@ -20,6 +20,12 @@ typedef struct tm_forest tm_forest;
 
 /* Most classes a multiclass model may have (fixed-size metrics below). */
 #define TM_TRAIN_MAX_CLASSES 32
+/* Deepest trees: 30 levels (leaf indices fit an int32), 12 for oblivious
+ * trees (4096 leaves per tree); the smallest learning rate and subsample
+ * share. */
+#define TM_TRAIN_MAX_DEPTH           30
+#define TM_TRAIN_MAX_DEPTH_OBLIVIOUS 12
+#define TM_TRAIN_MIN_RATE            1e-6
 
 typedef enum tm_train_objective {
     TM_TRAIN_MULTICLASS = 0, /* softmax, K >= 3 classes, one tree per class per round */
@@ -63,8 +69,9 @@ typedef struct tm_train_opts {
     int max_rounds;                             /* 1000 */
     int early_stopping;                         /* 50 rounds of patience; 0 = off */
     bool early_stopping_unweighted;             /* false: stop on the weighted validation
-                                                   loss; true: on the loss with row and
-                                                   class weights ignored */
+                                                   loss; true: on the unweighted loss
+                                                   with the class weights' tilt undone
+                                                   (valid_loss_deweighted) */
     int max_bin;                                /* 255 value bins per feature, 2..255 */
     double lambda_l2;                           /* 1.0, L2 on leaf values */
     int min_data_in_leaf;                       /* 20 rows per leaf, checked exactly on the
@@ -139,6 +146,11 @@ typedef struct tm_train_metrics {
     int n_features_used;           /* features with at least two bins */
     double train_loss, valid_loss; /* NaN when absent */
     double train_loss_unweighted, valid_loss_unweighted;
+    double valid_loss_deweighted;           /* unweighted validation loss with the class
+                                               weights' tilt undone (p_k / cw_k,
+                                               renormalised): comparable with the prior's;
+                                               = valid_loss_unweighted without class
+                                               weights; NaN without valid */
     double valid_prior_loss;                /* unweighted validation loss of the prior:
                                                the training rows' unweighted class
                                                frequencies (binary: rate, regression:

@@ -1,8 +1,10 @@
 /* turbomode predict: the offline batch contract of DESIGN.md. Loads a
  * model, reads a CSV (columns by name when the model has names and the
- * header has them all, else by position), predicts, and writes the output
- * through core's output rules (files replaced atomically, so a failure
- * leaves nothing at --output; devices, FIFOs and '-' written in place). */
+ * header has them all; a header with only some of them is refused; by
+ * position when the model or the header has no names: bind_columns),
+ * predicts, and writes the output through core's output rules (files
+ * replaced atomically, so a failure leaves nothing at --output; devices,
+ * FIFOs and '-' written in place). */
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>

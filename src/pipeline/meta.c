@@ -33,6 +33,7 @@ typedef struct meta_fit {
     double hold_baseline; /* always-HOLD accuracy on the same validation rows */
     double valid_loss;
     double valid_loss_unweighted;
+    double valid_loss_deweighted; /* unweighted, the class weights' tilt undone */
     double prior_loss; /* unweighted, predicting the training class frequencies */
     double recall[3];
     int best_iteration;
@@ -193,7 +194,7 @@ static void meta_train_opts(const tm_pipeline *p, const char *const *names, int 
     t->learning_rate = 0.05;
     t->max_rounds = (int)(max_rounds * p->o.rounds_scale + 0.5);
     t->max_rounds = t->max_rounds < 1 ? 1 : t->max_rounds;
-    t->early_stopping = 100; /* on the unweighted loss: weights reward rare calls */
+    t->early_stopping = 100; /* unweighted, the weights' tilt undone: see models.c */
     t->early_stopping_unweighted = true;
     t->class_weight = TM_TRAIN_CW_BALANCED;
     t->seed = p->o.seed;
@@ -245,6 +246,7 @@ static tm_status train_meta(tm_pipeline *p, meta_job *j, int max_rounds, tm_fore
     mf->valid_accuracy = met.valid_accuracy;
     mf->valid_loss = met.valid_loss;
     mf->valid_loss_unweighted = met.valid_loss_unweighted;
+    mf->valid_loss_deweighted = met.valid_loss_deweighted;
     mf->prior_loss = met.valid_prior_loss;
     mf->hold_baseline = dv.n_rows ? hold / (double)dv.n_rows : (double)NAN;
     mf->best_iteration = met.best_iteration;
@@ -371,10 +373,12 @@ static tm_status put_metrics(const tm_pipeline *p, meta_job *j, tm_err *err)
     tm_jw_fixed(&w, k->valid_loss, 6);
     tm_jw_key(&w, "valid_logloss_unweighted");
     tm_jw_fixed(&w, k->valid_loss_unweighted, 6);
+    tm_jw_key(&w, "valid_logloss_deweighted");
+    tm_jw_fixed(&w, k->valid_loss_deweighted, 6);
     tm_jw_key(&w, "prior_logloss");
     tm_jw_fixed(&w, k->prior_loss, 6);
     tm_jw_key(&w, "under_1pct_over_prior");
-    tm_jw_bool(&w, !(tm__pipeline_prior_gain(k->valid_loss_unweighted, k->prior_loss) >=
+    tm_jw_bool(&w, !(tm__pipeline_prior_gain(k->valid_loss_deweighted, k->prior_loss) >=
                      TM__PIPELINE_MIN_PRIOR_GAIN));
     tm_jw_key(&w, "recall");
     tm_jw_array(&w);
@@ -464,8 +468,8 @@ static void report(const tm_pipeline *p, const meta_job *j, tm_pipeline_report *
                      (long long)j->row.generation, j->W);
     tm__pipeline_say(rep, "  %-36s accuracy %.4f  (always-HOLD %.4f)  %zu train / %zu valid\n",
                      k->method, k->valid_accuracy, k->hold_baseline, k->n_train, k->n_valid);
-    tm__pipeline_say(rep, "  %-36s ", "unweighted validation");
-    tm__pipeline_say_prior(rep, k->valid_loss_unweighted, k->prior_loss);
+    tm__pipeline_say(rep, "  %-36s ", "unweighted validation, tilt undone");
+    tm__pipeline_say_prior(rep, k->valid_loss_deweighted, k->prior_loss);
     tm__pipeline_say(rep, "\n");
     if (p->o.compare) {
         tm__pipeline_say(rep,

@@ -13,9 +13,11 @@
 #include "pipeline_int.h"
 
 /* Early stopping of the base models: rounds of patience on the unweighted
- * validation loss (class weights would reward calling the rare classes),
- * and the validation blocks: a fifth of the dates in 4 blocks spread over
- * the history, so one calm stretch does not decide the rounds. */
+ * validation loss with the class weights' tilt undone (the weighted loss
+ * would reward calling the rare classes; the raw unweighted one would
+ * punish every round that fits the weights), and the validation blocks:
+ * a fifth of the dates in 4 blocks spread over the history, so one calm
+ * stretch does not decide the rounds. */
 #define BASE_PATIENCE      50
 #define BASE_VALID_BLOCKS  4
 #define BASE_VALID_DIVISOR 5
@@ -315,10 +317,12 @@ static tm_status train_full(tm_pipeline *p, base_job *j, const tm__pipeline_entr
     tm_jw_fixed(&w, met->valid_loss, 6);
     tm_jw_key(&w, "valid_logloss_unweighted");
     tm_jw_fixed(&w, met->valid_loss_unweighted, 6);
+    tm_jw_key(&w, "valid_logloss_deweighted");
+    tm_jw_fixed(&w, met->valid_loss_deweighted, 6);
     tm_jw_key(&w, "prior_logloss");
     tm_jw_fixed(&w, met->valid_prior_loss, 6);
     tm_jw_key(&w, "under_1pct_over_prior");
-    tm_jw_bool(&w, !(tm__pipeline_prior_gain(met->valid_loss_unweighted, met->valid_prior_loss) >=
+    tm_jw_bool(&w, !(tm__pipeline_prior_gain(met->valid_loss_deweighted, met->valid_prior_loss) >=
                      TM__PIPELINE_MIN_PRIOR_GAIN));
     tm_jw_key(&w, "n_train");
     tm_jw_int(&w, (int64_t)met->n_train);
@@ -406,7 +410,7 @@ static tm_status train_entry(tm_pipeline *p, base_job *j, size_t i, tm_pipeline_
     double s = tm_now_seconds() - t0;
     tm__pipeline_say(rep, "  %-14s %-8s %-9s rounds %4d  valid acc %.3f  ", e->name, e->family,
                      tm_train_growth_name(e->growth), met.best_iteration + 1, met.valid_accuracy);
-    tm__pipeline_say_prior(rep, met.valid_loss_unweighted, met.valid_prior_loss);
+    tm__pipeline_say_prior(rep, met.valid_loss_deweighted, met.valid_prior_loss);
     tm__pipeline_say(rep, "  (%.1fs, folds %.1fs)\n", s, s - full_s);
     tm__pipeline_step(rep, e->name, s);
     return TM_OK;

@@ -127,19 +127,23 @@ static tm_status read_training(const tm_json_ctx *c, const tm_json *m, const cha
         return tm_json_fail(c, TM_E_PARSE, tm_json_get(m, "growth"), where, "growth",
                             "expected depthwise, leafwise or oblivious, found \"%s\"", growth);
     }
+    /* The trainer's own limits, so an entry it would refuse halfway
+     * through a retrain is refused here. */
     bool leafwise = e->growth == TM_TRAIN_LEAFWISE;
+    int max_depth = e->growth == TM_TRAIN_OBLIVIOUS ? TM_TRAIN_MAX_DEPTH_OBLIVIOUS
+                                                    : TM_TRAIN_MAX_DEPTH;
     int64_t depth = 0, leaves = 0, rounds = 0;
-    if ((st = tm_json_member_int(c, m, where, "max_depth", leafwise ? -1 : 1, 32, true,
+    if ((st = tm_json_member_int(c, m, where, "max_depth", leafwise ? -1 : 1, max_depth, true,
                                  leafwise ? -1 : 6, &depth)) != TM_OK ||
         (st = tm_json_member_int(c, m, where, "num_leaves", 2, 131072, true, leafwise ? 31 : 0,
                                  &leaves)) != TM_OK ||
         (st = tm_json_member_int(c, m, where, "max_rounds", 1, 100000, true, 300, &rounds)) !=
                 TM_OK ||
-        (st = member_range(c, m, where, "learning_rate", 0, true, 1, 0.1, &e->learning_rate)) !=
+        (st = member_range(c, m, where, "learning_rate", TM_TRAIN_MIN_RATE, false, 1, 0.1, &e->learning_rate)) !=
                 TM_OK ||
-        (st = member_range(c, m, where, "col_subsample", 0, true, 1, 1.0, &e->col_subsample)) !=
+        (st = member_range(c, m, where, "col_subsample", TM_TRAIN_MIN_RATE, false, 1, 1.0, &e->col_subsample)) !=
                 TM_OK ||
-        (st = member_range(c, m, where, "row_subsample", 0, true, 1, 1.0, &e->row_subsample)) !=
+        (st = member_range(c, m, where, "row_subsample", TM_TRAIN_MIN_RATE, false, 1, 1.0, &e->row_subsample)) !=
                 TM_OK) {
         return st;
     }

@@ -81,6 +81,14 @@ static const char *const migrations[TM_STORE_SCHEMA_VERSION] = {
         "ALTER TABLE signals ADD COLUMN c_sell REAL;"
         "ALTER TABLE signals ADD COLUMN c_hold REAL;"
         "ALTER TABLE signals ADD COLUMN c_buy REAL;",
+        /* 4: database-wide settings; "labels" names the labelling of the
+         * training samples and outcomes. Every label written before this
+         * version came from the absolute thresholds. */
+        "CREATE TABLE settings ("
+        " key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+        "INSERT INTO settings (key, value) SELECT 'labels', 'absolute'"
+        " WHERE EXISTS (SELECT 1 FROM training_samples)"
+        " OR EXISTS (SELECT 1 FROM signal_outcomes);",
 };
 
 tm_status tm__store_fail(tm_store *s, tm_err *err, const char *what)
@@ -184,6 +192,57 @@ tm_status tm_store_query_int(tm_store *s, const char *sql, int64_t *out, tm_err 
         *out = sqlite3_column_int64(st, 0);
     } else if (r != SQLITE_DONE) {
         rc = tm__store_fail(s, err, "query");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+tm_status tm_store_setting_get(tm_store *s, const char *key, char *buf, size_t cap, bool *found,
+                               tm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    *found = false;
+    if (cap) {
+        buf[0] = 0;
+    }
+    tm_status rc = tm__store_prepare(s, "SELECT value FROM settings WHERE key = ?1", &st, err);
+    if (rc != TM_OK) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        size_t len = v ? strlen(v) : 0;
+        if (len >= cap) {
+            rc = TM_ERR(err, TM_E_RANGE, s->path, 0, key,
+                        "expected a setting of at most %zu bytes, found %zu", cap ? cap - 1 : 0,
+                        len);
+        } else {
+            memcpy(buf, v ? v : "", len + 1);
+            *found = true;
+        }
+    } else if (r != SQLITE_DONE) {
+        rc = tm__store_fail(s, err, "read setting");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+tm_status tm_store_setting_put(tm_store *s, const char *key, const char *value, tm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    tm_status rc = tm__store_prepare(s,
+                                     "INSERT INTO settings (key, value) VALUES (?1, ?2)"
+                                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                     &st, err);
+    if (rc != TM_OK) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = tm__store_fail(s, err, "write setting");
     }
     sqlite3_finalize(st);
     return rc;

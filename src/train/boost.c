@@ -362,6 +362,8 @@ tm_status tm_train_fit(const tm_train_opts *opts, const tm_train_data *train,
     size_t n = train->n_rows, nv = valid ? valid->n_rows : 0;
     double cw[TM_TRAIN_MAX_CLASSES], base[TM_TRAIN_MAX_CLASSES];
     tm__train_class_weights(opts, train, k, cw);
+    double undo[TM_TRAIN_MAX_CLASSES];
+    tm__train_prior_shift(opts->objective, n_out, cw, undo);
     st = tm__train_row_weights(opts, train, cw, &r.wt, err);
     if (st == TM_OK && valid) {
         st = tm__train_row_weights(opts, valid, cw, &r.wv, err);
@@ -387,8 +389,13 @@ tm_status tm_train_fit(const tm_train_opts *opts, const tm_train_data *train,
         }
         double vloss = NAN;
         if (valid) {
-            const double *w = opts->early_stopping_unweighted ? NULL : r.wv;
-            vloss = tm__train_loss(opts->objective, n_out, r.sv, valid->label, w, nv, nt);
+            /* Unweighted: the class weights' tilt undone too, or the
+             * loss would grow with every round that fits the weights. */
+            vloss = opts->early_stopping_unweighted
+                            ? tm__train_loss_shifted(opts->objective, n_out, r.sv, valid->label,
+                                                     NULL, undo, nv, nt)
+                            : tm__train_loss(opts->objective, n_out, r.sv, valid->label, r.wv,
+                                             nv, nt);
             stop = tm__train_es_update(&es, round, vloss);
             if (r.st_best && es.best_round == round) {
                 memcpy(r.st_best, r.st, n * (size_t)n_out * sizeof *r.st);
@@ -427,10 +434,13 @@ tm_status tm_train_fit(const tm_train_opts *opts, const tm_train_data *train,
     }
     tm__train_metrics_fill(metrics, opts->objective, n_out, use_best ? r.st_best : r.st,
                            train->label, r.wt, n, nt, false);
-    metrics->valid_prior_loss = NAN;
+    metrics->valid_prior_loss = metrics->valid_loss_deweighted = NAN;
     if (valid) {
-        tm__train_metrics_fill(metrics, opts->objective, n_out, use_best ? r.sv_best : r.sv,
-                               valid->label, r.wv, nv, nt, true);
+        const double *sv = use_best ? r.sv_best : r.sv;
+        tm__train_metrics_fill(metrics, opts->objective, n_out, sv, valid->label, r.wv, nv, nt,
+                               true);
+        metrics->valid_loss_deweighted =
+                tm__train_loss_shifted(opts->objective, n_out, sv, valid->label, NULL, undo, nv, nt);
         /* The validation scores are spent: r.sv now holds the prior's. */
         double prior[TM_TRAIN_MAX_CLASSES];
         tm__train_init_score(opts->objective, n_out, train->label, NULL, n, prior);

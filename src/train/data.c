@@ -20,7 +20,7 @@ tm_status tm__train_check_opts(const tm_train_opts *o, tm_err *err)
      * others); the table takes 0 for a default its row describes. */
     if (o->max_depth == 0) {
         return OPT_ERR(err, "--max-depth: expected a whole number in 1..%d, found \"0\"",
-                       TM__TRAIN_MAX_DEPTH);
+                       TM_TRAIN_MAX_DEPTH);
     }
     tm_train_opts c = *o;
     c.max_depth = o->max_depth == -1 ? 0 : o->max_depth;
@@ -34,11 +34,11 @@ tm_status tm__train_check_opts(const tm_train_opts *o, tm_err *err)
                        "found \"0\"",
                        1 << 20);
     }
-    if (o->growth == TM_TRAIN_OBLIVIOUS && o->max_depth > TM__TRAIN_MAX_DEPTH_OBLIVIOUS) {
+    if (o->growth == TM_TRAIN_OBLIVIOUS && o->max_depth > TM_TRAIN_MAX_DEPTH_OBLIVIOUS) {
         return OPT_ERR(err,
                        "--max-depth: expected a whole number in 1..%d for oblivious growth, "
                        "found \"%d\"",
-                       TM__TRAIN_MAX_DEPTH_OBLIVIOUS, o->max_depth);
+                       TM_TRAIN_MAX_DEPTH_OBLIVIOUS, o->max_depth);
     }
     if (o->class_weight < TM_TRAIN_CW_NONE || o->class_weight > TM_TRAIN_CW_EXPLICIT) {
         return OPT_ERR(err, "--class-weight: expected none, balanced or explicit weights, found "

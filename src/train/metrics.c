@@ -111,6 +111,9 @@ static void write_metrics(FILE *fp, const tm_train_metrics *m)
         put_num(fp, lu[i]);
         fputs(",\n", fp);
         if (i == 1) {
+            fprintf(fp, "  \"valid_%s_deweighted\": ", loss);
+            put_num(fp, m->valid_loss_deweighted);
+            fputs(",\n", fp);
             fprintf(fp, "  \"valid_prior_%s\": ", loss);
             put_num(fp, m->valid_prior_loss);
             fputs(",\n", fp);

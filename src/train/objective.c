@@ -71,31 +71,39 @@ void tm__train_gradients(tm_train_objective obj, int n_out, const double *score,
     }
 }
 
-/* Loss of row r, unweighted. */
+/* Loss of row r, unweighted, of the scores plus shift (NULL: none). */
 static double row_loss(tm_train_objective obj, int n_out, const double *score, const double *label,
-                       size_t n, size_t r)
+                       const double *shift, size_t n, size_t r)
 {
     if (obj == TM_TRAIN_MULTICLASS) {
         int y = (int)label[r];
-        double m = score[r], sum = 0.0;
+        double m = score[r] + (shift ? shift[0] : 0.0), sum = 0.0;
         for (int k = 1; k < n_out; k++) {
-            double s = score[(size_t)k * n + r];
+            double s = score[(size_t)k * n + r] + (shift ? shift[k] : 0.0);
             m = s > m ? s : m;
         }
         for (int k = 0; k < n_out; k++) {
-            sum += exp(score[(size_t)k * n + r] - m);
+            sum += exp(score[(size_t)k * n + r] + (shift ? shift[k] : 0.0) - m);
         }
-        return -(score[(size_t)y * n + r] - m - log(sum));
+        return -(score[(size_t)y * n + r] + (shift ? shift[y] : 0.0) - m - log(sum));
     }
+    double s = score[r] + (shift ? shift[0] : 0.0);
     if (obj == TM_TRAIN_BINARY) {
-        return label[r] > 0.5 ? softplus(-score[r]) : softplus(score[r]);
+        return label[r] > 0.5 ? softplus(-s) : softplus(s);
     }
-    double d = score[r] - label[r];
+    double d = s - label[r];
     return d * d;
 }
 
 double tm__train_loss(tm_train_objective obj, int n_out, const double *score, const double *label,
                       const double *w, size_t n, int n_threads)
+{
+    return tm__train_loss_shifted(obj, n_out, score, label, w, NULL, n, n_threads);
+}
+
+double tm__train_loss_shifted(tm_train_objective obj, int n_out, const double *score,
+                              const double *label, const double *w, const double *shift, size_t n,
+                              int n_threads)
 {
     double part[MAX_BLOCKS], wpart[MAX_BLOCKS];
     size_t bs = TM__TRAIN_BLOCK;
@@ -109,7 +117,7 @@ double tm__train_loss(tm_train_objective obj, int n_out, const double *score, co
         size_t end = (b + 1) * bs < n ? (b + 1) * bs : n;
         for (size_t r = b * bs; r < end; r++) {
             double wr = wt(w, r);
-            s += wr * row_loss(obj, n_out, score, label, n, r);
+            s += wr * row_loss(obj, n_out, score, label, shift, n, r);
             sw += wr;
         }
         part[b] = s;
@@ -153,5 +161,18 @@ void tm__train_init_score(tm_train_objective obj, int n_out, const double *label
         base[0] = log(p / (1.0 - p));
     } else {
         base[0] = acc[0] / sw;
+    }
+}
+
+void tm__train_prior_shift(tm_train_objective obj, int n_out, const double *cw, double *shift)
+{
+    if (obj == TM_TRAIN_MULTICLASS) {
+        for (int k = 0; k < n_out; k++) {
+            shift[k] = -log(cw[k]);
+        }
+    } else if (obj == TM_TRAIN_BINARY) {
+        shift[0] = log(cw[0]) - log(cw[1]);
+    } else {
+        shift[0] = 0.0;
     }
 }

@@ -272,6 +272,16 @@ void tm__train_gradients(tm_train_objective obj, int n_out, const double *score,
 /* Weighted mean loss (multi_logloss, logloss or MSE); w may be NULL. */
 double tm__train_loss(tm_train_objective obj, int n_out, const double *score, const double *label,
                       const double *w, size_t n, int n_threads);
+/* The same of the scores plus shift[k] added to class k's score (shift
+ * NULL: none), as tm__train_prior_shift makes it. */
+double tm__train_loss_shifted(tm_train_objective obj, int n_out, const double *score,
+                              const double *label, const double *w, const double *shift, size_t n,
+                              int n_threads);
+/* Class weights cw tilt the trained probabilities: the model estimates
+ * p_k * cw_k (renormalised) where the data has p_k. The shift that undoes
+ * it: -log cw_k per class (multiclass), log(cw_0 / cw_1) on the margin
+ * (binary), 0 (regression). With every weight 1 the shift is 0. */
+void tm__train_prior_shift(tm_train_objective obj, int n_out, const double *cw, double *shift);
 /* Initial scores from the (weighted) label prior: log class shares
  * (multiclass), log odds (binary), mean (regression). */
 void tm__train_init_score(tm_train_objective obj, int n_out, const double *label, const double *w,
@@ -281,10 +291,6 @@ void tm__train_transform(tm_train_objective obj, int n_out, const double *s, dou
 
 /* ---- checks and weights (data.c) -------------------------------------- */
 
-/* Deepest trees: 30 levels (leaf indices fit an int32), 12 for oblivious
- * trees (4096 leaves per tree). */
-#define TM__TRAIN_MAX_DEPTH           30
-#define TM__TRAIN_MAX_DEPTH_OBLIVIOUS 12
 
 /* Checks o against tm_train_opt_table's rows and the rules between
  * options; the message names the option ("--max-bin: expected a whole

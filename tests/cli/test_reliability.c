@@ -167,7 +167,7 @@ START_TEST(reliability_reports_refuse_a_missing_database)
     char *before = sum("other.db");
     expect(tm("signals --db other.db"), 2,
            "turbomode: other.db: field 'user_version': expected a TurboMode database of schema "
-           "version 3, found 0 (not a TurboMode database, or an empty one)\n");
+           "version 4, found 0 (not a TurboMode database, or an empty one)\n");
     unchanged("other.db", before);
 }
 END_TEST

@@ -362,7 +362,7 @@ START_TEST(pipeline_gate_force_and_rollback)
     ck_assert_ptr_nonnull(strstr(rep.summary, "unweighted validation"));
     ck_assert_ptr_nonnull(strstr(rep.summary, " vs prior "));
     int64_t weak = q(db, "SELECT (json_extract(metrics, '$.prior_logloss') - json_extract(metrics,"
-                         " '$.valid_logloss_unweighted')) < 0.01 * json_extract(metrics,"
+                         " '$.valid_logloss_deweighted')) < 0.01 * json_extract(metrics,"
                          " '$.prior_logloss') FROM models WHERE id = (SELECT max(id) FROM"
                          " models WHERE kind='meta')");
     ck_assert_int_eq(q(db, "SELECT json_extract(metrics, '$.under_1pct_over_prior') FROM models"
@@ -846,7 +846,15 @@ START_TEST(pipeline_registry_errors_name_the_field)
              ":1: field 'models[0].max_depht': unknown key in a registry entry"},
             {"{\"models\": [{\"family\": \"xgboost\"}]}", ":1: field 'models[0].name': missing"},
             {"{\"models\": [{\"name\": \"a\", \"family\": \"xgboost\", \"learning_rate\": 0}]}",
-             ":1: field 'models[0].learning_rate': expected a number in (0, 1], found 0"},
+             ":1: field 'models[0].learning_rate': expected a number in [1e-06, 1], found 0"},
+            /* the trainer's limits: 30 levels, 12 for oblivious trees, rates from 1e-6 */
+            {"{\"models\": [{\"name\": \"a\", \"family\": \"xgboost\", \"max_depth\": 31}]}",
+             ":1: field 'models[0].max_depth': expected an integer in 1..30, found 31"},
+            {"{\"models\": [{\"name\": \"a\", \"family\": \"catboost\", \"max_depth\": 13}]}",
+             ":1: field 'models[0].max_depth': expected an integer in 1..12, found 13"},
+            {"{\"models\": [{\"name\": \"a\", \"family\": \"xgboost\", \"row_subsample\":"
+             " 1e-7}]}",
+             ":1: field 'models[0].row_subsample': expected a number in [1e-06, 1], found 1e-07"},
             {"{\"models\": [{\"name\": \"a\", \"family\": \"xgboost\", \"max_rounds\": 2.5}]}",
              ":1: field 'models[0].max_rounds': expected an integer in 1..100000, found 2.5"},
             {"{\"models\": [{\"name\": \"a\", \"family\": \"xgboost\"},\n"

@@ -64,7 +64,7 @@ START_TEST(store_fresh_database_is_at_current_version_with_wal)
     ck_assert_int_eq(count(s, "PRAGMA foreign_keys"), 1);
     ck_assert_int_eq(count(s, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode='wal'"),
                      1);
-    ck_assert_int_eq(count(s, "SELECT count(*) FROM sqlite_master WHERE type='table'"), 9);
+    ck_assert_int_eq(count(s, "SELECT count(*) FROM sqlite_master WHERE type='table'"), 10);
     tm_store_close(s);
 }
 END_TEST
@@ -78,6 +78,7 @@ START_TEST(store_old_version_is_migrated_on_open)
                                    "DROP INDEX prices_date; DROP INDEX signals_date;"
                                    " DROP INDEX samples_date; DROP INDEX models_kind;"
                                    " DROP INDEX job_results_job; DROP TABLE decision_rules;"
+                                   " DROP TABLE settings;"
                                    " ALTER TABLE signals DROP COLUMN decision;"
                                    " ALTER TABLE signals DROP COLUMN capped;"
                                    " ALTER TABLE signals DROP COLUMN c_sell;"
@@ -91,7 +92,7 @@ START_TEST(store_old_version_is_migrated_on_open)
     snprintf(path, sizeof path, "%s", tm_store_path(s));
     tm_store_close(s);
     ck_assert_int_eq(tm_store_open(path, &s, NULL), TM_OK);
-    ck_assert_int_eq(tm_store_schema_version(s), 3);
+    ck_assert_int_eq(tm_store_schema_version(s), 4);
     ck_assert_int_eq(count(s, "SELECT count(*) FROM sqlite_master WHERE type='index'"
                               " AND name='prices_date'"),
                      1);
@@ -99,6 +100,70 @@ START_TEST(store_old_version_is_migrated_on_open)
                               " AND name='decision_rules'"),
                      1);
     ck_assert_int_eq(count(s, "SELECT count(*) FROM prices"), 3);
+    tm_store_close(s);
+}
+END_TEST
+
+/* Reopens the database at s's path (closing s) after setting it back to
+ * schema 3: no settings table. */
+static tm_store *reopen_as_version_3(tm_store *s)
+{
+    ck_assert_int_eq(tm_store_exec(s, "DROP TABLE settings; PRAGMA user_version = 3;", NULL),
+                     TM_OK);
+    char path[512];
+    snprintf(path, sizeof path, "%s", tm_store_path(s));
+    tm_store_close(s);
+    ck_assert_int_eq(tm_store_open(path, &s, NULL), TM_OK);
+    ck_assert_int_eq(tm_store_schema_version(s), 4);
+    return s;
+}
+
+/* Version 4 records the labelling: a version-3 database holding samples
+ * (every one of them from the absolute thresholds) is migrated to
+ * labels = absolute; one holding none records nothing. */
+START_TEST(store_version_3_with_samples_is_migrated_to_absolute_labels)
+{
+    tm_store *s = open_fresh("v3.db");
+    float f[3] = {1, 2, 3};
+    tm_store_sample_row row = {.symbol = "AAA", .date = 20180102, .label = 2, .features = f};
+    ck_assert_int_eq(tm_store_samples_insert(s, &row, 1, 3, NULL, NULL), TM_OK);
+    s = reopen_as_version_3(s);
+    char buf[32];
+    bool found = false;
+    ck_assert_int_eq(tm_store_setting_get(s, "labels", buf, sizeof buf, &found, NULL), TM_OK);
+    ck_assert(found);
+    ck_assert_str_eq(buf, "absolute");
+    ck_assert_int_eq(count(s, "SELECT count(*) FROM training_samples"), 1);
+    tm_store_close(s);
+
+    s = open_fresh("v3empty.db");
+    s = reopen_as_version_3(s);
+    ck_assert_int_eq(tm_store_setting_get(s, "labels", buf, sizeof buf, &found, NULL), TM_OK);
+    ck_assert(!found);
+    ck_assert_str_eq(buf, "");
+    tm_store_close(s);
+}
+END_TEST
+
+START_TEST(store_settings_round_trip)
+{
+    tm_store *s = open_fresh("settings.db");
+    char buf[16];
+    bool found = true;
+    ck_assert_int_eq(tm_store_setting_get(s, "labels", buf, sizeof buf, &found, NULL), TM_OK);
+    ck_assert(!found);
+    ck_assert_int_eq(tm_store_setting_put(s, "labels", "xs-decile", NULL), TM_OK);
+    ck_assert_int_eq(tm_store_setting_get(s, "labels", buf, sizeof buf, &found, NULL), TM_OK);
+    ck_assert(found);
+    ck_assert_str_eq(buf, "xs-decile");
+    ck_assert_int_eq(tm_store_setting_put(s, "labels", "absolute", NULL), TM_OK);
+    ck_assert_int_eq(tm_store_setting_get(s, "labels", buf, sizeof buf, &found, NULL), TM_OK);
+    ck_assert_str_eq(buf, "absolute");
+    /* a value longer than the buffer is refused, not cut */
+    tm_err err;
+    tm_err_init(&err);
+    ck_assert_int_eq(tm_store_setting_get(s, "labels", buf, 5, &found, &err), TM_E_RANGE);
+    ck_assert(!found);
     tm_store_close(s);
 }
 END_TEST
@@ -116,7 +181,7 @@ START_TEST(store_newer_schema_is_refused_with_message)
     ck_assert_ptr_null(s);
     char msg[1024], want[1024];
     snprintf(want, sizeof want,
-             "%s: field 'user_version': expected a schema version <= 3, found 9 (database "
+             "%s: field 'user_version': expected a schema version <= 4, found 9 (database "
              "from a newer turbomode)",
              path);
     ck_assert_str_eq(tm_err_format(&err, msg, sizeof msg), want);
@@ -276,7 +341,10 @@ START_TEST(store_signal_decisions_and_rules)
                          .cal = {.05, .6, .25},
                          .decision = TM_STORE_DECIDED_RULE,
                          .capped = true};
-    tm_store_signal b = {.symbol = "BBB", .date = 20180102, .label = 2, .prob = {.1, .2, .7},
+    tm_store_signal b = {.symbol = "BBB",
+                         .date = 20180102,
+                         .label = 2,
+                         .prob = {.1, .2, .7},
                          .cal = {.5, .5, .5}};
     ck_assert_int_eq(tm_store_signal_insert(s, &a, NULL), TM_OK);
     ck_assert_int_eq(tm_store_signal_insert(s, &b, NULL), TM_OK);
@@ -294,8 +362,11 @@ START_TEST(store_signal_decisions_and_rules)
     char *text = NULL;
     ck_assert_int_eq(tm_store_rule_get(s, 1, &text, NULL), TM_OK);
     ck_assert_ptr_null(text);
-    tm_store_model m = {.kind = "meta", .family = "lightgbm", .format = "lightgbm",
-                        .file = "m.txt", .trained_at = "2018-01-01T00:00:00Z",
+    tm_store_model m = {.kind = "meta",
+                        .family = "lightgbm",
+                        .format = "lightgbm",
+                        .file = "m.txt",
+                        .trained_at = "2018-01-01T00:00:00Z",
                         .as_of = 20180101};
     ck_assert_int_eq(tm_store_model_insert(s, &m, NULL), TM_OK);
     ck_assert_int_eq(tm_store_rule_put(s, m.id, "{\"version\":1}", NULL), TM_OK);
@@ -304,7 +375,7 @@ START_TEST(store_signal_decisions_and_rules)
     tm_free(text);
     /* Back to schema 2 (no decision columns), then migrated again. */
     ck_assert_int_eq(tm_store_exec(s,
-                                   "DROP TABLE decision_rules;"
+                                   "DROP TABLE decision_rules; DROP TABLE settings;"
                                    " ALTER TABLE signals DROP COLUMN decision;"
                                    " ALTER TABLE signals DROP COLUMN capped;"
                                    " ALTER TABLE signals DROP COLUMN c_sell;"
@@ -317,7 +388,7 @@ START_TEST(store_signal_decisions_and_rules)
     snprintf(path, sizeof path, "%s", tm_store_path(s));
     tm_store_close(s);
     ck_assert_int_eq(tm_store_open(path, &s, NULL), TM_OK);
-    ck_assert_int_eq(tm_store_schema_version(s), 3);
+    ck_assert_int_eq(tm_store_schema_version(s), 4);
     ck_assert_int_eq(tm_store_signals_on(s, 20180102, &g, &n, NULL), TM_OK);
     ck_assert_uint_eq(n, 2);
     ck_assert_int_eq(g[0].decision, TM_STORE_DECIDED_ARGMAX);
@@ -463,6 +534,8 @@ TM_TEST_SUITE(store)
     TCase *tc = tcase_create("store");
     tcase_add_test(tc, store_fresh_database_is_at_current_version_with_wal);
     tcase_add_test(tc, store_old_version_is_migrated_on_open);
+    tcase_add_test(tc, store_version_3_with_samples_is_migrated_to_absolute_labels);
+    tcase_add_test(tc, store_settings_round_trip);
     tcase_add_test(tc, store_newer_schema_is_refused_with_message);
     tcase_add_test(tc, store_failed_write_rolls_back_the_whole_transaction);
     tcase_add_test(tc, store_prices_load_respects_as_of_and_universe);

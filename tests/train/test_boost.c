@@ -402,9 +402,10 @@ static void record_loss(void *ctx, const tm_train_progress *p)
 }
 
 /* With early_stopping_unweighted the stopping metric is the unweighted
- * loss: the best round is the argmin of the traced metric, and the trace
- * at that round is the returned model's unweighted loss, not its weighted
- * one (balanced weights make the two differ). */
+ * loss with the class weights' tilt undone: the best round is the argmin
+ * of the traced metric, and the trace at that round is the returned
+ * model's valid_loss_deweighted, not its weighted loss (balanced weights
+ * make the two differ). */
 START_TEST(early_stopping_can_use_the_unweighted_loss)
 {
     synth s, v;
@@ -432,14 +433,48 @@ START_TEST(early_stopping_can_use_the_unweighted_loss)
             best = t.loss[i] < t.loss[best] ? i : best;
         }
         ck_assert_int_eq(m.best_iteration, best);
-        double want = unweighted ? m.valid_loss_unweighted : m.valid_loss;
-        double other = unweighted ? m.valid_loss : m.valid_loss_unweighted;
+        double want = unweighted ? m.valid_loss_deweighted : m.valid_loss;
+        double other = unweighted ? m.valid_loss : m.valid_loss_deweighted;
         ck_assert_double_eq_tol(t.loss[best], want, 1e-12);
         ck_assert(fabs(t.loss[best] - other) > 1e-3);
         tm_forest_free(f);
     }
     synth_free(&s);
     synth_free(&v);
+}
+END_TEST
+
+/* The tilt of balanced class weights, undone: on the data above the
+ * weighted prior is uniform (each class weighs 4/3 in all), so a model
+ * that learns (almost) nothing predicts 1/3 each and its raw unweighted
+ * validation loss is ln 3; with the tilt undone (p_k / cw_k, cw = 4/3,
+ * 2/3, 4/3) it predicts the training frequencies 1/4, 1/2, 1/4 and costs
+ * exactly the prior's (4/3) ln 2. Without class weights the two losses
+ * are one and the same. */
+START_TEST(deweighted_loss_undoes_the_class_weight_tilt)
+{
+    double xt[4] = {0, 1, 2, 3}, yt[4] = {0, 1, 1, 2}, xv[3] = {1, 2, 3}, yv[3] = {1, 1, 2};
+    tm_train_data tr = {4, 1, 1, xt, NULL, yt, NULL, NULL, NULL, NULL};
+    tm_train_data va = {3, 1, 1, xv, NULL, yv, NULL, NULL, NULL, NULL};
+    tm_train_opts o;
+    tm_train_opts_init(&o);
+    o.max_rounds = 1;
+    o.min_data_in_leaf = 1;
+    o.learning_rate = 1e-6; /* the one tree moves scores by ~1e-6 */
+    o.class_weight = TM_TRAIN_CW_BALANCED;
+    tm_forest *f;
+    tm_train_metrics m;
+    char msg[512];
+    ck_assert_int_eq(fit(&o, &tr, &va, &f, &m, msg), TM_OK);
+    ck_assert_double_eq_tol(m.valid_loss_unweighted, log(3.0), 1e-5);
+    ck_assert_double_eq_tol(m.valid_loss_deweighted, 4.0 / 3.0 * log(2.0), 1e-5);
+    ck_assert_double_eq_tol(m.valid_loss_deweighted, m.valid_prior_loss, 1e-5);
+    tm_forest_free(f);
+    o.class_weight = TM_TRAIN_CW_NONE;
+    o.learning_rate = 0.3;
+    ck_assert_int_eq(fit(&o, &tr, &va, &f, &m, msg), TM_OK);
+    ck_assert_double_eq(m.valid_loss_deweighted, m.valid_loss_unweighted);
+    tm_forest_free(f);
 }
 END_TEST
 
@@ -494,6 +529,7 @@ TM_TEST_SUITE(train_boost)
     tcase_add_test(tc, metrics_json_is_written);
     tcase_add_test(tc, prior_loss_uses_unweighted_training_frequencies);
     tcase_add_test(tc, early_stopping_can_use_the_unweighted_loss);
+    tcase_add_test(tc, deweighted_loss_undoes_the_class_weight_tilt);
     tcase_add_test(tc, allocation_failures_are_reported_cleanly);
     suite_add_tcase(s, tc);
     return s;

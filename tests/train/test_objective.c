@@ -73,6 +73,36 @@ START_TEST(objective_losses_by_hand)
 }
 END_TEST
 
+/* The class-weight tilt undone by hand. Multiclass, cw = 2, 1, 4 and
+ * scores 0, 0, 0: p is proportional to 1/2, 1, 1/4, i.e. 2/7, 4/7, 1/7, so
+ * label 1 costs -ln(4/7). Binary, cw = 1, 3 and margin 0: p(1) = (1/2)/3
+ * over (1/2)/3 + (1/2)/1 = 1/4, so label 1 costs ln 4 and label 0 ln(4/3).
+ * Regression: no tilt. */
+START_TEST(objective_prior_shift_by_hand)
+{
+    double cw[3] = {2.0, 1.0, 4.0}, shift[3], s[3] = {0.0, 0.0, 0.0}, y = 1.0;
+    tm__train_prior_shift(TM_TRAIN_MULTICLASS, 3, cw, shift);
+    ck_assert_double_eq_tol(tm__train_loss_shifted(TM_TRAIN_MULTICLASS, 3, s, &y, NULL, shift, 1, 1),
+                            -log(4.0 / 7.0), 1e-15);
+    double cb[2] = {1.0, 3.0}, b = 0.0, yb[2] = {1.0, 0.0}, sb[2] = {0.0, 0.0};
+    tm__train_prior_shift(TM_TRAIN_BINARY, 1, cb, shift);
+    ck_assert_double_eq_tol(tm__train_loss_shifted(TM_TRAIN_BINARY, 1, &b, yb, NULL, shift, 1, 1),
+                            log(4.0), 1e-15);
+    ck_assert_double_eq_tol(tm__train_loss_shifted(TM_TRAIN_BINARY, 1, sb, yb, NULL, shift, 2, 1),
+                            (log(4.0) + log(4.0 / 3.0)) / 2.0, 1e-15);
+    double one = 1.0, r = 3.0;
+    tm__train_prior_shift(TM_TRAIN_REGRESSION, 1, &one, shift);
+    ck_assert_double_eq(shift[0], 0.0);
+    ck_assert_double_eq(tm__train_loss_shifted(TM_TRAIN_REGRESSION, 1, &r, &one, NULL, shift, 1, 1),
+                        4.0);
+    /* weights of 1: no shift, the plain loss */
+    double ones[3] = {1.0, 1.0, 1.0}, s2[3] = {0.3, -1.0, 2.0};
+    tm__train_prior_shift(TM_TRAIN_MULTICLASS, 3, ones, shift);
+    ck_assert_double_eq(tm__train_loss_shifted(TM_TRAIN_MULTICLASS, 3, s2, &y, NULL, shift, 1, 1),
+                        loss1(TM_TRAIN_MULTICLASS, 3, s2, y));
+}
+END_TEST
+
 START_TEST(objective_init_score_is_weighted_prior)
 {
     double y[4] = {0, 1, 1, 2}, w[4] = {1, 1, 1, 2}, base[3];
@@ -131,6 +161,7 @@ TM_TEST_SUITE(train_objective)
     TCase *tc = tcase_create("objective");
     tcase_add_test(tc, objective_gradients_match_finite_differences);
     tcase_add_test(tc, objective_losses_by_hand);
+    tcase_add_test(tc, objective_prior_shift_by_hand);
     tcase_add_test(tc, objective_init_score_is_weighted_prior);
     tcase_add_test(tc, early_stopping_stops_on_crafted_curves);
     suite_add_tcase(s, tc);
