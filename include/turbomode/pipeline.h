@@ -101,7 +101,8 @@ typedef struct tm_pipeline_report {
     char job[32];       /* "overnight_scan", ... */
     int32_t as_of;      /* YYYYMMDD */
     char status[16];    /* "ok" or "skipped" */
-    char summary[4096]; /* lines, each ending in '\n' */
+    char summary[16384]; /* lines, each ending in '\n'; the signals report holds
+                            a day's lines and the last retrain's whole report */
     size_t n_steps;
     struct {
         char name[32];

@@ -526,11 +526,13 @@ void tm__promote_report(const tm__promote *r, tm_pipeline_report *rep)
             say_row(rep, tm__eval_names[m], &r->e->fixed[m]);
         }
         size_t off = offsetof(tm__eval_result, spread_net);
+        char lo[32], hi[32];
         tm__pipeline_say(rep,
                          "    random 5..95%% (%d seeds, the candidate's daily counts): net spread "
-                         "%+.2f%%..%+.2f%%\n",
-                         r->e->o.n_seeds, 100 * tm__eval_random_q(r->e, off, 0.05),
-                         100 * r->band_p95);
+                         "%s..%s\n",
+                         r->e->o.n_seeds,
+                         num(lo, sizeof lo, 100 * tm__eval_random_q(r->e, off, 0.05), 2, true, "%"),
+                         num(hi, sizeof hi, 100 * r->band_p95, 2, true, "%"));
     }
     tm__pipeline_say(rep, "  %s: %s%s\n", r->promoted ? "promoted" : "not promoted",
                      r->forced ? "forced (--force); " : "", r->why);

@@ -1179,6 +1179,8 @@ START_TEST(pipeline_promotion_judges_by_the_candidates_rule)
     ck_assert_ptr_nonnull(strstr(rep.summary, "the active model by its own rule"));
     ck_assert_ptr_nonnull(strstr(rep.summary, "\n  not promoted: the candidate has no day with "
                                               "both a BUY and a SELL in the window\n"));
+    /* no calls, so no random band: shown as "-", not "nan" */
+    ck_assert_ptr_nonnull(strstr(rep.summary, "daily counts): net spread -..-\n"));
     ck_assert_int_eq(q(db, "SELECT id FROM models WHERE kind='meta' AND active"), first);
     /* the refused candidate's rule is kept with it all the same */
     ck_assert_int_eq(q(db, "SELECT count(*) FROM decision_rules"), 2);
