@@ -59,6 +59,10 @@ typedef struct tm_pipeline_opts {
     bool force;                               /* bypass the gate and the promotion check */
     int flip_days;                            /* days of the retrain's flip share: 20 */
     bool compare;                             /* also train the other method for the report: true */
+    double target_precision;                  /* precision the decision rule's thresholds aim
+                                                 for (Wilson 95% lower bound): 0.15 */
+    int max_signals;                          /* at most this many BUY and this many SELL a
+                                                 day (scan, promotion); 0: no cap: 10 */
     int batch_rows;                           /* meta prediction batch: 5000 */
     double rounds_scale;                      /* multiplies every max_rounds (demo: < 1): 1.0 */
     uint64_t seed;                            /* 1 */
@@ -101,7 +105,7 @@ void tm_pipeline_close(tm_pipeline *p);
 #define TM_PIPELINE_EXIT_SKIPPED 3
 
 /* What a job did: a short human summary and timed steps. The longest job,
- * model_retrain, times one step per base model (up to 16) and 7 more. */
+ * model_retrain, times one step per base model (up to 16) and 9 more. */
 #define TM_PIPELINE_MAX_STEPS 32
 typedef struct tm_pipeline_report {
     char job[32];       /* "overnight_scan", ... */

@@ -62,6 +62,14 @@ static const tm_opt table[] = {
         {"flip-days", TM_OPT_INT, OFF(flip_days), 1, 250, "N", NULL, NULL,
          "retrains: trading days over which the flip share to the active model is measured",
          TRAINS},
+        {"target-precision", TM_OPT_DOUBLE, OFF(target_precision), 0.01, 0.99, "P", NULL, NULL,
+         "retrains: the decision rule's thresholds need a precision whose Wilson 95% lower "
+         "bound reaches P and the side's base rate",
+         TRAINS},
+        {"max-signals", TM_OPT_INT, OFF(max_signals), 0, 100000, "N", NULL, NULL,
+         "at most N BUY and N SELL a day, the most confident first (0: no cap); retrains judge "
+         "candidates with it",
+         TM_PIPELINE_CMD_SCAN | TRAINS},
         {"allow-later-models", TM_OPT_FLAG, OFF(allow_later_models), 0, 0, NULL, NULL, NULL,
          "use models trained after --as-of when none was trained by then (look-ahead; "
          "default: refuse, exit 2)",

@@ -21,6 +21,8 @@ void tm_pipeline_opts_init(tm_pipeline_opts *o)
     o->gate_days = 42;
     o->flip_days = 20;
     o->compare = true;
+    o->target_precision = 0.15;
+    o->max_signals = 10;
     o->batch_rows = 5000;
     o->rounds_scale = 1.0;
     o->seed = 1;

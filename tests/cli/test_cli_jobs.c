@@ -76,6 +76,52 @@ START_TEST(job_options_out_of_range_are_refused_by_name)
 }
 END_TEST
 
+/* The decision rule's options: --target-precision on the retrains and
+ * replay, --max-signals on scan, the retrains and replay; each finite
+ * and in range, and unknown to the commands that do not take it. */
+START_TEST(job_decision_rule_options_refused_by_name)
+{
+    static const char *const tp_bad[] = {"nan", "inf", "0", "1", "0.999", "-0.2", "abc", "0.2x"};
+    static const char *const tp_cmds[] = {"meta-retrain", "model-retrain"};
+    char args[256], want[512];
+    for (size_t c = 0; c < 2; c++) {
+        for (size_t b = 0; b < sizeof tp_bad / sizeof tp_bad[0]; b++) {
+            snprintf(args, sizeof args, "%s --target-precision %s", tp_cmds[c], tp_bad[b]);
+            snprintf(want, sizeof want,
+                     "turbomode %s: --target-precision: expected a finite number in [0.01, "
+                     "0.99], found \"%s\" (see 'turbomode %s --help')",
+                     tp_cmds[c], tp_bad[b], tp_cmds[c]);
+            refused(args, want);
+        }
+    }
+    static const char *const ms_bad[] = {"-1", "2.5", "100001", "abc", "nan", "inf"};
+    static const char *const ms_cmds[] = {"scan", "meta-retrain", "model-retrain"};
+    for (size_t c = 0; c < 3; c++) {
+        for (size_t b = 0; b < sizeof ms_bad / sizeof ms_bad[0]; b++) {
+            snprintf(args, sizeof args, "%s --max-signals %s", ms_cmds[c], ms_bad[b]);
+            snprintf(want, sizeof want,
+                     "turbomode %s: --max-signals: expected a whole number in 0..100000, found "
+                     "\"%s\" (see 'turbomode %s --help')",
+                     ms_cmds[c], ms_bad[b], ms_cmds[c]);
+            refused(args, want);
+        }
+    }
+    refused("replay --from 2018-01-02 --to 2018-01-05 --target-precision 1.5",
+            "turbomode replay: --target-precision: expected a finite number in [0.01, 0.99], "
+            "found \"1.5\" (see 'turbomode replay --help')");
+    refused("replay --from 2018-01-02 --to 2018-01-05 --max-signals -3",
+            "turbomode replay: --max-signals: expected a whole number in 0..100000, found \"-3\" "
+            "(see 'turbomode replay --help')");
+    refused("scan --target-precision 0.2",
+            "turbomode scan: unknown option '--target-precision' (see 'turbomode scan --help')");
+    refused("signals --max-signals 5",
+            "turbomode signals: unknown option '--max-signals' (see 'turbomode signals --help')");
+    refused("track-outcomes --max-signals 5", "turbomode track-outcomes: unknown option "
+                                              "'--max-signals' (see 'turbomode track-outcomes "
+                                              "--help')");
+}
+END_TEST
+
 /* --threads abc, 0, -1, 99999999999 on every job command that takes it;
  * the others do not take it at all. */
 START_TEST(job_threads_validated_on_every_job_command)
@@ -256,6 +302,7 @@ TM_TEST_SUITE(cli_jobs)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, job_options_out_of_range_are_refused_by_name);
     tcase_add_test(tc, job_threads_validated_on_every_job_command);
+    tcase_add_test(tc, job_decision_rule_options_refused_by_name);
     tcase_add_test(tc, job_help_lists_only_the_options_taken);
     tcase_add_test(tc, job_labels_option_values_and_scope);
     tcase_add_test(tc, job_labels_mixing_is_refused_with_exit_2);
