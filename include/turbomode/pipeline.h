@@ -25,6 +25,15 @@ typedef enum tm_pipeline_split {
     TM_PIPELINE_SPLIT_RANDOM,   /* seeded random rows (the original's method) */
 } tm_pipeline_split;
 
+/* How training samples and outcomes are labelled. A database holds one
+ * kind (recorded with its first labels); a job asked for the other is
+ * refused. */
+typedef enum tm_pipeline_labels {
+    TM_PIPELINE_LABELS_ABSOLUTE = 0, /* forward return against +up / -down (default) */
+    TM_PIPELINE_LABELS_XS_DECILE,    /* the day's top / bottom decile of the forward return
+                                        net of the day's median, over volatility */
+} tm_pipeline_labels;
+
 /* Options: a transparent struct; tm_pipeline_opts_init sets every default
  * (in the comments). Strings are borrowed for tm_pipeline_open's call and
  * copied. */
@@ -40,6 +49,7 @@ typedef struct tm_pipeline_opts {
     int horizon;                              /* label horizon, trading days: 5 */
     double up;                                /* BUY when the forward return > up: 0.040 */
     double down;                              /* SELL when it is < -down: 0.036 */
+    tm_pipeline_labels labels;                /* TM_PIPELINE_LABELS_ABSOLUTE */
     int n_threads;                            /* 0: OpenMP's default (all cores) */
     int n_folds;                              /* time blocks for out-of-fold predictions: 3 */
     bool in_sample;                           /* meta features from in-sample predictions */

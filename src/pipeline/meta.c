@@ -196,7 +196,8 @@ static void meta_train_opts(const tm_pipeline *p, const char *const *names, int 
     t->max_rounds = t->max_rounds < 1 ? 1 : t->max_rounds;
     t->early_stopping = 100; /* unweighted, the weights' tilt undone: see models.c */
     t->early_stopping_unweighted = true;
-    t->class_weight = TM_TRAIN_CW_BALANCED;
+    t->class_weight =
+            p->labels == TM_PIPELINE_LABELS_XS_DECILE ? TM_TRAIN_CW_NONE : TM_TRAIN_CW_BALANCED;
     t->seed = p->o.seed;
     t->n_threads = p->o.n_threads;
     t->max_bin = 63;
@@ -396,6 +397,8 @@ static tm_status put_metrics(const tm_pipeline *p, meta_job *j, tm_err *err)
     tm_jw_int(&w, (int64_t)k->n_valid);
     tm_jw_key(&w, "embargo_days");
     tm_jw_int(&w, p->o.horizon);
+    tm_jw_key(&w, "labels");
+    tm_jw_string(&w, tm__pipeline_labels_name(p->labels));
     tm_jw_key(&w, "compare_method");
     tm_jw_string(&w, cmp ? c->method : "");
     tm_jw_key(&w, "compare_valid_accuracy");
@@ -513,7 +516,8 @@ tm_status tm__pipeline_meta_core(tm_pipeline *p, int32_t as_of, tm_pipeline_repo
     memset(&j, 0, sizeof j);
     j.as_of = as_of;
     j.rep = rep;
-    tm_status st = run_step(p, &j, rep, "load", load_inputs, err);
+    tm_status st = tm__pipeline_labels(p, false, &p->labels, err);
+    st = st == TM_OK ? run_step(p, &j, rep, "load", load_inputs, err) : st;
     if (st == TM_OK) {
         st = run_step(p, &j, rep, "meta_predictions", regenerate_predictions, err);
     }

@@ -36,6 +36,11 @@ static const tm_opt table[] = {
          "BUY when the forward return is above +X", LABELS},
         {"down", TM_OPT_DOUBLE, OFF(down), 0.0001, 0.99, "X", NULL, NULL,
          "SELL when the forward return is below -X", LABELS},
+        {"labels", TM_OPT_CHOICE, OFF(labels), 0, 0, NULL, "absolute|xs-decile", NULL,
+         "absolute: --up/--down thresholds; xs-decile: each day's top/bottom decile of "
+         "(forward return - the day's median) / (20-day volatility x sqrt horizon), trained "
+         "without class weights; a database keeps the kind its first labels had",
+         LABELS},
         {"folds", TM_OPT_INT, OFF(n_folds), 2, 8, "K", NULL, NULL,
          "time-blocked folds for out-of-fold meta predictions",
          TM_PIPELINE_CMD_MODELS | TM_PIPELINE_CMD_REPLAY},

@@ -48,6 +48,13 @@ tm_status tm_pipeline_open(const tm_pipeline_opts *o, tm_pipeline **out, tm_err 
     if ((st = tm_opt_check(opts, n_opts, o, err)) != TM_OK) {
         goto done;
     }
+    if (o->labels == TM_PIPELINE_LABELS_XS_DECILE &&
+        (o->up != TM_FEATURES_DEFAULT_UP || o->down != TM_FEATURES_DEFAULT_DOWN)) {
+        st = TM_ERR(err, TM_E_INVALID, NULL, 0, NULL,
+                    "--%s: a threshold of absolute labels, not used with --labels xs-decile",
+                    o->up != TM_FEATURES_DEFAULT_UP ? "up" : "down");
+        goto done;
+    }
     if (!o->db_path) {
         st = TM_ERR(err, TM_E_INVALID, NULL, 0, "--db", "expected a database path");
         goto done;

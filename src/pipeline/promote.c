@@ -280,10 +280,7 @@ static tm_status window_panels(tm_pipeline *p, const tm__promote_in *in, const a
                             w->lab, w->sa, err);
     }
     tm_features_label_opts lo;
-    tm_features_label_opts_init(&lo);
-    lo.horizon = (size_t)p->o.horizon;
-    lo.up = p->o.up;
-    lo.down = p->o.down;
+    tm__pipeline_label_opts(p, &lo);
     size_t pending = 0;
     if (st == TM_OK) {
         st = tm_store_prices_load(p->store, NULL, in->as_of, &w->px, err);
@@ -298,10 +295,12 @@ static tm_status window_panels(tm_pipeline *p, const tm__promote_in *in, const a
         st = tm__eval_signal_days(w->sc, n, w->dates, w->T, w->day, err);
     }
     if (st == TM_OK) {
-        st = tm__eval_build(&w->pc, w->px, w->dates, w->T, w->day, w->sc, n, &lo, &pending, err);
+        st = tm__eval_build(&w->pc, w->px, w->dates, w->T, w->day, w->sc, n, &lo, p->labels,
+                            &pending, err);
     }
     if (st == TM_OK) {
-        st = tm__eval_build(&w->pa, w->px, w->dates, w->T, w->day, w->sa, n, &lo, &pending, err);
+        st = tm__eval_build(&w->pa, w->px, w->dates, w->T, w->day, w->sa, n, &lo, p->labels,
+                            &pending, err);
     }
     return st;
 }

@@ -151,6 +151,67 @@ START_TEST(job_threads_validated_on_every_job_command)
 }
 END_TEST
 
+/* --labels takes absolute or xs-decile on the jobs that make labels;
+ * thresholds given with xs-decile are refused, not ignored. */
+START_TEST(job_labels_option_values_and_scope)
+{
+    refused("backfill --labels deciles",
+            "turbomode backfill: --labels: expected one of absolute|xs-decile, found \"deciles\" "
+            "(see 'turbomode backfill --help')");
+    refused("generate-samples --labels xs-decile --up 0.05",
+            "turbomode: --up: a threshold of absolute labels, not used with --labels xs-decile");
+    refused("backfill --labels xs-decile --down 0.02",
+            "turbomode: --down: a threshold of absolute labels, not used with --labels xs-decile");
+    refused("track-outcomes --labels xs-decile",
+            "turbomode track-outcomes: unknown option '--labels' (see 'turbomode track-outcomes "
+            "--help')");
+    refused("model-retrain --labels xs-decile",
+            "turbomode model-retrain: unknown option '--labels' (see 'turbomode model-retrain "
+            "--help')");
+}
+END_TEST
+
+/* A database whose labels are absolute refuses backfill, generate-samples
+ * and replay asked for xs-decile: exit 2, one line naming the option,
+ * the kind asked for and the kind held, and nothing written. */
+START_TEST(job_labels_mixing_is_refused_with_exit_2)
+{
+    char db[700], csv[700], err[700];
+    snprintf(db, sizeof db, "%s/mix.db", dir);
+    snprintf(csv, sizeof csv, "%s/p.csv", dir);
+    snprintf(err, sizeof err, "%s/err.txt", dir);
+    FILE *fp = fopen(csv, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("date,open,high,low,close,volume,Name\n2018-01-02,1,2,0.5,1.5,100,AAA\n", fp);
+    fclose(fp);
+    ck_assert_int_eq(tm_test_system("rm -f '%s'* && %s import-prices --db '%s' '%s' >/dev/null && "
+                                    "sqlite3 '%s' \"INSERT INTO settings VALUES "
+                                    "('labels', 'absolute')\"",
+                                    db, tm_test_bin(), db, csv, db),
+                     0);
+    static const char *const cmds[] = {
+            "backfill --labels xs-decile",
+            "generate-samples --labels xs-decile --as-of 2018-01-02",
+            "replay --labels xs-decile --from 2018-01-02 --to 2018-01-02",
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        int rc = tm_test_system("%s %s --db '%s' >/dev/null 2>'%s'", tm_test_bin(), cmds[i], db,
+                                err);
+        char *text = tm_test_slurp(err, NULL);
+        ck_assert_ptr_nonnull(text);
+        ck_assert_int_eq(rc, 2);
+        ck_assert_str_eq(text, "turbomode: --labels: asked for xs-decile, but the database holds "
+                               "absolute labels (samples and outcomes); one database keeps one "
+                               "labelling\n");
+        free(text);
+    }
+    ck_assert_int_eq(tm_test_system("test \"$(sqlite3 '%s' 'SELECT count(*) FROM job_results')\""
+                                    " = 0",
+                                    db),
+                     0);
+}
+END_TEST
+
 /* Runs `turbomode CMD --help` into a string. */
 static char *help_of(const char *cmd)
 {
@@ -243,6 +304,8 @@ TM_TEST_SUITE(cli_jobs)
     tcase_add_test(tc, job_threads_validated_on_every_job_command);
     tcase_add_test(tc, job_decision_rule_options_refused_by_name);
     tcase_add_test(tc, job_help_lists_only_the_options_taken);
+    tcase_add_test(tc, job_labels_option_values_and_scope);
+    tcase_add_test(tc, job_labels_mixing_is_refused_with_exit_2);
     tcase_add_test(tc, readme_option_tables_match_the_tables);
     suite_add_tcase(s, tc);
     return s;
