@@ -397,6 +397,23 @@ START_TEST(xs_retrain_unweighted_and_outcomes_follow_the_kind)
     ck_assert_uint_eq(sells, 1);
     tm_pipeline_eval_free(e);
     tm_pipeline_close(p);
+    /* thresholds mean nothing to xs-decile labels: refused, not ignored */
+    {
+        static char models[640];
+        tm_pipeline_opts o;
+        tm_pipeline_opts_init(&o);
+        snprintf(models, sizeof models, "%s.models", db);
+        o.db_path = db;
+        o.models_dir = models;
+        o.read_only = true;
+        o.up = 0.05;
+        ok(tm_pipeline_open(&o, &p, &err), &err);
+        e = NULL;
+        refused(tm_pipeline_evaluate(p, &eo, &e, &err), &err,
+                "--up: a threshold of absolute labels, but the database holds xs-decile labels");
+        ck_assert_ptr_null(e);
+        tm_pipeline_close(p);
+    }
     /* the same models on absolute labels carry weights: losses differ */
     p = market_db("abstrain.db", TM_PIPELINE_LABELS_ABSOLUTE, db, sizeof db);
     ok(tm_pipeline_backfill(p, dates[N_DAYS - 1], &rep, &err), &err);
