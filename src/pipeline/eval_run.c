@@ -215,6 +215,13 @@ tm_status tm_pipeline_evaluate(tm_pipeline *pl, const tm_pipeline_eval_opts *o,
     tm_features_label_opts lo;
     tm__pipeline_label_opts(pl, &lo);
     st = tm__pipeline_labels(pl, false, &pl->labels, err);
+    if (st == TM_OK && pl->labels == TM_PIPELINE_LABELS_XS_DECILE &&
+        (lo.up != TM_FEATURES_DEFAULT_UP || lo.down != TM_FEATURES_DEFAULT_DOWN)) {
+        st = TM_ERR(err, TM_E_INVALID, NULL, 0, NULL,
+                    "--%s: a threshold of absolute labels, but the database holds xs-decile "
+                    "labels",
+                    lo.up != TM_FEATURES_DEFAULT_UP ? "up" : "down");
+    }
     if (st == TM_OK) {
         st = tm_store_prices_load(pl->store, NULL, o->to, &px, err);
     }

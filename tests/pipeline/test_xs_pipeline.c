@@ -261,6 +261,40 @@ START_TEST(xs_backfill_labels_each_day_by_score_and_records_the_kind)
 }
 END_TEST
 
+/* Nine active stocks: no day has 10 ranked stocks, so xs-decile backfill
+ * writes no sample, says why, and records no labelling (the database
+ * holds no labels yet). */
+START_TEST(xs_backfill_with_fewer_than_ten_stocks_samples_nothing)
+{
+    char db[600];
+    tm_pipeline *p = market_db("nine.db", TM_PIPELINE_LABELS_XS_DECILE, db, sizeof db);
+    tm_pipeline_close(p);
+    tm_store *s = NULL;
+    ck_assert_int_eq(tm_store_open(db, &s, NULL), TM_OK);
+    ck_assert_int_eq(tm_store_exec(s,
+                                   "UPDATE universe SET active = 0 WHERE symbol IN"
+                                   " ('S09', 'S10', 'S11')",
+                                   NULL),
+                     TM_OK);
+    tm_store_close(s);
+    p = open_db(db, TM_PIPELINE_LABELS_XS_DECILE);
+    tm_err err;
+    tm_err_init(&err);
+    tm_pipeline_report rep;
+    ok(tm_pipeline_backfill(p, dates[N_DAYS - 1], &rep, &err), &err);
+    tm_pipeline_close(p);
+    int days = N_DAYS - 1 - HORIZ - 252 + 1;
+    char want[256];
+    snprintf(want, sizeof want,
+             "  %d (stock, day) rows left out: no cross-sectional class (under 20 days of "
+             "returns, or under 10 such stocks that day)\n",
+             days * 9);
+    ck_assert_msg(strstr(rep.summary, want) != NULL, "%s", rep.summary);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM training_samples"), 0);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM settings"), 0);
+}
+END_TEST
+
 /* The exact refusal of a job asked for the other kind. */
 static void refused(tm_status st, const tm_err *err, const char *want)
 {
@@ -363,6 +397,23 @@ START_TEST(xs_retrain_unweighted_and_outcomes_follow_the_kind)
     ck_assert_uint_eq(sells, 1);
     tm_pipeline_eval_free(e);
     tm_pipeline_close(p);
+    /* thresholds mean nothing to xs-decile labels: refused, not ignored */
+    {
+        static char models[640];
+        tm_pipeline_opts o;
+        tm_pipeline_opts_init(&o);
+        snprintf(models, sizeof models, "%s.models", db);
+        o.db_path = db;
+        o.models_dir = models;
+        o.read_only = true;
+        o.up = 0.05;
+        ok(tm_pipeline_open(&o, &p, &err), &err);
+        e = NULL;
+        refused(tm_pipeline_evaluate(p, &eo, &e, &err), &err,
+                "--up: a threshold of absolute labels, but the database holds xs-decile labels");
+        ck_assert_ptr_null(e);
+        tm_pipeline_close(p);
+    }
     /* the same models on absolute labels carry weights: losses differ */
     p = market_db("abstrain.db", TM_PIPELINE_LABELS_ABSOLUTE, db, sizeof db);
     ok(tm_pipeline_backfill(p, dates[N_DAYS - 1], &rep, &err), &err);
@@ -384,6 +435,7 @@ TM_TEST_SUITE(pipeline_xs)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, xs_classes_of_a_price_panel_by_hand);
     tcase_add_test(tc, xs_backfill_labels_each_day_by_score_and_records_the_kind);
+    tcase_add_test(tc, xs_backfill_with_fewer_than_ten_stocks_samples_nothing);
     tcase_add_test(tc, xs_jobs_asked_for_the_other_kind_are_refused);
     tcase_add_test(tc, xs_retrain_unweighted_and_outcomes_follow_the_kind);
     suite_add_tcase(s, tc);
