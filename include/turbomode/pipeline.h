@@ -25,6 +25,15 @@ typedef enum tm_pipeline_split {
     TM_PIPELINE_SPLIT_RANDOM,   /* seeded random rows (the original's method) */
 } tm_pipeline_split;
 
+/* How training samples and outcomes are labelled. A database holds one
+ * kind (recorded with its first labels); a job asked for the other is
+ * refused. */
+typedef enum tm_pipeline_labels {
+    TM_PIPELINE_LABELS_ABSOLUTE = 0, /* forward return against +up / -down (default) */
+    TM_PIPELINE_LABELS_XS_DECILE,    /* the day's top / bottom decile of the forward return
+                                        net of the day's median, over volatility */
+} tm_pipeline_labels;
+
 /* Options: a transparent struct; tm_pipeline_opts_init sets every default
  * (in the comments). Strings are borrowed for tm_pipeline_open's call and
  * copied. */
@@ -40,6 +49,7 @@ typedef struct tm_pipeline_opts {
     int horizon;                              /* label horizon, trading days: 5 */
     double up;                                /* BUY when the forward return > up: 0.040 */
     double down;                              /* SELL when it is < -down: 0.036 */
+    tm_pipeline_labels labels;                /* TM_PIPELINE_LABELS_ABSOLUTE */
     int n_threads;                            /* 0: OpenMP's default (all cores) */
     int n_folds;                              /* time blocks for out-of-fold predictions: 3 */
     bool in_sample;                           /* meta features from in-sample predictions */
@@ -49,6 +59,10 @@ typedef struct tm_pipeline_opts {
     bool force;                               /* bypass the gate and the promotion check */
     int flip_days;                            /* days of the retrain's flip share: 20 */
     bool compare;                             /* also train the other method for the report: true */
+    double target_precision;                  /* precision the decision rule's thresholds aim
+                                                 for (Wilson 95% lower bound): 0.15 */
+    int max_signals;                          /* at most this many BUY and this many SELL a
+                                                 day (scan, promotion); 0: no cap: 10 */
     int batch_rows;                           /* meta prediction batch: 5000 */
     double rounds_scale;                      /* multiplies every max_rounds (demo: < 1): 1.0 */
     uint64_t seed;                            /* 1 */
@@ -91,13 +105,14 @@ void tm_pipeline_close(tm_pipeline *p);
 #define TM_PIPELINE_EXIT_SKIPPED 3
 
 /* What a job did: a short human summary and timed steps. The longest job,
- * model_retrain, times one step per base model (up to 16) and 7 more. */
+ * model_retrain, times one step per base model (up to 16) and 9 more. */
 #define TM_PIPELINE_MAX_STEPS 32
 typedef struct tm_pipeline_report {
     char job[32];       /* "overnight_scan", ... */
     int32_t as_of;      /* YYYYMMDD */
     char status[16];    /* "ok" or "skipped" */
-    char summary[4096]; /* lines, each ending in '\n' */
+    char summary[16384]; /* lines, each ending in '\n'; the signals report holds
+                            a day's lines and the last retrain's whole report */
     size_t n_steps;
     struct {
         char name[32];

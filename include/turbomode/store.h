@@ -288,7 +288,7 @@ typedef struct tm_store_job_result {
     char started_at[32]; /* ISO times (simulated clock under replay) */
     char finished_at[32];
     char status[16]; /* "ok", "skipped", "failed" */
-    char summary[4096];
+    char summary[16384]; /* as tm_pipeline_report's: a job's whole report fits */
 } tm_store_job_result;
 
 /* Inserts a finished run; sets r->id. */

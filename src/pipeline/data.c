@@ -70,12 +70,35 @@ size_t tm__pipeline_panel_row(const tm__pipeline_panel *panel, const char *symbo
     return (size_t)-1;
 }
 
-static void label_opts(const tm_pipeline *p, tm_features_label_opts *lo)
+/* Classes of the panel's rows under the job's labelling: the absolute
+ * thresholds row by row, or the cross-sectional deciles of each day
+ * (-1 where a row has none). *out (px->n_rows) is freed with tm_free. */
+static tm_status panel_classes(const tm_pipeline *p, const tm_store_prices *px,
+                               const tm_features_label_opts *lo, int8_t **out, tm_err *err)
 {
-    tm_features_label_opts_init(lo);
-    lo->horizon = (size_t)p->o.horizon;
-    lo->up = p->o.up;
-    lo->down = p->o.down;
+    int8_t *cls = tm_malloc_n(px->n_rows ? px->n_rows : 1, 1);
+    *out = NULL;
+    if (!cls) {
+        return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory for %zu labels", px->n_rows);
+    }
+    tm_status st = TM_OK;
+    if (p->labels == TM_PIPELINE_LABELS_XS_DECILE) {
+        st = tm__pipeline_xs_classes(px, lo->horizon, cls, err);
+    } else {
+        for (size_t k = 0; k < px->n_symbols; k++) {
+            size_t r0 = px->start[k], len = px->start[k + 1] - r0;
+            for (size_t t = 0; t < len; t++) {
+                double fwd = tm_features_forward_return(px->close + r0, len, t, lo->horizon);
+                cls[r0 + t] = isnan(fwd) ? -1 : (int8_t)tm_features_label(fwd, lo);
+            }
+        }
+    }
+    if (st != TM_OK) {
+        tm_free(cls);
+        return st;
+    }
+    *out = cls;
+    return TM_OK;
 }
 
 /* Fewest samples per progress line of backfill's write. */
@@ -106,11 +129,17 @@ tm_status tm_pipeline_backfill(tm_pipeline *p, int32_t as_of, tm_pipeline_report
     double t0 = tm_now_seconds();
     tm__pipeline_report_init(rep, "backfill", as_of);
     tm__pipeline_panel panel;
+    memset(&panel, 0, sizeof panel);
     tm_store_sample_row *rows = NULL;
+    int8_t *cls = NULL;
     tm_features_label_opts lo;
-    label_opts(p, &lo);
+    tm__pipeline_label_opts(p, &lo);
+    tm_status st = tm__pipeline_labels(p, true, &p->labels, err);
+    if (st != TM_OK) {
+        return st;
+    }
     tm__pipeline_log(p, "backfill: features");
-    tm_status st = tm__pipeline_panel_load(p, as_of, &panel, err);
+    st = tm__pipeline_panel_load(p, as_of, &panel, err);
     if (st == TM_OK && panel.px->n_rows == 0) {
         tm__pipeline_panel_free(&panel);
         st = tm__pipeline_no_prices(p, as_of, err);
@@ -122,22 +151,28 @@ tm_status tm_pipeline_backfill(tm_pipeline *p, int32_t as_of, tm_pipeline_report
     const tm_store_prices *px = panel.px;
     tm__pipeline_log(p, "backfill: features done for %zu stocks, %zu price rows (%.1fs)",
                      px->n_symbols, px->n_rows, tm_now_seconds() - t0);
-    size_t warm = tm_features_warmup(), n = 0, counts[3] = {0, 0, 0}, added = 0;
+    size_t warm = tm_features_warmup(), n = 0, counts[3] = {0, 0, 0}, added = 0, unranked = 0;
     rows = tm_malloc_n(px->n_rows ? px->n_rows : 1, sizeof *rows);
     if (!rows) {
         st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
         goto done;
     }
+    if ((st = panel_classes(p, px, &lo, &cls, err)) != TM_OK) {
+        goto done;
+    }
     for (size_t k = 0; k < px->n_symbols; k++) {
         size_t r0 = px->start[k], len = px->start[k + 1] - r0;
         for (size_t t = warm; t + lo.horizon < len; t++) {
-            double fwd = tm_features_forward_return(px->close + r0, len, t, lo.horizon);
+            if (cls[r0 + t] < 0) {
+                unranked++; /* xs-decile: no class that day */
+                continue;
+            }
             tm_store_sample_row *s = &rows[n++];
             memset(s, 0, sizeof *s);
             memcpy(s->symbol, px->symbols[k], sizeof s->symbol);
             s->date = px->date[r0 + t];
-            s->label = tm_features_label(fwd, &lo);
-            s->fwd_return = fwd;
+            s->label = cls[r0 + t];
+            s->fwd_return = tm_features_forward_return(px->close + r0, len, t, lo.horizon);
             s->features = panel.X + (r0 + t) * panel.n_features;
             s->source = TM_STORE_SAMPLE_BACKFILL;
             counts[s->label]++;
@@ -148,17 +183,28 @@ tm_status tm_pipeline_backfill(tm_pipeline *p, int32_t as_of, tm_pipeline_report
         goto done;
     }
     st = insert_samples(p, rows, n, panel.n_features, &added, err);
+    if (st == TM_OK && n > 0) {
+        st = tm__pipeline_labels_record(p, p->labels, err);
+    }
     tm__pipeline_say(rep,
                      "backfill: %zu samples from %zu stocks up to " TM__YMD_FMT " (%zu new), "
-                     "labels SELL %.1f%% HOLD %.1f%% BUY %.1f%%\n",
+                     "labels SELL %.1f%% HOLD %.1f%% BUY %.1f%%%s\n",
                      n, px->n_symbols, TM__YMD(panel.last_date), added,
                      n ? 100.0 * (double)counts[0] / (double)n : 0.0,
                      n ? 100.0 * (double)counts[1] / (double)n : 0.0,
-                     n ? 100.0 * (double)counts[2] / (double)n : 0.0);
+                     n ? 100.0 * (double)counts[2] / (double)n : 0.0,
+                     p->labels == TM_PIPELINE_LABELS_XS_DECILE ? " (xs-decile)" : "");
+    if (unranked) {
+        tm__pipeline_say(rep,
+                         "  %zu (stock, day) rows left out: no cross-sectional class (under %d "
+                         "days of returns, or under %d such stocks that day)\n",
+                         unranked, TM_FEATURES_VOL_WINDOW, TM_FEATURES_XS_MIN_STOCKS);
+    }
     st = tm__pipeline_finish(p, st, rep, t0, err);
     tm__pipeline_step(rep, "write", tm_now_seconds() - t1);
 done:
     tm_free(rows);
+    tm_free(cls);
     tm__pipeline_panel_free(&panel);
     return st;
 }
@@ -171,10 +217,17 @@ tm_status tm_pipeline_track_outcomes(tm_pipeline *p, int32_t as_of, tm_pipeline_
     tm_store_signal *sig = NULL;
     tm_store_prices *px = NULL;
     int32_t *cal = NULL; /* the universe's trading dates up to as_of */
-    size_t n = 0, done_n = 0, correct = 0, n_cal = 0, n_gap = 0;
+    int8_t *cls = NULL;  /* each price row's class under the database's labelling */
+    size_t n = 0, done_n = 0, correct = 0, n_cal = 0, n_gap = 0, n_unranked = 0;
     tm_features_label_opts lo;
-    label_opts(p, &lo);
-    tm_status st = tm_store_prices_load(p->store, NULL, as_of, &px, err);
+    tm__pipeline_label_opts(p, &lo);
+    tm_status st = tm__pipeline_labels(p, false, &p->labels, err);
+    if (st == TM_OK) {
+        st = tm_store_prices_load(p->store, NULL, as_of, &px, err);
+    }
+    if (st == TM_OK) {
+        st = panel_classes(p, px, &lo, &cls, err);
+    }
     if (st == TM_OK) {
         st = tm_store_trading_dates(p->store, as_of, &cal, &n_cal, err);
     }
@@ -213,7 +266,11 @@ tm_status tm_pipeline_track_outcomes(tm_pipeline *p, int32_t as_of, tm_pipeline_
         o.exit_date = px->date[r + lo.horizon];
         o.exit_price = px->close[r + lo.horizon];
         o.ret = o.exit_price / px->close[r] - 1;
-        o.actual = tm_features_label(o.ret, &lo);
+        if (cls[r] < 0) {
+            n_unranked++; /* xs-decile: the day has no cross-sectional class for it */
+            continue;
+        }
+        o.actual = cls[r];
         o.correct = o.actual == sig[i].label;
         st = tm_store_outcome_insert(p->store, &o, err);
         done_n++;
@@ -227,10 +284,20 @@ tm_status tm_pipeline_track_outcomes(tm_pipeline *p, int32_t as_of, tm_pipeline_
                          "days (a gap in its prices)\n",
                          n_gap, lo.horizon, lo.horizon + TM__PIPELINE_OUTCOME_SLACK_DAYS);
     }
+    if (n_unranked) {
+        tm__pipeline_say(rep,
+                         "  %zu left open: no cross-sectional class on their day (under %d days "
+                         "of returns, or under %d such stocks)\n",
+                         n_unranked, TM_FEATURES_VOL_WINDOW, TM_FEATURES_XS_MIN_STOCKS);
+    }
+    if (st == TM_OK && done_n > 0) {
+        st = tm__pipeline_labels_record(p, p->labels, err);
+    }
     st = tm__pipeline_finish(p, st, rep, t0, err);
 done:
     tm_free(sig);
     tm_free(cal);
+    tm_free(cls);
     tm_store_prices_free(px);
     return st;
 }
@@ -240,19 +307,22 @@ done:
  * horizon cut-off and the first scan, which no outcome covers. Appends to
  * rows at *m (room for every panel row). */
 static void gap_rows(const tm__pipeline_panel *panel, const tm_features_label_opts *lo,
-                     int32_t before, tm_store_sample_row *rows, size_t *m)
+                     const int8_t *cls, int32_t before, tm_store_sample_row *rows, size_t *m)
 {
     const tm_store_prices *px = panel->px;
     size_t warm = tm_features_warmup();
     for (size_t k = 0; k < px->n_symbols; k++) {
         size_t r0 = px->start[k], len = px->start[k + 1] - r0;
         for (size_t t = warm; t + lo->horizon < len && px->date[r0 + t] < before; t++) {
+            if (cls[r0 + t] < 0) {
+                continue; /* xs-decile: no class that day */
+            }
             tm_store_sample_row *s = &rows[(*m)++];
             memset(s, 0, sizeof *s);
             memcpy(s->symbol, px->symbols[k], sizeof s->symbol);
             s->date = px->date[r0 + t];
             s->fwd_return = tm_features_forward_return(px->close + r0, len, t, lo->horizon);
-            s->label = tm_features_label(s->fwd_return, lo);
+            s->label = cls[r0 + t];
             s->features = panel->X + (r0 + t) * panel->n_features;
             s->source = TM_STORE_SAMPLE_BACKFILL;
         }
@@ -267,13 +337,17 @@ tm_status tm_pipeline_generate_samples(tm_pipeline *p, int32_t as_of, tm_pipelin
     tm_store_signal *sig = NULL;
     tm_store_outcome *oc = NULL;
     tm_store_sample_row *rows = NULL;
+    int8_t *cls = NULL;
     size_t n = 0, m = 0, added = 0, added_gap = 0;
     int32_t first = 0;
     tm_features_label_opts lo;
-    label_opts(p, &lo);
+    tm__pipeline_label_opts(p, &lo);
     tm__pipeline_panel panel;
     memset(&panel, 0, sizeof panel);
-    tm_status st = tm_store_outcomes_unsampled(p->store, as_of, &sig, &oc, &n, err);
+    tm_status st = tm__pipeline_labels(p, true, &p->labels, err);
+    if (st == TM_OK) {
+        st = tm_store_outcomes_unsampled(p->store, as_of, &sig, &oc, &n, err);
+    }
     if (st == TM_OK) {
         st = tm_store_signals_first_date(p->store, &first, err);
     }
@@ -282,6 +356,9 @@ tm_status tm_pipeline_generate_samples(tm_pipeline *p, int32_t as_of, tm_pipelin
     }
     if (st == TM_OK && !(rows = tm_malloc_n(n + panel.px->n_rows + 1, sizeof *rows))) {
         st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
+    }
+    if (st == TM_OK) {
+        st = panel_classes(p, panel.px, &lo, &cls, err);
     }
     if (st != TM_OK) {
         goto done;
@@ -310,7 +387,7 @@ tm_status tm_pipeline_generate_samples(tm_pipeline *p, int32_t as_of, tm_pipelin
         s->signal_id = sig[i].id;
     }
     size_t m_out = m;
-    gap_rows(&panel, &lo, first ? first : INT32_MAX, rows, &m);
+    gap_rows(&panel, &lo, cls, first ? first : INT32_MAX, rows, &m);
     if ((st = tm_store_begin(p->store, err)) != TM_OK) {
         goto done;
     }
@@ -318,6 +395,9 @@ tm_status tm_pipeline_generate_samples(tm_pipeline *p, int32_t as_of, tm_pipelin
     if (st == TM_OK) {
         st = tm_store_samples_insert(p->store, rows + m_out, m - m_out, panel.n_features,
                                      &added_gap, err);
+    }
+    if (st == TM_OK && m > 0) {
+        st = tm__pipeline_labels_record(p, p->labels, err);
     }
     tm__pipeline_say(rep,
                      "sample_generator: %zu tracked outcomes -> %zu new training samples; "
@@ -328,6 +408,7 @@ done:
     tm_free(sig);
     tm_free(oc);
     tm_free(rows);
+    tm_free(cls);
     tm__pipeline_panel_free(&panel);
     return st;
 }

@@ -1,7 +1,8 @@
 /* The decision rule: per-class isotonic calibration of the meta-learner's
  * probabilities (pool-adjacent-violators, fitted on actual labels, which
  * undoes the class-weight prior of training), a calibrated threshold per
- * side chosen for a target precision (Wilson lower bound), an optional
+ * side chosen for a target precision above the side's base rate (Wilson
+ * lower bound), an optional
  * cap per day and side, and the rule's JSON form kept with the model.
  * Calibrated values are one-vs-rest estimates: they are not renormalised
  * and need not sum to 1 (renormalising would break monotonicity). */
@@ -188,7 +189,11 @@ void tm__decide_calibrate(const tm__decide_rule *r, const double *prob, size_t n
     }
 }
 
-/* Thresholds of both sides on rows [a, n) with the curves fitted. */
+/* Thresholds of both sides on rows [a, n) with the curves fitted. The
+ * bar is the target and the side's base rate there, whichever is higher:
+ * where the base rate alone clears the target, the lowest threshold would
+ * otherwise call every row (a signal that knows nothing the base rate
+ * does not). */
 static tm_status choose_sides(const double *prob, const int *label, size_t a, size_t n,
                               tm__decide_rule *r, tm_err *err)
 {
@@ -207,7 +212,8 @@ static tm_status choose_sides(const double *prob, const int *label, size_t a, si
             pos += h[i];
         }
         r->base_rate[c] = m ? (double)pos / (double)m : (double)NAN;
-        st = tm__decide_choose(s, h, m, r->target, &r->threshold[c], &r->sel_n[c], &r->sel_hits[c],
+        double bar = r->base_rate[c] > r->target ? r->base_rate[c] : r->target;
+        st = tm__decide_choose(s, h, m, bar, &r->threshold[c], &r->sel_n[c], &r->sel_hits[c],
                                &r->sel_lower[c], err);
     }
     tm_free(s);
@@ -544,18 +550,21 @@ void tm__decide_describe(const tm__decide_rule *r, char *buf, size_t len)
 {
     size_t k = (size_t)snprintf(buf, len,
                                 "  decision rule: calibrated on %zu validation rows, thresholds "
-                                "for precision >= %.2f (Wilson 95%% lower bound) on %zu later rows",
-                                r->n_cal, r->target, r->n_thr);
+                                "on %zu later rows for a precision whose Wilson 95%% lower bound "
+                                "reaches %.2f and the side's base rate",
+                                r->n_cal, r->n_thr, r->target);
     for (int c = 2; c >= 0 && k < len; c -= 2) {
         if (isinf(r->threshold[c])) {
             k += (size_t)snprintf(buf + k, len - k, "; %s abstains (no threshold reaches it)",
                                   side_name[c]);
         } else {
             k += (size_t)snprintf(buf + k, len - k,
-                                  "; %s at calibrated p >= %.3f (%zu of %zu right, lower bound "
-                                  "%.3f, base rate %.3f)",
+                                  "; %s at calibrated p >= %.3f (%zu of %zu right: precision "
+                                  "%.3f, lower bound %.3f, base rate %.3f)",
                                   side_name[c], r->threshold[c], r->sel_hits[c], r->sel_n[c],
-                                  r->sel_lower[c], r->base_rate[c]);
+                                  r->sel_n[c] ? (double)r->sel_hits[c] / (double)r->sel_n[c] : (double)NAN,
+                                  r->sel_lower[c],
+                                  r->base_rate[c]);
         }
     }
     if (k < len) {

@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #include <turbomode/core.h>
+#include <turbomode/pipeline.h>
+#include <turbomode/store.h>
 
 /* z of the two-sided 95% Wilson interval. */
 #define TM__DECIDE_Z 1.959963984540054
@@ -60,7 +62,10 @@ tm_status tm__decide_choose(const double *score, const uint8_t *hit, size_t n, d
  * probabilities prob (n x 3), true classes label (0..2) and dates. The
  * first half of the distinct dates fits the calibration curves, the
  * second half chooses the thresholds on calibrated values (so thresholds
- * are not judged on the rows that shaped the curves). A label outside
+ * are not judged on the rows that shaped the curves), each side's for a
+ * Wilson lower bound of at least target and of at least the side's base
+ * rate on those rows (a side whose base rate clears target on its own
+ * would otherwise call every row). A label outside
  * 0..2 or dates out of order: TM_E_INVALID. On failure r holds nothing. */
 tm_status tm__decide_fit(const double *prob, const int *label, const int32_t *date, size_t n,
                          double target, tm__decide_rule *r, tm_err *err);
@@ -96,5 +101,12 @@ tm_status tm__decide_rule_parse(const char *text, const char *where, tm__decide_
                                 tm_err *err);
 /* One report line (with '\n') describing the rule's thresholds into buf. */
 void tm__decide_describe(const tm__decide_rule *r, char *buf, size_t len);
+
+/* The decision rule stored with meta model `meta` (pit.c): *found false
+ * (and r empty) when it has none (a model from before rules were kept);
+ * a stored rule that does not parse is TM_E_PARSE naming the model, never
+ * ignored. On success with *found, free r with tm__decide_rule_fini. */
+tm_status tm__pipeline_rule_load(tm_pipeline *p, const tm_store_model *meta, tm__decide_rule *r,
+                                 bool *found, tm_err *err);
 
 #endif

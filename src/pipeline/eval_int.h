@@ -129,10 +129,14 @@ tm_status tm__eval_signal_days(const tm_store_signal *sig, size_t n, const int32
                                uint8_t *day, tm_err *err);
 /* Builds the panel of the flagged days whose horizon ended by dates[T-1]
  * from the universe bars px and the signals (sorted by date); *pending
- * counts the flagged days whose horizon had not. */
+ * counts the flagged days whose horizon had not. A cell's actual class
+ * follows the database's labelling `kind`: lo's thresholds on its return,
+ * or its stock's cross-sectional decile that day (over px's rows; a cell
+ * without one is not evaluated). */
 tm_status tm__eval_build(tm__eval_panel *p, const tm_store_prices *px, const int32_t *dates,
                          size_t T, const uint8_t *day, const tm_store_signal *sig, size_t n_sig,
-                         const tm_features_label_opts *lo, size_t *pending, tm_err *err);
+                         const tm_features_label_opts *lo, tm_pipeline_labels kind, size_t *pending,
+                         tm_err *err);
 
 /* Baselines (evaluate.c): top and bottom share of the day's evaluated
  * cells by score become BUY and SELL (ties by stock order), others HOLD;

@@ -213,11 +213,18 @@ tm_status tm_pipeline_evaluate(tm_pipeline *pl, const tm_pipeline_eval_opts *o,
     }
     e->o = *o;
     tm_features_label_opts lo;
-    tm_features_label_opts_init(&lo);
-    lo.horizon = (size_t)pl->o.horizon;
-    lo.up = pl->o.up;
-    lo.down = pl->o.down;
-    st = tm_store_prices_load(pl->store, NULL, o->to, &px, err);
+    tm__pipeline_label_opts(pl, &lo);
+    st = tm__pipeline_labels(pl, false, &pl->labels, err);
+    if (st == TM_OK && pl->labels == TM_PIPELINE_LABELS_XS_DECILE &&
+        (lo.up != TM_FEATURES_DEFAULT_UP || lo.down != TM_FEATURES_DEFAULT_DOWN)) {
+        st = TM_ERR(err, TM_E_INVALID, NULL, 0, NULL,
+                    "--%s: a threshold of absolute labels, but the database holds xs-decile "
+                    "labels",
+                    lo.up != TM_FEATURES_DEFAULT_UP ? "up" : "down");
+    }
+    if (st == TM_OK) {
+        st = tm_store_prices_load(pl->store, NULL, o->to, &px, err);
+    }
     if (st == TM_OK) {
         st = tm_store_trading_dates(pl->store, o->to, &dates, &T, err);
     }
@@ -236,7 +243,8 @@ tm_status tm_pipeline_evaluate(tm_pipeline *pl, const tm_pipeline_eval_opts *o,
         st = tm__eval_signal_days(sig, n_sig, dates, T, day, err);
     }
     if (st == TM_OK) {
-        st = tm__eval_build(&e->panel, px, dates, T, day, sig, n_sig, &lo, &e->n_pending, err);
+        st = tm__eval_build(&e->panel, px, dates, T, day, sig, n_sig, &lo, pl->labels,
+                            &e->n_pending, err);
     }
     for (size_t i = 0; st == TM_OK && i < e->panel.n_days * e->panel.n_stocks; i++) {
         e->n_cells += e->panel.actual[i] >= 0;

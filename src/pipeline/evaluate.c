@@ -85,9 +85,18 @@ tm_status tm__eval_signal_days(const tm_store_signal *sig, size_t n, const int32
     return TM_OK;
 }
 
+/* The row of px holding stock k's bar dated d, or (size_t)-1. */
+static size_t bar_row(const tm_store_prices *px, size_t k, int32_t d)
+{
+    size_t r0 = px->start[k], n = px->start[k + 1] - r0;
+    size_t i = r0 + tm__pipeline_date_lower_bound(px->date + r0, n, d);
+    return i < r0 + n && px->date[i] == d ? i : (size_t)-1;
+}
+
+/* cls: each px row's cross-sectional class, NULL for the thresholds. */
 static void fill_cells(tm__eval_panel *p, const tm_store_prices *px, const double *raw,
                        const size_t *day_t, const tm_store_signal *sig, size_t n_sig,
-                       const tm_features_label_opts *lo)
+                       const tm_features_label_opts *lo, const int8_t *cls)
 {
     size_t S = p->n_stocks, H = lo->horizon;
     for (size_t i = 0, d = 0; i < n_sig; i++) {
@@ -102,9 +111,11 @@ static void fill_cells(tm__eval_panel *p, const tm_store_prices *px, const doubl
         p->label[c] = (int8_t)sig[i].label;
         memcpy(&p->prob[3 * c], sig[i].prob, sizeof sig[i].prob);
         double r = raw[(t + H) * S + k] / raw[t * S + k] - 1;
-        if (isfinite(r)) {
+        size_t row = cls ? bar_row(px, k, sig[i].date) : 0;
+        int8_t a = !cls ? (int8_t)tm_features_label(r, lo) : row == (size_t)-1 ? -1 : cls[row];
+        if (isfinite(r) && a >= 0) {
             p->ret[c] = r;
-            p->actual[c] = (int8_t)tm_features_label(r, lo);
+            p->actual[c] = a;
         }
         if (t >= 20) {
             p->mom[c] = raw[t * S + k] / raw[(t - 20) * S + k] - 1;
@@ -117,7 +128,8 @@ static void fill_cells(tm__eval_panel *p, const tm_store_prices *px, const doubl
 
 tm_status tm__eval_build(tm__eval_panel *p, const tm_store_prices *px, const int32_t *dates,
                          size_t T, const uint8_t *day, const tm_store_signal *sig, size_t n_sig,
-                         const tm_features_label_opts *lo, size_t *pending, tm_err *err)
+                         const tm_features_label_opts *lo, tm_pipeline_labels kind, size_t *pending,
+                         tm_err *err)
 {
     size_t H = lo->horizon, n_days = 0, first = 0, last = 0;
     *pending = 0;
@@ -134,11 +146,23 @@ tm_status tm__eval_build(tm__eval_panel *p, const tm_store_prices *px, const int
                       "no signal day in range has its %zu-day horizon over by the last date", H);
     }
     size_t S = px->n_symbols, U = last + H - first + 1;
+    int8_t *cls = NULL;
+    if (kind == TM_PIPELINE_LABELS_XS_DECILE) {
+        tm_status st = TM_OK;
+        if (!(cls = tm_malloc_n(px->n_rows + 1, 1))) {
+            return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory building the panel");
+        }
+        if ((st = tm__pipeline_xs_classes(px, H, cls, err)) != TM_OK) {
+            tm_free(cls);
+            return st;
+        }
+    }
     double *raw = raw_closes(px, dates, T);
     size_t *day_t = tm_malloc_n(n_days, sizeof *day_t);
     if (!raw || !day_t || !tm__eval_panel_alloc(p, n_days, U, S)) {
         tm_free(raw);
         tm_free(day_t);
+        tm_free(cls);
         return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory building the panel");
     }
     p->horizon = (int)H;
@@ -160,9 +184,10 @@ tm_status tm__eval_build(tm__eval_panel *p, const tm_store_prices *px, const int
             }
         }
     }
-    fill_cells(p, px, raw, day_t, sig, n_sig, lo);
+    fill_cells(p, px, raw, day_t, sig, n_sig, lo, cls);
     tm_free(raw);
     tm_free(day_t);
+    tm_free(cls);
     return TM_OK;
 }
 

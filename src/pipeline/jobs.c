@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "decide_int.h"
 #include "pipeline_int.h"
 #include "promote_int.h"
 
@@ -21,7 +22,13 @@ typedef struct scan_job {
     size_t n;                 /* stocks scored */
     size_t *rows;             /* their panel rows (n) */
     double *Xd, *P, *Z, *Q;   /* n rows of features, base probs, meta features, meta probs */
+    tm__decide_rule rule;     /* the meta-learner's own decision rule (when has_rule) */
+    bool has_rule;            /* false: none stored (an older model): the argmax decides */
+    int *label;               /* n decided classes */
+    uint8_t *capped;          /* n: a BUY/SELL turned HOLD by the day's cap */
+    double *cal;              /* n x 3 calibrated probabilities (NaN without a rule) */
     size_t counts[3];         /* signals per class */
+    size_t uncapped[3];       /* signals per class before the cap */
 } scan_job;
 
 static void scan_job_free(scan_job *j)
@@ -34,6 +41,10 @@ static void scan_job_free(scan_job *j)
     tm_free(j->P);
     tm_free(j->Z);
     tm_free(j->Q);
+    tm__decide_rule_fini(&j->rule);
+    tm_free(j->label);
+    tm_free(j->capped);
+    tm_free(j->cal);
 }
 
 /* True (in *done) when the latest trading day at as_of already has
@@ -61,6 +72,9 @@ static tm_status load_scan_inputs(tm_pipeline *p, scan_job *j, tm_pipeline_repor
         st = tm__pipeline_models_load(p, j->as_of, j->meta_row.generation, &j->m, rep, err);
     }
     if (st == TM_OK) {
+        st = tm__pipeline_rule_load(p, &j->meta_row, &j->rule, &j->has_rule, err);
+    }
+    if (st == TM_OK) {
         st = tm__pipeline_panel_load(p, j->as_of, &j->panel, err);
     }
     if (st != TM_OK) {
@@ -75,7 +89,10 @@ static tm_status load_scan_inputs(tm_pipeline *p, scan_job *j, tm_pipeline_repor
     j->P = tm_malloc_n(n_max, 3 * j->M * sizeof(double));
     j->Z = tm_malloc_n(n_max, j->W * sizeof(double));
     j->Q = tm_malloc_n(n_max, 3 * sizeof(double));
-    if (!j->rows || !j->Xd || !j->P || !j->Z || !j->Q) {
+    j->label = tm_malloc_n(n_max, sizeof *j->label);
+    j->capped = tm_malloc(n_max);
+    j->cal = tm_malloc_n(n_max, 3 * sizeof(double));
+    if (!j->rows || !j->Xd || !j->P || !j->Z || !j->Q || !j->label || !j->capped || !j->cal) {
         return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
     }
     return TM_OK;
@@ -108,11 +125,24 @@ static tm_status score(tm_pipeline *p, scan_job *j, tm_err *err)
     for (size_t i = 0; i < j->n; i++) {
         tm_features_meta(j->P + i * 3 * j->M, j->M, j->Z + i * j->W);
     }
-    return tm_forest_predict(j->meta, j->Z, j->n, j->W, TM_FOREST_OUT_PROBABILITY, p->o.n_threads,
-                             j->Q, err);
+    st = tm_forest_predict(j->meta, j->Z, j->n, j->W, TM_FOREST_OUT_PROBABILITY, p->o.n_threads,
+                           j->Q, err);
+    const tm__decide_rule *r = j->has_rule ? &j->rule : NULL;
+    if (st == TM_OK) { /* once without the cap, to report what it held back */
+        st = tm__decide_apply(r, j->Q, NULL, j->n, 0, j->label, NULL, NULL, err);
+    }
+    for (size_t i = 0; st == TM_OK && i < j->n; i++) {
+        j->uncapped[j->label[i]]++;
+    }
+    if (st == TM_OK) {
+        st = tm__decide_apply(r, j->Q, NULL, j->n, p->o.max_signals, j->label, j->capped, j->cal,
+                              err);
+    }
+    return st;
 }
 
-/* One signal per scored stock: the meta-learner's most probable class. */
+/* One signal per scored stock: the class the meta-learner's decision rule
+ * (or, without one, the most probable class) gave, after the cap. */
 static tm_status write_signals(tm_pipeline *p, scan_job *j, tm_err *err)
 {
     const tm_store_prices *px = j->panel.px;
@@ -126,7 +156,10 @@ static tm_status write_signals(tm_pipeline *p, scan_job *j, tm_err *err)
         memcpy(s.symbol, px->symbols[k], sizeof s.symbol);
         s.date = j->day;
         memcpy(s.prob, j->Q + 3 * i, sizeof s.prob);
-        s.label = (int)tm_argmax(s.prob, 3, 1);
+        memcpy(s.cal, j->cal + 3 * i, sizeof s.cal);
+        s.label = j->label[i];
+        s.decision = j->has_rule ? TM_STORE_DECIDED_RULE : TM_STORE_DECIDED_ARGMAX;
+        s.capped = j->capped[i] != 0;
         s.price = px->close[j->rows[i]];
         s.model_id = j->meta_row.id;
         st = tm_store_signal_insert(p->store, &s, err);
@@ -136,6 +169,49 @@ static tm_status write_signals(tm_pipeline *p, scan_job *j, tm_err *err)
         }
     }
     return st;
+}
+
+/* The scan's summary: the counts, what decided them, the cap, and a day
+ * that puts more than half the stocks scored on one side. */
+static void scan_report(const tm_pipeline *p, const scan_job *j, tm_pipeline_report *rep)
+{
+    static const char *const cls[3] = {"SELL", "HOLD", "BUY"};
+    tm__pipeline_say(rep,
+                     "overnight_scan as of " TM__YMD_FMT ": %zu stocks scored for " TM__YMD_FMT
+                     ": BUY %zu, HOLD %zu, SELL %zu (meta model %lld)\n",
+                     TM__YMD(j->as_of), j->n, TM__YMD(j->day), j->counts[2], j->counts[1],
+                     j->counts[0], (long long)j->meta_row.id);
+    if (!j->has_rule) {
+        tm__pipeline_say(rep,
+                         "  no decision rule stored with meta model %lld (trained before rules "
+                         "were kept): the most probable class decides\n",
+                         (long long)j->meta_row.id);
+    } else {
+        tm__pipeline_say(rep, "  decision rule of meta model %lld (target precision %.2f):",
+                         (long long)j->meta_row.id, j->rule.target);
+        for (int c = 2; c >= 0; c -= 2) {
+            if (isinf(j->rule.threshold[c])) {
+                tm__pipeline_say(rep, " %s abstains%s", cls[c], c ? ";" : "\n");
+            } else {
+                tm__pipeline_say(rep, " %s at calibrated p >= %.3f%s", cls[c],
+                                 j->rule.threshold[c], c ? ";" : "\n");
+            }
+        }
+    }
+    if (p->o.max_signals > 0) {
+        tm__pipeline_say(rep, "  cap: at most %d BUY and %d SELL a day; held back as HOLD: %zu BUY, "
+                              "%zu SELL\n",
+                         p->o.max_signals, p->o.max_signals, j->uncapped[2] - j->counts[2],
+                         j->uncapped[0] - j->counts[0]);
+    }
+    for (int c = 2; c >= 0; c -= 2) {
+        if (2 * j->uncapped[c] > j->n) {
+            tm__pipeline_say(rep,
+                             "  one-sided day: %s for %zu of %zu stocks before the cap (more than "
+                             "half the universe), %zu issued\n",
+                             cls[c], j->uncapped[c], j->n, j->counts[c]);
+        }
+    }
 }
 
 /* The overnight scan: every stock with a bar on the latest trading day at
@@ -174,11 +250,7 @@ tm_status tm_pipeline_scan(tm_pipeline *p, int32_t as_of, tm_pipeline_report *re
     tm__pipeline_step(rep, "features", tm_now_seconds() - t0);
     select_stocks(&j);
     if ((st = score(p, &j, err)) == TM_OK && (st = write_signals(p, &j, err)) == TM_OK) {
-        tm__pipeline_say(rep,
-                         "overnight_scan as of " TM__YMD_FMT ": %zu stocks scored for " TM__YMD_FMT
-                         ": BUY %zu, HOLD %zu, SELL %zu (meta model %lld)\n",
-                         TM__YMD(as_of), j.n, TM__YMD(j.day), j.counts[2], j.counts[1], j.counts[0],
-                         (long long)j.meta_row.id);
+        scan_report(p, &j, rep);
     }
     st = tm__pipeline_finish(p, st, rep, t0, err);
     scan_job_free(&j);
@@ -348,6 +420,30 @@ tm_status tm_pipeline_models_report(tm_pipeline *p, bool all, tm_pipeline_report
     return st;
 }
 
+/* One line on how a day's signals were decided: by their meta model's
+ * decision rule, by the argmax fallback, or both (rescored days). */
+static void say_decided(const tm_store_signal *s, size_t n, tm_pipeline_report *rep)
+{
+    size_t by_rule = 0, capped = 0;
+    for (size_t i = 0; i < n; i++) {
+        by_rule += s[i].decision == TM_STORE_DECIDED_RULE;
+        capped += s[i].capped;
+    }
+    if (by_rule == n) {
+        tm__pipeline_say(rep,
+                         "  decided by the meta-learner's decision rule (calibrated probabilities "
+                         "against thresholds chosen for a target precision)");
+    } else if (by_rule == 0) {
+        tm__pipeline_say(rep, "  decided by the most probable class: the meta-learner has no "
+                              "decision rule (trained before rules were kept)");
+    } else {
+        tm__pipeline_say(rep, "  decided by the decision rule for %zu stocks, by the most probable "
+                              "class for %zu",
+                         by_rule, n - by_rule);
+    }
+    tm__pipeline_say(rep, "; %zu BUY/SELL held back as HOLD by the day's cap\n", capped);
+}
+
 tm_status tm_pipeline_signals_report(tm_pipeline *p, int32_t date, tm_pipeline_report *rep,
                                      tm_err *err)
 {
@@ -370,6 +466,9 @@ tm_status tm_pipeline_signals_report(tm_pipeline *p, int32_t date, tm_pipeline_r
     } else {
         tm__pipeline_say(rep, "signals for " TM__YMD_FMT " (%zu stocks), BUY and SELL first:\n",
                          TM__YMD(date), n);
+        if (n > 0) {
+            say_decided(s, n, rep);
+        }
     }
     static const int order[3] = {2, 0, 1}; /* BUY, SELL, then HOLD */
     for (int o = 0; o < 3; o++) {
@@ -380,11 +479,18 @@ tm_status tm_pipeline_signals_report(tm_pipeline *p, int32_t date, tm_pipeline_r
                 continue;
             }
             if (shown++ < 10) {
+                char how[96];
+                if (s[i].decision == TM_STORE_DECIDED_RULE) {
+                    snprintf(how, sizeof how, "rule: calibrated p(sell) %.3f p(buy) %.3f%s",
+                             s[i].cal[0], s[i].cal[2], s[i].capped ? ", capped" : "");
+                } else {
+                    snprintf(how, sizeof how, "argmax%s", s[i].capped ? ", capped" : "");
+                }
                 tm__pipeline_say(rep,
                                  "  %-6s %-4s  p(sell) %.3f  p(hold) %.3f  p(buy) %.3f  "
-                                 "close %.2f\n",
+                                 "close %.2f  %s\n",
                                  s[i].symbol, cls[want], s[i].prob[0], s[i].prob[1], s[i].prob[2],
-                                 s[i].price);
+                                 s[i].price, how);
             }
             total++;
         }

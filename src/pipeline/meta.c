@@ -2,13 +2,16 @@
  * (batches of 5,000, out-of-fold and in-sample), compute the 55 meta
  * features, train the meta-learner (multiclass, balanced class weights,
  * early stopping 50), validate honestly (time split with an embargo of
- * the label horizon) and the original's way side by side, save the model
- * atomically and activate it when the promotion check (promote.c) passes.
- * The previous model stays for rollback. */
+ * the label horizon) and the original's way side by side, fit the
+ * decision rule on the kept model's validation rows (decide.c), save the
+ * model with its rule atomically and activate it when the promotion check
+ * (promote.c, judging by that rule) passes. The previous model stays for
+ * rollback. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "decide_int.h"
 #include "pipeline_int.h"
 #include "promote_int.h"
 
@@ -54,6 +57,7 @@ typedef struct meta_job {
     meta_fit kept_fit, other_fit;
     tm_store_model row;               /* the kept model's registry row */
     tm_pipeline_report *rep;          /* the job's report (warnings) */
+    tm__decide_rule rule;             /* the kept model's decision rule */
     tm__promote prom;                 /* the promotion check of the kept model */
     char path[TM__PIPELINE_PATH_LEN]; /* the kept model's file */
 } meta_job;
@@ -72,6 +76,7 @@ static void meta_job_free(meta_job *j)
     tm_forest_free(j->kept);
     tm_forest_free(j->other);
     tm__promote_free(&j->prom);
+    tm__decide_rule_fini(&j->rule);
 }
 
 /* The name of a validation method, as reports and metrics print it. */
@@ -191,7 +196,8 @@ static void meta_train_opts(const tm_pipeline *p, const char *const *names, int 
     t->max_rounds = t->max_rounds < 1 ? 1 : t->max_rounds;
     t->early_stopping = 100; /* unweighted, the weights' tilt undone: see models.c */
     t->early_stopping_unweighted = true;
-    t->class_weight = TM_TRAIN_CW_BALANCED;
+    t->class_weight =
+            p->labels == TM_PIPELINE_LABELS_XS_DECILE ? TM_TRAIN_CW_NONE : TM_TRAIN_CW_BALANCED;
     t->seed = p->o.seed;
     t->n_threads = p->o.n_threads;
     t->max_bin = 63;
@@ -291,12 +297,50 @@ static tm_status fit_kept(tm_pipeline *p, meta_job *j, tm_err *err)
     return fit_method(p, j, p->o.in_sample, p->o.split, META_ROUNDS, &j->kept, &j->kept_fit, err);
 }
 
+/* Step "decision_rule": the kept model's probabilities on its validation
+ * rows (out of sample, the label horizon embargoed before them; in date
+ * order) fit the rule: calibration on the first half of their dates,
+ * thresholds for --target-precision on the second. */
+static tm_status fit_rule(tm_pipeline *p, meta_job *j, tm_err *err)
+{
+    size_t n = 0, W = j->W;
+    for (size_t r = 0; r < j->n; r++) {
+        n += j->role[r] == TM__PIPELINE_VALID;
+    }
+    double *z = tm_malloc_n(n + 1, W * sizeof(double)), *q = tm_malloc_n(n + 1, 3 * sizeof(double));
+    int *label = tm_malloc_n(n + 1, sizeof *label);
+    int32_t *date = tm_malloc_n(n + 1, sizeof *date);
+    tm_status st = TM_OK;
+    if (!z || !q || !label || !date) {
+        st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory for %zu validation rows", n);
+    }
+    for (size_t r = 0, k = 0; st == TM_OK && r < j->n; r++) {
+        if (j->role[r] == TM__PIPELINE_VALID) {
+            memcpy(z + k * W, j->Z + r * W, W * sizeof(double));
+            label[k] = j->sm->label[r];
+            date[k++] = j->sm->date[r];
+        }
+    }
+    if (st == TM_OK && n > 0) {
+        st = tm_forest_predict(j->kept, z, n, W, TM_FOREST_OUT_PROBABILITY, p->o.n_threads, q, err);
+    }
+    if (st == TM_OK) {
+        st = tm__decide_fit(q, label, date, n, p->o.target_precision, &j->rule, err);
+    }
+    tm_free(z);
+    tm_free(q);
+    tm_free(label);
+    tm_free(date);
+    return st;
+}
+
 /* Step "promotion": the kept model against the active one (its roles
- * and meta features are still those of the kept fit). */
+ * and meta features are still those of the kept fit), each deciding by
+ * its own rule. */
 static tm_status check_promotion(tm_pipeline *p, meta_job *j, tm_err *err)
 {
     tm__promote_in in = {.as_of = j->as_of, .sm = j->sm, .role = j->role, .Z = j->Z,
-                         .W = j->W, .cand = j->kept, .m = &j->m};
+                         .W = j->W, .cand = j->kept, .rule = &j->rule, .m = &j->m};
     return tm__promote_check(p, &in, &j->prom, err);
 }
 
@@ -353,6 +397,8 @@ static tm_status put_metrics(const tm_pipeline *p, meta_job *j, tm_err *err)
     tm_jw_int(&w, (int64_t)k->n_valid);
     tm_jw_key(&w, "embargo_days");
     tm_jw_int(&w, p->o.horizon);
+    tm_jw_key(&w, "labels");
+    tm_jw_string(&w, tm__pipeline_labels_name(p->labels));
     tm_jw_key(&w, "compare_method");
     tm_jw_string(&w, cmp ? c->method : "");
     tm_jw_key(&w, "compare_valid_accuracy");
@@ -397,9 +443,15 @@ static tm_status save_and_activate(tm_pipeline *p, meta_job *j, tm_err *err)
     row->train_until = j->cutoff;
     row->generation = j->m.base_row[0].generation;
     row->active = j->prom.promoted;
-    if ((st = put_metrics(p, j, err)) != TM_OK ||
-        (st = tm_forest_save(j->kept, TM_FOREST_FORMAT_LIGHTGBM, j->path, err)) != TM_OK ||
-        (st = tm_store_model_insert(p->store, row, err)) != TM_OK) {
+    tm_buf rule = {0};
+    if ((st = put_metrics(p, j, err)) == TM_OK &&
+        (st = tm_forest_save(j->kept, TM_FOREST_FORMAT_LIGHTGBM, j->path, err)) == TM_OK &&
+        (st = tm_store_model_insert(p->store, row, err)) == TM_OK &&
+        (st = tm__decide_rule_json(&j->rule, &rule, err)) == TM_OK) {
+        st = tm_store_rule_put(p->store, row->id, rule.p, err);
+    }
+    tm_buf_fini(&rule);
+    if (st != TM_OK) {
         return st;
     }
     if (!row->active) {
@@ -435,6 +487,9 @@ static void report(const tm_pipeline *p, const meta_job *j, tm_pipeline_report *
                      k->recall[0], k->recall[1], k->recall[2], k->best_iteration, j->path,
                      j->prom.promoted ? "active; previous kept for rollback"
                                       : "inactive; the active model stays");
+    char line[1024];
+    tm__decide_describe(&j->rule, line, sizeof line);
+    tm__pipeline_say(rep, "%s", line);
     tm__promote_report(&j->prom, rep);
 }
 
@@ -461,12 +516,16 @@ tm_status tm__pipeline_meta_core(tm_pipeline *p, int32_t as_of, tm_pipeline_repo
     memset(&j, 0, sizeof j);
     j.as_of = as_of;
     j.rep = rep;
-    tm_status st = run_step(p, &j, rep, "load", load_inputs, err);
+    tm_status st = tm__pipeline_labels(p, false, &p->labels, err);
+    st = st == TM_OK ? run_step(p, &j, rep, "load", load_inputs, err) : st;
     if (st == TM_OK) {
         st = run_step(p, &j, rep, "meta_predictions", regenerate_predictions, err);
     }
     if (st == TM_OK) {
         st = run_step(p, &j, rep, "train_meta", fit_kept, err);
+    }
+    if (st == TM_OK) {
+        st = run_step(p, &j, rep, "decision_rule", fit_rule, err);
     }
     if (st == TM_OK) {
         st = run_step(p, &j, rep, "promotion", check_promotion, err);

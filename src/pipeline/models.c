@@ -101,7 +101,9 @@ void tm__pipeline_train_opts(const tm_pipeline *p, const tm__pipeline_entry *e, 
     t->early_stopping_unweighted = true;
     t->col_subsample = e->col_subsample;
     t->row_subsample = e->row_subsample;
-    t->class_weight = TM_TRAIN_CW_BALANCED;
+    /* deciles are 10/80/10 by construction: no weights to tilt them */
+    t->class_weight =
+            p->labels == TM_PIPELINE_LABELS_XS_DECILE ? TM_TRAIN_CW_NONE : TM_TRAIN_CW_BALANCED;
     t->seed = p->o.seed;
     t->n_threads = p->o.n_threads;
     t->max_bin = 63;
@@ -330,6 +332,8 @@ static tm_status train_full(tm_pipeline *p, base_job *j, const tm__pipeline_entr
     tm_jw_int(&w, (int64_t)met->n_valid);
     tm_jw_key(&w, "growth");
     tm_jw_string(&w, tm_train_growth_name(e->growth));
+    tm_jw_key(&w, "labels");
+    tm_jw_string(&w, tm__pipeline_labels_name(p->labels));
     tm_jw_object_end(&w);
     st = tm__pipeline_metrics_set(&w, row, err);
     if (st == TM_OK) {
@@ -425,7 +429,8 @@ tm_status tm__pipeline_base_core(tm_pipeline *p, int32_t as_of, tm_pipeline_repo
     char dir[600];
     snprintf(dir, sizeof dir, "%.500s/base", p->models_dir);
     double t0 = tm_now_seconds();
-    tm_status st = load_samples(p, &j, dir, err);
+    tm_status st = tm__pipeline_labels(p, false, &p->labels, err);
+    st = st == TM_OK ? load_samples(p, &j, dir, err) : st;
     if (st == TM_OK) {
         tm__pipeline_step(rep, "load_samples", tm_now_seconds() - t0);
         tm__pipeline_say(rep,

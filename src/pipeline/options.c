@@ -36,6 +36,11 @@ static const tm_opt table[] = {
          "BUY when the forward return is above +X", LABELS},
         {"down", TM_OPT_DOUBLE, OFF(down), 0.0001, 0.99, "X", NULL, NULL,
          "SELL when the forward return is below -X", LABELS},
+        {"labels", TM_OPT_CHOICE, OFF(labels), 0, 0, NULL, "absolute|xs-decile", NULL,
+         "absolute: --up/--down thresholds; xs-decile: each day's top/bottom decile of "
+         "(forward return - the day's median) / (20-day volatility x sqrt horizon), trained "
+         "without class weights; a database keeps the kind its first labels had",
+         LABELS},
         {"folds", TM_OPT_INT, OFF(n_folds), 2, 8, "K", NULL, NULL,
          "time-blocked folds for out-of-fold meta predictions",
          TM_PIPELINE_CMD_MODELS | TM_PIPELINE_CMD_REPLAY},
@@ -57,6 +62,14 @@ static const tm_opt table[] = {
         {"flip-days", TM_OPT_INT, OFF(flip_days), 1, 250, "N", NULL, NULL,
          "retrains: trading days over which the flip share to the active model is measured",
          TRAINS},
+        {"target-precision", TM_OPT_DOUBLE, OFF(target_precision), 0.01, 0.99, "P", NULL, NULL,
+         "retrains: the decision rule's thresholds need a precision whose Wilson 95% lower "
+         "bound reaches P and the side's base rate",
+         TRAINS},
+        {"max-signals", TM_OPT_INT, OFF(max_signals), 0, 100000, "N", NULL, NULL,
+         "at most N BUY and N SELL a day, the most confident first (0: no cap); retrains judge "
+         "candidates with it",
+         TM_PIPELINE_CMD_SCAN | TRAINS},
         {"allow-later-models", TM_OPT_FLAG, OFF(allow_later_models), 0, 0, NULL, NULL, NULL,
          "use models trained after --as-of when none was trained by then (look-ahead; "
          "default: refuse, exit 2)",

@@ -21,6 +21,8 @@ void tm_pipeline_opts_init(tm_pipeline_opts *o)
     o->gate_days = 42;
     o->flip_days = 20;
     o->compare = true;
+    o->target_precision = 0.15;
+    o->max_signals = 10;
     o->batch_rows = 5000;
     o->rounds_scale = 1.0;
     o->seed = 1;
@@ -44,6 +46,13 @@ tm_status tm_pipeline_open(const tm_pipeline_opts *o, tm_pipeline **out, tm_err 
     size_t n_opts;
     const tm_opt *opts = tm_pipeline_opt_table(&n_opts);
     if ((st = tm_opt_check(opts, n_opts, o, err)) != TM_OK) {
+        goto done;
+    }
+    if (o->labels == TM_PIPELINE_LABELS_XS_DECILE &&
+        (o->up != TM_FEATURES_DEFAULT_UP || o->down != TM_FEATURES_DEFAULT_DOWN)) {
+        st = TM_ERR(err, TM_E_INVALID, NULL, 0, NULL,
+                    "--%s: a threshold of absolute labels, not used with --labels xs-decile",
+                    o->up != TM_FEATURES_DEFAULT_UP ? "up" : "down");
         goto done;
     }
     if (!o->db_path) {

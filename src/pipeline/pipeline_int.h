@@ -58,6 +58,7 @@ struct tm_pipeline {
     tm__pipeline_entry reg[TM__PIPELINE_MAX_MODELS];
     size_t n_reg;
     char fitting[96]; /* what is being trained, for progress lines */
+    tm_pipeline_labels labels; /* the running job's labelling (tm__pipeline_labels) */
 };
 
 /* Features of every (stock, day) with date <= as_of. */
@@ -195,6 +196,27 @@ tm_status tm__pipeline_no_prices(tm_pipeline *p, int32_t as_of, tm_err *err);
 /* The first position of ascending dates[0..n) holding a date >= d (n
  * when none). */
 size_t tm__pipeline_date_lower_bound(const int32_t *dates, size_t n, int32_t d);
+/* The labelling of the database (labels.c): the kind recorded in its
+ * "labels" setting, or o.labels for a database that holds no labels yet.
+ * With asked (a job given --labels), a recorded kind other than o.labels
+ * is refused: TM_E_INVALID naming --labels, the kind asked for and the
+ * kind held. A recorded value this build does not know is TM_E_FORMAT. */
+tm_status tm__pipeline_labels(tm_pipeline *p, bool asked, tm_pipeline_labels *out, tm_err *err);
+/* Records kind as the database's labelling when none is recorded (inside
+ * the job's write transaction, with its first labels). */
+tm_status tm__pipeline_labels_record(tm_pipeline *p, tm_pipeline_labels kind, tm_err *err);
+/* "absolute", "xs-decile". */
+const char *tm__pipeline_labels_name(tm_pipeline_labels kind);
+/* Label options of the pipeline (horizon, thresholds). */
+void tm__pipeline_label_opts(const tm_pipeline *p, tm_features_label_opts *lo);
+/* Cross-sectional decile classes (tm_features_xs_labels) of every row of
+ * px: each stock's forward return over its next `horizon` bars and its
+ * volatility over the TM_FEATURES_VOL_WINDOW returns up to the row, the
+ * rows of one date forming a day. cls (px->n_rows) gets -1 where a row
+ * has no class. Fails only out of memory. */
+tm_status tm__pipeline_xs_classes(const tm_store_prices *px, size_t horizon, int8_t *cls,
+                                  tm_err *err);
+
 /* Market days beyond the label horizon an outcome may take to settle;
  * a longer gap in a stock's prices leaves its signal open. */
 #define TM__PIPELINE_OUTCOME_SLACK_DAYS 3

@@ -3,10 +3,12 @@
  * trained as of the latest date <= D (newest row on ties), which is the
  * one that was active at D when retrains ran in date order. A later model
  * would be look-ahead: without opts.allow_later_models there is none to
- * use and the job stops (TM_E_INVALID, exit 2). */
+ * use and the job stops (TM_E_INVALID, exit 2). A meta-learner's decision
+ * rule is its own: stored with it, read by its registry id. */
 #include <stdio.h>
 #include <string.h>
 
+#include "decide_int.h"
 #include "pipeline_int.h"
 
 tm_status tm__pipeline_pick(tm_pipeline *p, const char *kind, int32_t as_of, tm_store_model *out,
@@ -57,5 +59,22 @@ tm_status tm__pipeline_pick(tm_pipeline *p, const char *kind, int32_t as_of, tm_
         *out = *best;
     }
     tm_free(h);
+    return st;
+}
+
+tm_status tm__pipeline_rule_load(tm_pipeline *p, const tm_store_model *meta, tm__decide_rule *r,
+                                 bool *found, tm_err *err)
+{
+    char *text = NULL;
+    *found = false;
+    memset(r, 0, sizeof *r);
+    tm_status st = tm_store_rule_get(p->store, meta->id, &text, err);
+    if (st == TM_OK && text) {
+        char where[96];
+        snprintf(where, sizeof where, "decision rule of meta model %lld", (long long)meta->id);
+        st = tm__decide_rule_parse(text, where, r, err);
+        *found = st == TM_OK;
+    }
+    tm_free(text);
     return st;
 }

@@ -4,7 +4,9 @@
  * the candidate's validation days (never trained on, the label horizon
  * embargoed before them) after the active meta-learner's training cut-off
  * (never seen by it or by its base models); every label there is settled
- * by as_of. Figures come from the evaluation's code on one panel. Also
+ * by as_of. Each model issues the signals the scan would: by its own
+ * decision rule (the argmax for an older model without one) and the
+ * day's cap. Figures come from the evaluation's code on one panel. Also
  * the share of signals that flip between the two over the last days. */
 #include <math.h>
 #include <stddef.h>
@@ -20,9 +22,19 @@ void tm__promote_free(tm__promote *r)
     r->e = NULL;
 }
 
-int8_t tm__promote_rule(const double *q)
+tm_status tm__promote_decide(const tm__decide_rule *r, const double *q, const int32_t *date,
+                             size_t n, int cap, int8_t *label, tm_err *err)
 {
-    return (int8_t)tm_argmax(q, 3, 1);
+    int *l = tm_malloc_n(n + 1, sizeof *l);
+    if (!l) {
+        return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory deciding %zu rows", n);
+    }
+    tm_status st = tm__decide_apply(r, q, date, n, cap, l, NULL, NULL, err);
+    for (size_t i = 0; st == TM_OK && i < n; i++) {
+        label[i] = (int8_t)l[i];
+    }
+    tm_free(l);
+    return st;
 }
 
 double tm__promote_flip_share(const int8_t *a, const int8_t *b, size_t n, size_t *flips,
@@ -134,6 +146,8 @@ static tm_status meta_probs(tm_pipeline *p, const tm__pipeline_models *m, const 
 typedef struct active_set {
     tm_store_model row;
     tm_forest *meta;
+    tm__decide_rule rule; /* its own decision rule, when has_rule */
+    bool has_rule;
     tm__pipeline_models own; /* loaded when its generation is not the candidate's */
     const tm__pipeline_models *m;
 } active_set;
@@ -141,6 +155,7 @@ typedef struct active_set {
 static void active_free(active_set *a)
 {
     tm_forest_free(a->meta);
+    tm__decide_rule_fini(&a->rule);
     tm__pipeline_models_free(&a->own);
 }
 
@@ -164,6 +179,9 @@ static tm_status active_load(tm_pipeline *p, const tm__promote_in *in, active_se
         return st;
     }
     st = tm__pipeline_meta_load(p, in->as_of, &a->meta, &a->row, NULL, err);
+    if (st == TM_OK) {
+        st = tm__pipeline_rule_load(p, &a->row, &a->rule, &a->has_rule, err);
+    }
     a->m = in->m;
     if (st == TM_OK && a->row.generation != in->m->base_row[0].generation) {
         st = tm__pipeline_models_load(p, in->as_of, a->row.generation, &a->own, NULL, err);
@@ -172,17 +190,23 @@ static tm_status active_load(tm_pipeline *p, const tm__promote_in *in, active_se
     return st;
 }
 
-/* Signals of the window's rows for one model's probabilities Q. */
-static void window_signals(const tm_store_samples *sm, const size_t *rows, size_t n,
-                           const double *Q, tm_store_signal *sig)
+/* Signals of the window's rows (dated date) for one model's
+ * probabilities Q, decided by its rule r (NULL: argmax) and the cap;
+ * label is scratch for n. */
+static tm_status window_signals(const tm_store_samples *sm, const size_t *rows,
+                                const int32_t *date, size_t n, const double *Q,
+                                const tm__decide_rule *r, int cap, int8_t *label,
+                                tm_store_signal *sig, tm_err *err)
 {
-    for (size_t i = 0; i < n; i++) {
+    tm_status st = tm__promote_decide(r, Q, date, n, cap, label, err);
+    for (size_t i = 0; st == TM_OK && i < n; i++) {
         memset(&sig[i], 0, sizeof sig[i]);
         memcpy(sig[i].symbol, sm->symbol[rows[i]], sizeof sig[i].symbol);
-        sig[i].date = sm->date[rows[i]];
+        sig[i].date = date[i];
         memcpy(sig[i].prob, Q + 3 * i, sizeof sig[i].prob);
-        sig[i].label = tm__promote_rule(Q + 3 * i);
+        sig[i].label = label[i];
     }
+    return st;
 }
 
 /* Scratch of the window check; window_free releases it. */
@@ -190,6 +214,8 @@ typedef struct window {
     size_t n, *rows;
     double *Xd, *Zc, *Qc, *Qa, *score;
     tm_store_signal *sc, *sa;
+    int32_t *rdate; /* the rows' dates */
+    int8_t *lab;    /* scratch: one model's classes of the rows */
     tm_store_prices *px;
     int32_t *dates;
     size_t T;
@@ -207,6 +233,8 @@ static void window_free(window *w)
     tm_free(w->score);
     tm_free(w->sc);
     tm_free(w->sa);
+    tm_free(w->rdate);
+    tm_free(w->lab);
     tm_store_prices_free(w->px);
     tm_free(w->dates);
     tm_free(w->day);
@@ -226,7 +254,9 @@ static tm_status window_panels(tm_pipeline *p, const tm__promote_in *in, const a
     w->Qa = tm_malloc_n(n, 3 * sizeof(double));
     w->sc = tm_malloc_n(n, sizeof *w->sc);
     w->sa = tm_malloc_n(n, sizeof *w->sa);
-    if (!w->Xd || !w->Zc || !w->Qc || !w->Qa || !w->sc || !w->sa) {
+    w->rdate = tm_malloc_n(n, sizeof *w->rdate);
+    w->lab = tm_malloc(n);
+    if (!w->Xd || !w->Zc || !w->Qc || !w->Qa || !w->sc || !w->sa || !w->rdate || !w->lab) {
         return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory for %zu window rows", n);
     }
     for (size_t i = 0; i < n; i++) {
@@ -234,19 +264,23 @@ static tm_status window_panels(tm_pipeline *p, const tm__promote_in *in, const a
             w->Xd[i * F + f] = (double)sm->X[w->rows[i] * F + f];
         }
         memcpy(w->Zc + i * W, in->Z + w->rows[i] * W, W * sizeof(double));
+        w->rdate[i] = sm->date[w->rows[i]];
     }
     tm_status st = tm_forest_predict(in->cand, w->Zc, n, W, TM_FOREST_OUT_PROBABILITY,
                                      p->o.n_threads, w->Qc, err);
     if (st == TM_OK) {
         st = meta_probs(p, a->m, a->meta, w->Xd, n, F, w->Qa, err);
     }
-    window_signals(sm, w->rows, n, w->Qc, w->sc);
-    window_signals(sm, w->rows, n, w->Qa, w->sa);
+    int cap = p->o.max_signals;
+    if (st == TM_OK) {
+        st = window_signals(sm, w->rows, w->rdate, n, w->Qc, in->rule, cap, w->lab, w->sc, err);
+    }
+    if (st == TM_OK) {
+        st = window_signals(sm, w->rows, w->rdate, n, w->Qa, a->has_rule ? &a->rule : NULL, cap,
+                            w->lab, w->sa, err);
+    }
     tm_features_label_opts lo;
-    tm_features_label_opts_init(&lo);
-    lo.horizon = (size_t)p->o.horizon;
-    lo.up = p->o.up;
-    lo.down = p->o.down;
+    tm__pipeline_label_opts(p, &lo);
     size_t pending = 0;
     if (st == TM_OK) {
         st = tm_store_prices_load(p->store, NULL, in->as_of, &w->px, err);
@@ -261,10 +295,12 @@ static tm_status window_panels(tm_pipeline *p, const tm__promote_in *in, const a
         st = tm__eval_signal_days(w->sc, n, w->dates, w->T, w->day, err);
     }
     if (st == TM_OK) {
-        st = tm__eval_build(&w->pc, w->px, w->dates, w->T, w->day, w->sc, n, &lo, &pending, err);
+        st = tm__eval_build(&w->pc, w->px, w->dates, w->T, w->day, w->sc, n, &lo, p->labels,
+                            &pending, err);
     }
     if (st == TM_OK) {
-        st = tm__eval_build(&w->pa, w->px, w->dates, w->T, w->day, w->sa, n, &lo, &pending, err);
+        st = tm__eval_build(&w->pa, w->px, w->dates, w->T, w->day, w->sa, n, &lo, p->labels,
+                            &pending, err);
     }
     return st;
 }
@@ -321,7 +357,7 @@ static tm_status flips(tm_pipeline *p, const tm__promote_in *in, const active_se
     tm_status st = tm__pipeline_panel_load(p, in->as_of, &panel, err);
     double *Xd = NULL, *Qc = NULL, *Qa = NULL;
     int8_t *lc = NULL, *la = NULL;
-    int32_t *dates = NULL;
+    int32_t *dates = NULL, *rd = NULL;
     size_t T = 0, n = 0;
     if (st == TM_OK) {
         st = tm_store_trading_dates(p->store, in->as_of, &dates, &T, err);
@@ -338,7 +374,8 @@ static tm_status flips(tm_pipeline *p, const tm__promote_in *in, const active_se
     Qa = tm_malloc_n(cap, 3 * sizeof(double));
     lc = tm_malloc(cap);
     la = tm_malloc(cap);
-    if (!Xd || !Qc || !Qa || !lc || !la) {
+    rd = tm_malloc_n(cap, sizeof *rd);
+    if (!Xd || !Qc || !Qa || !lc || !la || !rd) {
         st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory for the flip share");
         goto done;
     }
@@ -349,7 +386,7 @@ static tm_status flips(tm_pipeline *p, const tm__promote_in *in, const active_se
                 for (size_t f = 0; f < F; f++) {
                     Xd[n * F + f] = (double)panel.X[row * F + f];
                 }
-                n++;
+                rd[n++] = px->date[row];
             }
         }
     }
@@ -357,9 +394,12 @@ static tm_status flips(tm_pipeline *p, const tm__promote_in *in, const active_se
     if (st == TM_OK) {
         st = meta_probs(p, a->m, a->meta, Xd, n, F, Qa, err);
     }
-    for (size_t i = 0; st == TM_OK && i < n; i++) {
-        lc[i] = tm__promote_rule(Qc + 3 * i);
-        la[i] = tm__promote_rule(Qa + 3 * i);
+    if (st == TM_OK) {
+        st = tm__promote_decide(in->rule, Qc, rd, n, p->o.max_signals, lc, err);
+    }
+    if (st == TM_OK) {
+        st = tm__promote_decide(a->has_rule ? &a->rule : NULL, Qa, rd, n, p->o.max_signals, la,
+                                err);
     }
     if (st == TM_OK) {
         r->flip_days = D;
@@ -374,12 +414,14 @@ done:
     tm_free(Qa);
     tm_free(lc);
     tm_free(la);
+    tm_free(rd);
     return st;
 }
 
 tm_status tm__promote_check(tm_pipeline *p, const tm__promote_in *in, tm__promote *r, tm_err *err)
 {
     memset(r, 0, sizeof *r);
+    r->cap = p->o.max_signals;
     r->flip_share = NAN;
     r->band_p95 = NAN;
     active_set a;
@@ -395,6 +437,7 @@ tm_status tm__promote_check(tm_pipeline *p, const tm__promote_in *in, tm__promot
     } else if (st == TM_OK) {
         r->active_id = a.row.id;
         r->active_gen = a.row.generation;
+        r->active_has_rule = a.has_rule;
         st = judge_window(p, in, &a, r, err);
         if (st == TM_OK) {
             st = flips(p, in, &a, r, err);
@@ -461,6 +504,17 @@ void tm__promote_report(const tm__promote *r, tm_pipeline_report *rep)
                          ": %zu days out of sample for both models, %zu stocks, %.0f bps:\n",
                          TM__YMD(r->from), TM__YMD(r->to), pn->n_days, pn->n_stocks,
                          r->e->o.cost_bps);
+        char cap[64] = "no cap";
+        if (r->cap > 0) {
+            snprintf(cap, sizeof cap, "at most %d BUY and %d SELL a day", r->cap, r->cap);
+        }
+        tm__pipeline_say(rep,
+                         "    signals as the scan issues them (%s): the candidate by its decision "
+                         "rule (fitted on its validation days, of which this window is part: in "
+                         "sample for the rule), the active model %s\n",
+                         cap,
+                         r->active_has_rule ? "by its own rule"
+                                            : "by the most probable class (it has no rule)");
         tm__pipeline_say(rep, "    %-18s %11s %8s %9s %10s %6s %7s\n", "method", "BUY/SELL",
                          "BUY prec", "SELL prec", "net spread", "t(NW)", "IC");
         say_row(rep, "candidate", &r->e->fixed[0]);
@@ -471,11 +525,13 @@ void tm__promote_report(const tm__promote *r, tm_pipeline_report *rep)
             say_row(rep, tm__eval_names[m], &r->e->fixed[m]);
         }
         size_t off = offsetof(tm__eval_result, spread_net);
+        char lo[32], hi[32];
         tm__pipeline_say(rep,
                          "    random 5..95%% (%d seeds, the candidate's daily counts): net spread "
-                         "%+.2f%%..%+.2f%%\n",
-                         r->e->o.n_seeds, 100 * tm__eval_random_q(r->e, off, 0.05),
-                         100 * r->band_p95);
+                         "%s..%s\n",
+                         r->e->o.n_seeds,
+                         num(lo, sizeof lo, 100 * tm__eval_random_q(r->e, off, 0.05), 2, true, "%"),
+                         num(hi, sizeof hi, 100 * r->band_p95, 2, true, "%"));
     }
     tm__pipeline_say(rep, "  %s: %s%s\n", r->promoted ? "promoted" : "not promoted",
                      r->forced ? "forced (--force); " : "", r->why);

@@ -7,6 +7,7 @@
 #ifndef TM_PROMOTE_INT_H
 #define TM_PROMOTE_INT_H
 
+#include "pipeline/decide_int.h"
 #include "pipeline/eval_int.h"
 #include "pipeline/pipeline_int.h"
 
@@ -18,6 +19,8 @@ typedef struct tm__promote {
     bool has_window;        /* false: no day out of sample for both (e is NULL) */
     int64_t active_id;      /* the active meta-learner's registry id (0: none) */
     int64_t active_gen;     /* its base-model generation */
+    bool active_has_rule;   /* false: the active model decides by the argmax (no rule stored) */
+    int cap;                /* BUY and SELL a day at most, as the scan (0: no cap) */
     int32_t from, to;       /* the window's first and last signal day (0: none) */
     double band_p95;        /* 95th percentile of the random calls' net spread */
     bool promoted;          /* the candidate becomes active */
@@ -29,8 +32,12 @@ typedef struct tm__promote {
 
 void tm__promote_free(tm__promote *r);
 
-/* The class the scan issues for meta-learner probabilities q (3 values). */
-int8_t tm__promote_rule(const double *q);
+/* The classes the scan issues for n rows of meta-learner probabilities q
+ * (n x 3) dated date (n) into label (n): by the decision rule r (NULL:
+ * the most probable class), then at most cap BUY and cap SELL a day (0:
+ * no cap). TM_E_NOMEM only. */
+tm_status tm__promote_decide(const tm__decide_rule *r, const double *q, const int32_t *date,
+                             size_t n, int cap, int8_t *label, tm_err *err);
 
 /* Judges a candidate on panel cand (its label and prob are the
  * candidate's; the panel moves into r and is freed with it): the
@@ -57,6 +64,7 @@ typedef struct tm__promote_in {
     const double *Z;            /* sm->n_rows x W candidate meta features */
     size_t W;
     const tm_forest *cand;        /* the candidate meta-learner */
+    const tm__decide_rule *rule;  /* its decision rule (fitted on its validation rows) */
     const tm__pipeline_models *m; /* its base models */
 } tm__promote_in;
 

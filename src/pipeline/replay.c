@@ -148,6 +148,8 @@ tm_status tm_pipeline_replay(tm_pipeline *p, int32_t from, int32_t to, const cha
     s.rep = tm_malloc(sizeof *s.rep);
     char state[1100];
     tm_status st = s.rep ? TM_OK : TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
+    /* a replay asked for the other labelling is refused before any job */
+    st = st == TM_OK ? tm__pipeline_labels(p, true, &p->labels, err) : st;
     st = st == TM_OK ? replay_config(p, schedule, &cfg, state, sizeof state, err) : st;
     if (st != TM_OK) {
         goto done;

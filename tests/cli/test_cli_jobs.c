@@ -76,6 +76,52 @@ START_TEST(job_options_out_of_range_are_refused_by_name)
 }
 END_TEST
 
+/* The decision rule's options: --target-precision on the retrains and
+ * replay, --max-signals on scan, the retrains and replay; each finite
+ * and in range, and unknown to the commands that do not take it. */
+START_TEST(job_decision_rule_options_refused_by_name)
+{
+    static const char *const tp_bad[] = {"nan", "inf", "0", "1", "0.999", "-0.2", "abc", "0.2x"};
+    static const char *const tp_cmds[] = {"meta-retrain", "model-retrain"};
+    char args[256], want[512];
+    for (size_t c = 0; c < 2; c++) {
+        for (size_t b = 0; b < sizeof tp_bad / sizeof tp_bad[0]; b++) {
+            snprintf(args, sizeof args, "%s --target-precision %s", tp_cmds[c], tp_bad[b]);
+            snprintf(want, sizeof want,
+                     "turbomode %s: --target-precision: expected a finite number in [0.01, "
+                     "0.99], found \"%s\" (see 'turbomode %s --help')",
+                     tp_cmds[c], tp_bad[b], tp_cmds[c]);
+            refused(args, want);
+        }
+    }
+    static const char *const ms_bad[] = {"-1", "2.5", "100001", "abc", "nan", "inf"};
+    static const char *const ms_cmds[] = {"scan", "meta-retrain", "model-retrain"};
+    for (size_t c = 0; c < 3; c++) {
+        for (size_t b = 0; b < sizeof ms_bad / sizeof ms_bad[0]; b++) {
+            snprintf(args, sizeof args, "%s --max-signals %s", ms_cmds[c], ms_bad[b]);
+            snprintf(want, sizeof want,
+                     "turbomode %s: --max-signals: expected a whole number in 0..100000, found "
+                     "\"%s\" (see 'turbomode %s --help')",
+                     ms_cmds[c], ms_bad[b], ms_cmds[c]);
+            refused(args, want);
+        }
+    }
+    refused("replay --from 2018-01-02 --to 2018-01-05 --target-precision 1.5",
+            "turbomode replay: --target-precision: expected a finite number in [0.01, 0.99], "
+            "found \"1.5\" (see 'turbomode replay --help')");
+    refused("replay --from 2018-01-02 --to 2018-01-05 --max-signals -3",
+            "turbomode replay: --max-signals: expected a whole number in 0..100000, found \"-3\" "
+            "(see 'turbomode replay --help')");
+    refused("scan --target-precision 0.2",
+            "turbomode scan: unknown option '--target-precision' (see 'turbomode scan --help')");
+    refused("signals --max-signals 5",
+            "turbomode signals: unknown option '--max-signals' (see 'turbomode signals --help')");
+    refused("track-outcomes --max-signals 5", "turbomode track-outcomes: unknown option "
+                                              "'--max-signals' (see 'turbomode track-outcomes "
+                                              "--help')");
+}
+END_TEST
+
 /* --threads abc, 0, -1, 99999999999 on every job command that takes it;
  * the others do not take it at all. */
 START_TEST(job_threads_validated_on_every_job_command)
@@ -102,6 +148,67 @@ START_TEST(job_threads_validated_on_every_job_command)
                  not_taken[c], not_taken[c]);
         refused(args, want);
     }
+}
+END_TEST
+
+/* --labels takes absolute or xs-decile on the jobs that make labels;
+ * thresholds given with xs-decile are refused, not ignored. */
+START_TEST(job_labels_option_values_and_scope)
+{
+    refused("backfill --labels deciles",
+            "turbomode backfill: --labels: expected one of absolute|xs-decile, found \"deciles\" "
+            "(see 'turbomode backfill --help')");
+    refused("generate-samples --labels xs-decile --up 0.05",
+            "turbomode: --up: a threshold of absolute labels, not used with --labels xs-decile");
+    refused("backfill --labels xs-decile --down 0.02",
+            "turbomode: --down: a threshold of absolute labels, not used with --labels xs-decile");
+    refused("track-outcomes --labels xs-decile",
+            "turbomode track-outcomes: unknown option '--labels' (see 'turbomode track-outcomes "
+            "--help')");
+    refused("model-retrain --labels xs-decile",
+            "turbomode model-retrain: unknown option '--labels' (see 'turbomode model-retrain "
+            "--help')");
+}
+END_TEST
+
+/* A database whose labels are absolute refuses backfill, generate-samples
+ * and replay asked for xs-decile: exit 2, one line naming the option,
+ * the kind asked for and the kind held, and nothing written. */
+START_TEST(job_labels_mixing_is_refused_with_exit_2)
+{
+    char db[700], csv[700], err[700];
+    snprintf(db, sizeof db, "%s/mix.db", dir);
+    snprintf(csv, sizeof csv, "%s/p.csv", dir);
+    snprintf(err, sizeof err, "%s/err.txt", dir);
+    FILE *fp = fopen(csv, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("date,open,high,low,close,volume,Name\n2018-01-02,1,2,0.5,1.5,100,AAA\n", fp);
+    fclose(fp);
+    ck_assert_int_eq(tm_test_system("rm -f '%s'* && %s import-prices --db '%s' '%s' >/dev/null && "
+                                    "sqlite3 '%s' \"INSERT INTO settings VALUES "
+                                    "('labels', 'absolute')\"",
+                                    db, tm_test_bin(), db, csv, db),
+                     0);
+    static const char *const cmds[] = {
+            "backfill --labels xs-decile",
+            "generate-samples --labels xs-decile --as-of 2018-01-02",
+            "replay --labels xs-decile --from 2018-01-02 --to 2018-01-02",
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        int rc = tm_test_system("%s %s --db '%s' >/dev/null 2>'%s'", tm_test_bin(), cmds[i], db,
+                                err);
+        char *text = tm_test_slurp(err, NULL);
+        ck_assert_ptr_nonnull(text);
+        ck_assert_int_eq(rc, 2);
+        ck_assert_str_eq(text, "turbomode: --labels: asked for xs-decile, but the database holds "
+                               "absolute labels (samples and outcomes); one database keeps one "
+                               "labelling\n");
+        free(text);
+    }
+    ck_assert_int_eq(tm_test_system("test \"$(sqlite3 '%s' 'SELECT count(*) FROM job_results')\""
+                                    " = 0",
+                                    db),
+                     0);
 }
 END_TEST
 
@@ -195,7 +302,10 @@ TM_TEST_SUITE(cli_jobs)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, job_options_out_of_range_are_refused_by_name);
     tcase_add_test(tc, job_threads_validated_on_every_job_command);
+    tcase_add_test(tc, job_decision_rule_options_refused_by_name);
     tcase_add_test(tc, job_help_lists_only_the_options_taken);
+    tcase_add_test(tc, job_labels_option_values_and_scope);
+    tcase_add_test(tc, job_labels_mixing_is_refused_with_exit_2);
     tcase_add_test(tc, readme_option_tables_match_the_tables);
     suite_add_tcase(s, tc);
     return s;

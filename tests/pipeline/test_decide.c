@@ -118,23 +118,34 @@ START_TEST(decide_threshold_choice_by_hand)
 }
 END_TEST
 
-/* 2 stocks x 4 days (p_sell, p_hold, p_buy; true class):
+/* 2 stocks on days 1-2, 4 on days 3-4 (p_sell, p_hold, p_buy; class):
  *   d1 A (.3 .6 .1; HOLD)  B (.3 .5 .2; BUY)
  *   d2 A (.3 .4 .3; HOLD)  B (.3 .3 .4; BUY)
- *   d3 A (.3 .55 .15; HOLD) B (.3 .45 .25; HOLD)
- *   d4 A (.3 .25 .45; BUY) B (.3 .2 .5; BUY)
+ *   d3 A (.3 .55 .15; HOLD) B (.3 .45 .25; HOLD) C (.3 .65 .05; HOLD)
+ *      D (.3 .6 .1; HOLD)
+ *   d4 A (.3 .25 .45; BUY) B (.3 .2 .5; BUY) C (.3 .6 .1; HOLD)
+ *      D (.3 .55 .15; HOLD)
  * d1-d2 calibrate: BUY curve from x .1 .2 .3 .4, y 0 1 0 1: knots .1 .2
- * .4 -> 0, 1/2, 1. d3-d4 choose: calibrated p(buy) 0, 1/2, 1, 1 with
- * classes H H B B; target .3: the top 2 (2/2, lower .3424) reach it, 3
- * (2/3, .2077) do not: BUY threshold 1. No SELL anywhere: SELL abstains. */
+ * .4 -> 0, 1/2, 1. d3-d4 choose: calibrated p(buy) 0, 1/2, 0, 0, 1, 1,
+ * 0, 0 with BUY only where it is 1: base rate 2/8 = .25. Target .3 (above
+ * the base rate): the top 2 (2/2, lower .3424) reach it, the top 3 (2/3,
+ * .2077) do not: BUY threshold 1. With target .1 the bar is the base
+ * rate .25: still the top 2 (the top 3's .2077 would clear .1 alone).
+ * No SELL anywhere: SELL abstains. */
+static void fit_example_target(tm__decide_rule *r, double target)
+{
+    const double p[36] = {.3, .6,  .1,  .3, .5,  .2,  .3, .4,  .3,  .3, .3,  .4,
+                          .3, .55, .15, .3, .45, .25, .3, .65, .05, .3, .6,  .1,
+                          .3, .25, .45, .3, .2,  .5,  .3, .6,  .1,  .3, .55, .15};
+    const int label[12] = {1, 2, 1, 2, 1, 1, 1, 1, 2, 2, 1, 1};
+    const int32_t date[12] = {20180102, 20180102, 20180103, 20180103, 20180104, 20180104,
+                              20180104, 20180104, 20180105, 20180105, 20180105, 20180105};
+    ck_assert_int_eq(tm__decide_fit(p, label, date, 12, target, r, NULL), TM_OK);
+}
+
 static void fit_example(tm__decide_rule *r)
 {
-    const double p[24] = {.3, .6,  .1,  .3, .5,  .2,  .3, .4,  .3,  .3, .3, .4,
-                          .3, .55, .15, .3, .45, .25, .3, .25, .45, .3, .2, .5};
-    const int label[8] = {1, 2, 1, 2, 1, 1, 2, 2};
-    const int32_t date[8] = {20180102, 20180102, 20180103, 20180103,
-                             20180104, 20180104, 20180105, 20180105};
-    ck_assert_int_eq(tm__decide_fit(p, label, date, 8, 0.3, r, NULL), TM_OK);
+    fit_example_target(r, 0.3);
 }
 
 START_TEST(decide_fit_by_hand)
@@ -142,7 +153,7 @@ START_TEST(decide_fit_by_hand)
     tm__decide_rule r;
     fit_example(&r);
     ck_assert_uint_eq(r.n_cal, 4);
-    ck_assert_uint_eq(r.n_thr, 4);
+    ck_assert_uint_eq(r.n_thr, 8);
     ck_assert_int_eq(r.cal_from, 20180102);
     ck_assert_int_eq(r.cal_to, 20180103);
     ck_assert_int_eq(r.thr_from, 20180104);
@@ -153,7 +164,7 @@ START_TEST(decide_fit_by_hand)
     ck_assert_uint_eq(r.sel_n[2], 2);
     ck_assert_uint_eq(r.sel_hits[2], 2);
     ck_assert_double_eq_tol(r.sel_lower[2], 0.3423802275066531, 1e-12);
-    ck_assert_double_eq_tol(r.base_rate[2], 0.5, TOL);
+    ck_assert_double_eq_tol(r.base_rate[2], 0.25, TOL);
     ck_assert(isinf(r.threshold[0]));
     ck_assert_double_eq_tol(r.base_rate[0], 0, TOL);
     /* The class-weight prior is undone: raw p(sell) .3 everywhere, never
@@ -162,10 +173,17 @@ START_TEST(decide_fit_by_hand)
     ck_assert_double_eq_tol(r.cal[0].y[0], 0, TOL);
     char line[512];
     tm__decide_describe(&r, line, sizeof line);
-    ck_assert_str_eq(line, "  decision rule: calibrated on 4 validation rows, thresholds for "
-                           "precision >= 0.30 (Wilson 95% lower bound) on 4 later rows; BUY at "
-                           "calibrated p >= 1.000 (2 of 2 right, lower bound 0.342, base rate "
-                           "0.500); SELL abstains (no threshold reaches it)\n");
+    ck_assert_str_eq(line, "  decision rule: calibrated on 4 validation rows, thresholds on 8 "
+                           "later rows for a precision whose Wilson 95% lower bound reaches 0.30 "
+                           "and the side's base rate; BUY at calibrated p >= 1.000 (2 of 2 "
+                           "right: precision 1.000, lower bound 0.342, base rate 0.250); SELL "
+                           "abstains (no threshold reaches it)\n");
+    tm__decide_rule_fini(&r);
+    /* A target under the base rate: the base rate is the bar. */
+    fit_example_target(&r, 0.1);
+    ck_assert_double_eq_tol(r.threshold[2], 1, TOL);
+    ck_assert_uint_eq(r.sel_n[2], 2);
+    ck_assert(isinf(r.threshold[0]));
     tm__decide_rule_fini(&r);
     /* Refusals: a class outside 0..2, dates out of order. */
     const double p[6] = {.3, .3, .4, .3, .3, .4};
@@ -345,6 +363,7 @@ START_TEST(decide_properties_on_random_validation_sets)
         for (int c = 0; c < 3; c += 2) {
             if (!isinf(r.threshold[c])) {
                 ck_assert(r.sel_lower[c] >= 0.2);
+                ck_assert(r.sel_lower[c] >= r.base_rate[c]);
             }
         }
         tm__decide_rule_fini(&r);

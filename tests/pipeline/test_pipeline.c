@@ -3,8 +3,10 @@
  * import (errors name the line, nothing loads from a bad file unless
  * --skip-bad, idempotent, CRLF, gzip), backfill labels by hand, the
  * look-ahead property (a job with --as-of D gives identical results with
- * or without later prices), the 42-day gate, rollback, replay, and kill -9
- * of real processes in the middle of meta-retrain and scan. */
+ * or without later prices), the 42-day gate, rollback, replay, kill -9
+ * of real processes in the middle of meta-retrain and scan, and the
+ * decision rule: stored by the retrain, applied by the scan (with the
+ * cap, the argmax fallback and one-sided days), used by the promotion. */
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include <turbomode/sched.h>
 #include <turbomode/store.h>
 
+#include "pipeline/decide_int.h"
 #include "tm_test.h"
 
 #define N_SYM  8
@@ -294,7 +297,9 @@ static char *dump(const char *db)
     char out[700];
     snprintf(out, sizeof out, "%s.dump", db);
     ck_assert_int_eq(tm_test_system("sqlite3 %s \"SELECT symbol, date, label, p_sell, p_hold,"
-                                    " p_buy FROM signals ORDER BY symbol;"
+                                    " p_buy, decision, capped, c_sell, c_hold, c_buy FROM signals"
+                                    " ORDER BY symbol;"
+                                    " SELECT rule FROM decision_rules ORDER BY model_id;"
                                     " SELECT symbol, date, label, fwd_return, hex(features) FROM"
                                     " training_samples ORDER BY date, symbol;"
                                     " SELECT metrics FROM models WHERE kind='meta';\" > %s",
@@ -802,7 +807,7 @@ START_TEST(pipeline_sixteen_model_registry_retrains)
     tm_pipeline_report rep;
     ok(tm_pipeline_model_retrain(p, 20160415, &rep, &err), &err);
     ck_assert_ptr_nonnull(strstr(rep.summary, "16 base models (generation 1), 103 meta features"));
-    ck_assert_uint_eq(rep.n_steps, 1 + 16 + 6 + 1); /* samples, models, meta steps, meta total */
+    ck_assert_uint_eq(rep.n_steps, 1 + 16 + 7 + 1); /* samples, models, meta steps, meta total */
     ck_assert_str_eq(rep.steps[16].name, "m15");
     tm_pipeline_close(p);
     ck_assert_int_eq(q(db, "SELECT count(*) FROM models WHERE kind='base' AND active"), 16);
@@ -900,6 +905,288 @@ START_TEST(pipeline_registry_errors_name_the_field)
 }
 END_TEST
 
+/* Opens db with the test options changed by set (may be NULL). */
+static tm_pipeline *open_with(const char *db, void (*set)(tm_pipeline_opts *o), char *models,
+                              char *reg)
+{
+    tm_pipeline_opts o;
+    opts_for(&o, db, models, reg);
+    if (set) {
+        set(&o);
+    }
+    tm_pipeline *p = NULL;
+    tm_err err;
+    tm_err_init(&err);
+    ok(tm_pipeline_open(&o, &p, &err), &err);
+    return p;
+}
+
+static void no_cap(tm_pipeline_opts *o)
+{
+    o->max_signals = 0;
+    o->force = true;
+}
+
+static void cap_3(tm_pipeline_opts *o)
+{
+    o->max_signals = 3;
+    o->force = true;
+}
+
+/* The stored rule of the active meta-learner, parsed. */
+static void active_rule(const char *db, tm__decide_rule *r)
+{
+    tm_store *s = NULL;
+    ck_assert_int_eq(tm_store_open(db, &s, NULL), TM_OK);
+    int64_t id = -1;
+    ck_assert_int_eq(
+            tm_store_query_int(s, "SELECT id FROM models WHERE kind='meta' AND active", &id, NULL),
+            TM_OK);
+    char *text = NULL;
+    ck_assert_int_eq(tm_store_rule_get(s, id, &text, NULL), TM_OK);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_int_eq(tm__decide_rule_parse(text, "rule", r, NULL), TM_OK);
+    tm_free(text);
+    tm_store_close(s);
+}
+
+/* Signals of date in db (symbol order). */
+static tm_store_signal *signals_of(const char *db, int32_t date, size_t *n)
+{
+    tm_store *s = NULL;
+    ck_assert_int_eq(tm_store_open(db, &s, NULL), TM_OK);
+    tm_store_signal *sig = NULL;
+    ck_assert_int_eq(tm_store_signals_on(s, date, &sig, n, NULL), TM_OK);
+    tm_store_close(s);
+    return sig;
+}
+
+/* model-retrain fits the rule on the meta-learner's validation rows and
+ * stores it with the model; the scan decides by it: each signal's
+ * calibrated values are the stored curves at its raw probabilities, and
+ * its class is BUY / SELL exactly where a calibrated value clears its
+ * side's threshold. */
+START_TEST(pipeline_retrain_stores_rule_and_scan_applies_it)
+{
+    char db[600], models[600], reg[600];
+    snprintf(db, sizeof db, "%s/rule.db", dir());
+    trained_copy(db);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM decision_rules r JOIN models m ON m.id ="
+                           " r.model_id WHERE m.kind = 'meta' AND m.active"),
+                     1);
+    tm__decide_rule r;
+    active_rule(db, &r);
+    ck_assert_double_eq_tol(r.target, 0.15, 1e-12); /* the default */
+    /* the rule saw exactly the retrain's validation rows, in date order */
+    ck_assert_int_eq((int64_t)(r.n_cal + r.n_thr),
+                     q(db, "SELECT json_extract(metrics, '$.n_valid') FROM models"
+                           " WHERE kind='meta' AND active"));
+    ck_assert_int_gt((int64_t)r.n_thr, 0);
+    ck_assert_int_lt(r.cal_to, r.thr_from);
+    ck_assert_int_le(r.thr_to, 20160415);
+    tm_pipeline *p = open_with(db, no_cap, models, reg);
+    tm_err err;
+    tm_err_init(&err);
+    tm_pipeline_report rep;
+    ok(tm_pipeline_scan(p, 20160415, &rep, &err), &err);
+    tm_pipeline_close(p);
+    ck_assert_msg(strstr(rep.summary, "  decision rule of meta model ") != NULL, "%s",
+                  rep.summary);
+    ck_assert_ptr_null(strstr(rep.summary, "cap:"));
+    size_t n = 0;
+    tm_store_signal *s = signals_of(db, 20160415, &n);
+    ck_assert_uint_eq(n, N_SYM);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(s[i].decision, TM_STORE_DECIDED_RULE);
+        ck_assert(!s[i].capped);
+        for (int c = 0; c < 3; c++) {
+            ck_assert_double_eq(s[i].cal[c], tm__decide_curve_at(&r.cal[c], s[i].prob[c]));
+        }
+        bool buy = s[i].cal[2] >= r.threshold[2], sell = s[i].cal[0] >= r.threshold[0];
+        int want = buy && sell ? (s[i].cal[2] > s[i].cal[0]   ? 2
+                                  : s[i].cal[0] > s[i].cal[2] ? 0
+                                                              : 1)
+                   : buy       ? 2
+                   : sell      ? 0
+                               : 1;
+        ck_assert_int_eq(s[i].label, want);
+    }
+    tm_free(s);
+    tm__decide_rule_fini(&r);
+}
+END_TEST
+
+/* A hand-written rule: every calibrated p(buy) is 0.5 against a BUY
+ * threshold of 0.4, p(sell) 0.1 against 0.9: all 8 stocks are BUY, a
+ * one-sided day. With a cap of 3 the 3 highest raw p(buy) stay BUY (the
+ * calibrated values tie), the other 5 become HOLD marked capped. */
+START_TEST(pipeline_scan_cap_and_one_sided_day_by_hand_rule)
+{
+    char db[600], models[600], reg[600];
+    snprintf(db, sizeof db, "%s/cap.db", dir());
+    trained_copy(db);
+    ck_assert_int_eq(tm_test_system(
+                             "sqlite3 %s \"UPDATE decision_rules SET rule = '{\\\"version\\\": 1,"
+                             " \\\"target\\\": 0.3, \\\"n_cal\\\": 10, \\\"n_thr\\\": 10,"
+                             " \\\"cal_from\\\": 20160101, \\\"cal_to\\\": 20160201,"
+                             " \\\"thr_from\\\": 20160202, \\\"thr_to\\\": 20160301,"
+                             " \\\"classes\\\": [{\\\"x\\\": [0], \\\"y\\\": [0.1],"
+                             " \\\"threshold\\\": 0.9, \\\"sel_n\\\": 0, \\\"sel_hits\\\": 0,"
+                             " \\\"sel_lower\\\": null, \\\"base_rate\\\": 0.1},"
+                             " {\\\"x\\\": [0], \\\"y\\\": [0.4], \\\"threshold\\\": null,"
+                             " \\\"sel_n\\\": 0, \\\"sel_hits\\\": 0, \\\"sel_lower\\\": null,"
+                             " \\\"base_rate\\\": null},"
+                             " {\\\"x\\\": [0], \\\"y\\\": [0.5], \\\"threshold\\\": 0.4,"
+                             " \\\"sel_n\\\": 5, \\\"sel_hits\\\": 4, \\\"sel_lower\\\": 0.37,"
+                             " \\\"base_rate\\\": 0.2}]}'\"",
+                             db),
+                     0);
+    tm_pipeline *p = open_with(db, no_cap, models, reg);
+    tm_err err;
+    tm_err_init(&err);
+    tm_pipeline_report rep;
+    ok(tm_pipeline_scan(p, 20160415, &rep, &err), &err);
+    tm_pipeline_close(p);
+    ck_assert_msg(strstr(rep.summary, ": BUY 8, HOLD 0, SELL 0 (meta model ") != NULL, "%s",
+                  rep.summary);
+    ck_assert_ptr_nonnull(strstr(rep.summary, " (target precision 0.30): BUY at calibrated p >= "
+                                              "0.400; SELL at calibrated p >= 0.900\n"));
+    ck_assert_ptr_nonnull(strstr(rep.summary, "  one-sided day: BUY for 8 of 8 stocks before the "
+                                              "cap (more than half the universe), 8 issued\n"));
+    size_t n = 0;
+    tm_store_signal *s = signals_of(db, 20160415, &n);
+    ck_assert_uint_eq(n, N_SYM);
+    /* the 3 highest raw p(buy), worked out from the stored probabilities */
+    double top[3] = {-1, -1, -1};
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(s[i].label, 2);
+        ck_assert_double_eq_tol(s[i].cal[0], 0.1, 1e-12);
+        ck_assert_double_eq_tol(s[i].cal[1], 0.4, 1e-12);
+        ck_assert_double_eq_tol(s[i].cal[2], 0.5, 1e-12);
+        double v = s[i].prob[2];
+        for (int k = 0; k < 3; k++) {
+            if (v > top[k]) {
+                double t = top[k];
+                top[k] = v;
+                v = t;
+            }
+        }
+    }
+    tm_free(s);
+    p = open_with(db, cap_3, models, reg);
+    ok(tm_pipeline_scan(p, 20160415, &rep, &err), &err);
+    tm_pipeline_close(p);
+    ck_assert_msg(strstr(rep.summary, ": BUY 3, HOLD 5, SELL 0 (meta model ") != NULL, "%s",
+                  rep.summary);
+    ck_assert_ptr_nonnull(strstr(rep.summary, "  cap: at most 3 BUY and 3 SELL a day; held back as "
+                                              "HOLD: 5 BUY, 0 SELL\n"));
+    ck_assert_ptr_nonnull(strstr(rep.summary, "  one-sided day: BUY for 8 of 8 stocks before the "
+                                              "cap (more than half the universe), 3 issued\n"));
+    s = signals_of(db, 20160415, &n);
+    for (size_t i = 0; i < n; i++) {
+        bool kept = s[i].prob[2] >= top[2];
+        ck_assert_int_eq(s[i].label, kept ? 2 : 1);
+        ck_assert_int_eq(s[i].capped, !kept);
+    }
+    tm_free(s);
+    /* `signals` shows the calibrated values and what decided */
+    char out[700];
+    snprintf(out, sizeof out, "%s.signals.txt", db);
+    ck_assert_int_eq(tm_test_system("%s signals --db %s > %s", tm_test_bin(), db, out), 0);
+    char *txt = tm_test_slurp(out, NULL);
+    ck_assert_msg(strstr(txt, "  decided by the meta-learner's decision rule (calibrated "
+                              "probabilities against thresholds chosen for a target precision); "
+                              "5 BUY/SELL held back as HOLD by the day's cap\n") != NULL,
+                  "%s", txt);
+    ck_assert_ptr_nonnull(strstr(txt, "  rule: calibrated p(sell) 0.100 p(buy) 0.500\n"));
+    ck_assert_ptr_nonnull(strstr(txt, "  rule: calibrated p(sell) 0.100 p(buy) 0.500, capped\n"));
+    free(txt);
+}
+END_TEST
+
+/* A meta-learner without a stored rule (a database from before rules
+ * were kept): the scan falls back to the most probable class (ties to
+ * HOLD), says so, and stores no calibrated values. */
+START_TEST(pipeline_scan_without_rule_falls_back_to_argmax)
+{
+    char db[600], models[600], reg[600];
+    snprintf(db, sizeof db, "%s/norule.db", dir());
+    trained_copy(db);
+    ck_assert_int_eq(tm_test_system("sqlite3 %s 'DELETE FROM decision_rules'", db), 0);
+    tm_pipeline *p = open_with(db, no_cap, models, reg);
+    tm_err err;
+    tm_err_init(&err);
+    tm_pipeline_report rep;
+    ok(tm_pipeline_scan(p, 20160415, &rep, &err), &err);
+    tm_pipeline_close(p);
+    char want[160];
+    snprintf(want, sizeof want,
+             "  no decision rule stored with meta model %lld (trained before rules were kept): "
+             "the most probable class decides\n",
+             (long long)q(db, "SELECT id FROM models WHERE kind='meta' AND active"));
+    ck_assert_msg(strstr(rep.summary, want) != NULL, "%s", rep.summary);
+    size_t n = 0;
+    tm_store_signal *s = signals_of(db, 20160415, &n);
+    ck_assert_uint_eq(n, N_SYM);
+    for (size_t i = 0; i < n; i++) {
+        const double *pr = s[i].prob;
+        int best = pr[2] > pr[1] ? 2 : 1;
+        best = pr[0] > pr[best] ? 0 : best;
+        ck_assert_int_eq(s[i].label, best);
+        ck_assert_int_eq(s[i].decision, TM_STORE_DECIDED_ARGMAX);
+        ck_assert(isnan(s[i].cal[0]) && isnan(s[i].cal[1]) && isnan(s[i].cal[2]));
+    }
+    tm_free(s);
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM signals WHERE c_buy IS NOT NULL"), 0);
+    char out[700];
+    snprintf(out, sizeof out, "%s.signals.txt", db);
+    ck_assert_int_eq(tm_test_system("%s signals --db %s > %s", tm_test_bin(), db, out), 0);
+    char *txt = tm_test_slurp(out, NULL);
+    ck_assert_ptr_nonnull(strstr(txt, "  decided by the most probable class: the meta-learner has "
+                                      "no decision rule (trained before rules were kept)"));
+    ck_assert_ptr_nonnull(strstr(txt, "  argmax\n"));
+    free(txt);
+}
+END_TEST
+
+static void unreachable_target(tm_pipeline_opts *o)
+{
+    o->target_precision = 0.99;
+    o->gate_days = 1;
+}
+
+/* Promotion judges a candidate by its own rule: with a target no
+ * threshold reaches, both sides abstain, the candidate issues no BUY or
+ * SELL in the window and is not promoted, and the report says so. */
+START_TEST(pipeline_promotion_judges_by_the_candidates_rule)
+{
+    char db[600], models[600], reg[600];
+    snprintf(db, sizeof db, "%s/promote_rule.db", dir());
+    trained_copy(db);
+    int64_t first = q(db, "SELECT id FROM models WHERE kind='meta' AND active");
+    tm_pipeline *p = open_with(db, unreachable_target, models, reg);
+    tm_err err;
+    tm_err_init(&err);
+    tm_pipeline_report rep;
+    ok(tm_pipeline_backfill(p, 20160527, &rep, &err), &err);
+    ok(tm_pipeline_meta_retrain(p, 20160527, &rep, &err), &err);
+    tm_pipeline_close(p);
+    ck_assert_msg(strstr(rep.summary, "Wilson 95% lower bound reaches 0.99 and the side's base rate") != NULL, "%s",
+                  rep.summary);
+    ck_assert_ptr_nonnull(strstr(rep.summary, "; BUY abstains (no threshold reaches it); SELL "
+                                              "abstains (no threshold reaches it)\n"));
+    ck_assert_ptr_nonnull(strstr(rep.summary, "the candidate by its decision rule"));
+    ck_assert_ptr_nonnull(strstr(rep.summary, "the active model by its own rule"));
+    ck_assert_ptr_nonnull(strstr(rep.summary, "\n  not promoted: the candidate has no day with "
+                                              "both a BUY and a SELL in the window\n"));
+    /* no calls, so no random band: shown as "-", not "nan" */
+    ck_assert_ptr_nonnull(strstr(rep.summary, "daily counts): net spread -..-\n"));
+    ck_assert_int_eq(q(db, "SELECT id FROM models WHERE kind='meta' AND active"), first);
+    /* the refused candidate's rule is kept with it all the same */
+    ck_assert_int_eq(q(db, "SELECT count(*) FROM decision_rules"), 2);
+}
+END_TEST
+
 START_TEST(pipeline_zz_cleanup)
 {
     ck_assert_int_eq(tm_test_system("rm -rf '%s'", dir()), 0);
@@ -924,6 +1211,10 @@ TM_TEST_SUITE(pipeline)
     tcase_add_test(tc, pipeline_registry_entry_can_be_a_real_library_model);
     tcase_add_test(tc, pipeline_sixteen_model_registry_retrains);
     tcase_add_test(tc, pipeline_registry_errors_name_the_field);
+    tcase_add_test(tc, pipeline_retrain_stores_rule_and_scan_applies_it);
+    tcase_add_test(tc, pipeline_scan_cap_and_one_sided_day_by_hand_rule);
+    tcase_add_test(tc, pipeline_scan_without_rule_falls_back_to_argmax);
+    tcase_add_test(tc, pipeline_promotion_judges_by_the_candidates_rule);
     tcase_add_test(tc, pipeline_zz_cleanup);
     suite_add_tcase(s, tc);
     return s;
