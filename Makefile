@@ -97,6 +97,7 @@ test: deps
 	$(MAKE) --no-print-directory VARIANT=release check-suite
 	$(MAKE) --no-print-directory VARIANT=sanitize check-suite
 	$(MAKE) --no-print-directory fuzz
+	@sh scripts/lint.sh
 
 check-suite: $(TEST_BIN) $(BIN)
 	TM_BIN=$(BIN) $(TEST_BIN)

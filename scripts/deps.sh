@@ -28,7 +28,8 @@ for p in $need; do
 done
 # Optional peers: python3-xgboost for differential tests and benchmarks;
 # chromium renders the evaluation report in a test (which skips without it).
-optional="python3-xgboost python3-numpy chromium"
+# clang-format checks the layout in `make lint` (skipped without it).
+optional="python3-xgboost python3-numpy chromium clang-format"
 opt_missing=""
 for p in $optional; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

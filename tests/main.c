@@ -96,7 +96,8 @@ const char *tm_test_prog(void)
         while (n > 0 && path[n - 1] != '/') {
             n--;
         }
-        snprintf(path + n, sizeof path - (size_t)n, "%s", n ? "turbomode-test" : "./turbomode-test");
+        snprintf(path + n, sizeof path - (size_t)n, "%s",
+                 n ? "turbomode-test" : "./turbomode-test");
     }
     return path;
 }
@@ -200,11 +201,11 @@ int main(void)
     tm_test_tmpdir();
     atexit(flush_bare_skips);
     SRunner *sr = NULL;
-#define X(name)                                                               \
-    if (!sr) {                                                                \
-        sr = srunner_create(tm_test_suite_##name());                          \
-    } else {                                                                  \
-        srunner_add_suite(sr, tm_test_suite_##name());                        \
+#define X(name)                                                                                    \
+    if (!sr) {                                                                                     \
+        sr = srunner_create(tm_test_suite_##name());                                               \
+    } else {                                                                                       \
+        srunner_add_suite(sr, tm_test_suite_##name());                                             \
     }
 #include "suites.inc"
 #undef X

@@ -9,8 +9,8 @@
 
 /* Declares the suite constructor `Suite *tm_test_suite_NAME(void)`; the
  * Makefile finds every TM_TEST_SUITE(NAME) and registers it in main.c. */
-#define TM_TEST_SUITE(name)                                                   \
-    Suite *tm_test_suite_##name(void);                                        \
+#define TM_TEST_SUITE(name)                                                                        \
+    Suite *tm_test_suite_##name(void);                                                             \
     Suite *tm_test_suite_##name(void)
 
 /* Directory of the shared fixtures: $TM_SHARED, else "../shared". */

@@ -67,8 +67,7 @@ static double best_of(const tm_forest *f, const double *X, size_t n, size_t stri
 }
 
 /* The fast predictor equals the reference bit for bit on the first rows. */
-static int check_reference(const tm_forest *f, const double *X, size_t n, size_t stride,
-                           size_t w)
+static int check_reference(const tm_forest *f, const double *X, size_t n, size_t stride, size_t w)
 {
     n = n < 4000 ? n : 4000;
     double *a = malloc(n * w * sizeof *a), *b = malloc(n * w * sizeof *b);
@@ -128,7 +127,8 @@ static int load_inputs(char **argv, tm_forest **f, tm_csv **in, size_t *skip)
     tm_err err;
     tm_err_init(&err);
     *skip = (size_t)atoi(argv[4]);
-    if (tm_forest_load(argv[2], NULL, f, &err) != TM_OK || tm_csv_load(argv[3], in, &err) != TM_OK) {
+    if (tm_forest_load(argv[2], NULL, f, &err) != TM_OK ||
+        tm_csv_load(argv[3], in, &err) != TM_OK) {
         return fail(&err);
     }
     return 0;

@@ -15,17 +15,17 @@ extern "C" {
 /* ---- status codes ------------------------------------------------------ */
 
 /* X(code, value, name, default text): the one table of status codes. */
-#define TM_STATUS_MAP(X)                                                      \
-    X(TM_OK, 0, "ok", "success")                                              \
-    X(TM_E_NOMEM, 1, "nomem", "out of memory")                                \
-    X(TM_E_IO, 2, "io", "input/output error")                                 \
-    X(TM_E_PARSE, 3, "parse", "malformed input")                              \
-    X(TM_E_FORMAT, 4, "format", "unsupported or unrecognised format")         \
-    X(TM_E_INVALID, 5, "invalid", "invalid argument or value")                \
-    X(TM_E_RANGE, 6, "range", "value out of range")                           \
-    X(TM_E_DB, 7, "db", "database error")                                     \
-    X(TM_E_BUSY, 8, "busy", "resource busy")                                  \
-    X(TM_E_INTERNAL, 9, "internal", "internal error")                         \
+#define TM_STATUS_MAP(X)                                                                           \
+    X(TM_OK, 0, "ok", "success")                                                                   \
+    X(TM_E_NOMEM, 1, "nomem", "out of memory")                                                     \
+    X(TM_E_IO, 2, "io", "input/output error")                                                      \
+    X(TM_E_PARSE, 3, "parse", "malformed input")                                                   \
+    X(TM_E_FORMAT, 4, "format", "unsupported or unrecognised format")                              \
+    X(TM_E_INVALID, 5, "invalid", "invalid argument or value")                                     \
+    X(TM_E_RANGE, 6, "range", "value out of range")                                                \
+    X(TM_E_DB, 7, "db", "database error")                                                          \
+    X(TM_E_BUSY, 8, "busy", "resource busy")                                                       \
+    X(TM_E_INTERNAL, 9, "internal", "internal error")                                              \
     X(TM_E_SYSTEM, 10, "system", "the system could not do it (disk full, I/O error)")
 
 typedef enum tm_status {
@@ -43,11 +43,11 @@ const char *tm_status_text(tm_status st);
  * Functions taking a `tm_err *err` accept NULL. The first error wins: once
  * err->status != TM_OK, later tm_err_set calls leave it unchanged. */
 typedef struct tm_err {
-    tm_status status;  /* TM_OK while no error was recorded */
-    char path[256];    /* input file (or "" when none) */
-    long line;         /* 1-based line, 0 if none */
-    char field[160];   /* column/field/key name or path, "" if none */
-    char reason[512];  /* one line, lower case, no final period */
+    tm_status status;     /* TM_OK while no error was recorded */
+    char path[256];       /* input file (or "" when none) */
+    long line;            /* 1-based line, 0 if none */
+    char field[160];      /* column/field/key name or path, "" if none */
+    char reason[512];     /* one line, lower case, no final period */
     const char *src_file; /* C file that raised it (debug aid) */
     int src_line;         /* C line that raised it */
 } tm_err;
@@ -58,10 +58,10 @@ void tm_err_init(tm_err *err);
 /* Records an error if none is recorded yet; returns st so callers can
  * `return TM_ERR(err, TM_E_PARSE, path, line, field, "fmt", ...)`.
  * path and field may be NULL. The reason is printf-formatted. */
-tm_status tm__err_set(tm_err *err, tm_status st, const char *path, long line,
-                      const char *field, const char *src_file, int src_line,
-                      const char *fmt, ...) __attribute__((format(printf, 8, 9)));
-#define TM_ERR(err, st, path, line, field, ...)                               \
+tm_status tm__err_set(tm_err *err, tm_status st, const char *path, long line, const char *field,
+                      const char *src_file, int src_line, const char *fmt, ...)
+        __attribute__((format(printf, 8, 9)));
+#define TM_ERR(err, st, path, line, field, ...)                                                    \
     tm__err_set((err), (st), (path), (line), (field), __FILE__, __LINE__, __VA_ARGS__)
 
 /* Formats err as the one-line message the CLI prints:
@@ -118,11 +118,11 @@ tm_status tm_file_read(const char *path, char **out, size_t *len, tm_err *err);
  * no_sync after tm_atomic_open skips the fsyncs at commit (for files that
  * can be rebuilt: the rename stays atomic, a crash may lose the update). */
 typedef struct tm_atomic {
-    void *fp;         /* FILE *, opened for writing */
-    char path[4096];  /* final path, links resolved ("-": stdout) */
-    char tmp[4096];   /* temporary path, "" when direct */
-    bool direct;      /* written in place: stdout, a device or a FIFO */
-    bool no_sync;     /* commit without fsync of the file and its directory */
+    void *fp;        /* FILE *, opened for writing */
+    char path[4096]; /* final path, links resolved ("-": stdout) */
+    char tmp[4096];  /* temporary path, "" when direct */
+    bool direct;     /* written in place: stdout, a device or a FIFO */
+    bool no_sync;    /* commit without fsync of the file and its directory */
 } tm_atomic;
 tm_status tm_atomic_open(tm_atomic *a, const char *path, tm_err *err);
 tm_status tm_atomic_commit(tm_atomic *a, tm_err *err);
@@ -204,7 +204,7 @@ char *tm_utc_iso(int64_t unix_seconds, char *buf, size_t len);
 typedef enum tm_json_type {
     TM_JSON_NULL,
     TM_JSON_BOOL,
-    TM_JSON_NUMBER,  /* num holds the double value; text the source token */
+    TM_JSON_NUMBER, /* num holds the double value; text the source token */
     TM_JSON_STRING,
     TM_JSON_ARRAY,
     TM_JSON_OBJECT,
@@ -222,20 +222,20 @@ typedef enum tm_json_typed_kind {
 typedef struct tm_json tm_json;
 struct tm_json {
     tm_json_type type;
-    bool boolean;        /* TM_JSON_BOOL */
-    bool is_int;         /* NUMBER that came as an integer token/marker */
-    bool is_f32;         /* NUMBER that came from a UBJSON float32 ('d') */
-    uint8_t typed_kind;  /* ARRAY stored typed: a tm_json_typed_kind, else 0 */
-    double num;          /* NUMBER (int64 values above 2^53 lose precision) */
-    int64_t inum;        /* NUMBER when is_int */
-    float f32;           /* NUMBER when is_f32, the exact float32 */
-    const char *str;     /* STRING: NUL-terminated; NUMBER (JSON): token text */
-    size_t len;          /* STRING/NUMBER text length; ARRAY/OBJECT count */
-    tm_json **items;     /* ARRAY elements / OBJECT values; NULL when typed */
-    const void *typed;   /* typed ARRAY: its len numbers (see tm_json_typed_kind);
-                            read them with tm_json_at */
-    const char **keys;   /* OBJECT keys, NUL-terminated */
-    long line;           /* source line (JSON) or byte offset (UBJSON) */
+    bool boolean;       /* TM_JSON_BOOL */
+    bool is_int;        /* NUMBER that came as an integer token/marker */
+    bool is_f32;        /* NUMBER that came from a UBJSON float32 ('d') */
+    uint8_t typed_kind; /* ARRAY stored typed: a tm_json_typed_kind, else 0 */
+    double num;         /* NUMBER (int64 values above 2^53 lose precision) */
+    int64_t inum;       /* NUMBER when is_int */
+    float f32;          /* NUMBER when is_f32, the exact float32 */
+    const char *str;    /* STRING: NUL-terminated; NUMBER (JSON): token text */
+    size_t len;         /* STRING/NUMBER text length; ARRAY/OBJECT count */
+    tm_json **items;    /* ARRAY elements / OBJECT values; NULL when typed */
+    const void *typed;  /* typed ARRAY: its len numbers (see tm_json_typed_kind);
+                           read them with tm_json_at */
+    const char **keys;  /* OBJECT keys, NUL-terminated */
+    long line;          /* source line (JSON) or byte offset (UBJSON) */
 };
 
 typedef struct tm_json_doc tm_json_doc;
@@ -243,8 +243,8 @@ typedef struct tm_json_doc tm_json_doc;
 /* Parses JSON text (RFC 8259 plus the bare tokens NaN, Infinity,
  * -Infinity that XGBoost writes). path is used in messages only.
  * On failure *out is NULL and err names the line and the reason. */
-tm_status tm_json_parse(const char *text, size_t len, const char *path,
-                        tm_json_doc **out, tm_err *err);
+tm_status tm_json_parse(const char *text, size_t len, const char *path, tm_json_doc **out,
+                        tm_err *err);
 /* Parses UBJSON (the subset XGBoost writes, optimised typed arrays
  * included) into the same document model. */
 tm_status tm_ubjson_parse(const unsigned char *data, size_t len, const char *path,
@@ -297,8 +297,7 @@ const char *tm_json_found(const tm_json *v, char *buf, size_t len);
 /* Records an error at value at (its line) for the path where.key (either
  * may be NULL) with a printf reason; returns st. */
 tm_status tm_json_fail(const tm_json_ctx *c, tm_status st, const tm_json *at, const char *where,
-                       const char *key, const char *fmt, ...)
-        __attribute__((format(printf, 6, 7)));
+                       const char *key, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* Checks that v, the value at where.key (inside parent, which gives the
  * line when v is NULL), has type t. */
 tm_status tm_json_expect(const tm_json_ctx *c, const tm_json *v, const tm_json *parent,
@@ -392,17 +391,17 @@ typedef enum tm_jw_nonfinite {
  * refused non-finite number, a key outside an object, an unbalanced end)
  * is kept and later calls do nothing; tm_jw_finish reports it. */
 typedef struct tm_jw {
-    tm_buf *out;                /* borrowed, appended to */
+    tm_buf *out; /* borrowed, appended to */
     tm_jw_style style;
     tm_jw_nonfinite nonfinite;
-    bool ascii;                 /* escape non-ASCII characters */
-    unsigned char *open;        /* per open container: 'a'/'o', 'A'/'O' once it has members */
-    size_t depth;               /* containers open */
-    size_t cap;                 /* bytes allocated at open */
-    bool after_key;             /* a key was written; its value comes next */
-    tm_status status;           /* first failure, TM_OK while none */
-    char last_key[64];          /* the latest key (truncated), for messages */
-    char what[128];             /* what failed, for tm_jw_finish's message */
+    bool ascii;          /* escape non-ASCII characters */
+    unsigned char *open; /* per open container: 'a'/'o', 'A'/'O' once it has members */
+    size_t depth;        /* containers open */
+    size_t cap;          /* bytes allocated at open */
+    bool after_key;      /* a key was written; its value comes next */
+    tm_status status;    /* first failure, TM_OK while none */
+    char last_key[64];   /* the latest key (truncated), for messages */
+    char what[128];      /* what failed, for tm_jw_finish's message */
 } tm_jw;
 
 /* Starts a writer appending to out (borrowed until tm_jw_finish). */
@@ -453,8 +452,7 @@ typedef struct tm_csv {
  * tm_csv_free. */
 tm_status tm_csv_load(const char *path, tm_csv **out, tm_err *err);
 /* Same, from memory; path names the source in messages. */
-tm_status tm_csv_parse(const char *text, size_t len, const char *path, tm_csv **out,
-                       tm_err *err);
+tm_status tm_csv_parse(const char *text, size_t len, const char *path, tm_csv **out, tm_err *err);
 void tm_csv_free(tm_csv *csv);
 /* Column index of name, or -1. */
 long tm_csv_col(const tm_csv *csv, const char *name);
@@ -463,8 +461,8 @@ long tm_csv_col(const tm_csv *csv, const char *name);
  * row_cb once per record with the unquoted fields (NUL-terminated, valid
  * during the callback only). line is the 1-based line the record starts
  * on. A callback returning non-TM_OK stops the walk with that status. */
-typedef tm_status (*tm_csv_row_fn)(void *ctx, long line, size_t n_fields,
-                                   char *const *fields, tm_err *err);
+typedef tm_status (*tm_csv_row_fn)(void *ctx, long line, size_t n_fields, char *const *fields,
+                                   tm_err *err);
 tm_status tm_csv_walk(const char *text, size_t len, const char *path, tm_csv_row_fn row_cb,
                       void *ctx, tm_err *err);
 
@@ -488,7 +486,7 @@ typedef enum tm_opt_type {
 } tm_opt_type;
 
 typedef struct tm_opt {
-    const char *name;    /* without the dashes: "threads" for --threads */
+    const char *name; /* without the dashes: "threads" for --threads */
     tm_opt_type type;
     size_t offset;       /* of the field in the options struct (offsetof) */
     double min, max;     /* INT and DOUBLE: the inclusive range */

@@ -139,21 +139,21 @@ tm_status tm_forest_slice(const tm_forest *f, int32_t begin, int32_t end, tm_for
 /* Summary of a loaded model. */
 typedef struct tm_forest_info {
     tm_forest_family family;
-    const char *format_name;  /* "xgboost-json", ... (static) */
-    const char *objective;    /* the model's objective name (lives with f) */
-    const char *link;         /* "identity", "sigmoid", "softmax", ... (static) */
-    int n_classes;            /* 0 for regression, 2 for binary, K */
-    int n_outputs;            /* margin columns */
+    const char *format_name; /* "xgboost-json", ... (static) */
+    const char *objective;   /* the model's objective name (lives with f) */
+    const char *link;        /* "identity", "sigmoid", "softmax", ... (static) */
+    int n_classes;           /* 0 for regression, 2 for binary, K */
+    int n_outputs;           /* margin columns */
     int n_features;
     long n_trees;
-    long n_nodes;             /* splits + leaves */
+    long n_nodes; /* splits + leaves */
     long n_leaves;
     int max_depth;
-    long depth_hist[33];      /* trees by depth; the last bucket is >= 32 */
-    bool oblivious;           /* CatBoost symmetric trees */
+    long depth_hist[33]; /* trees by depth; the last bucket is >= 32 */
+    bool oblivious;      /* CatBoost symmetric trees */
     bool has_categorical;
     bool has_linear;
-    size_t memory_bytes;      /* the IR and the predictor layout */
+    size_t memory_bytes; /* the IR and the predictor layout */
 } tm_forest_info;
 void tm_forest_get_info(const tm_forest *f, tm_forest_info *info);
 
@@ -198,17 +198,17 @@ typedef enum tm_forest_link {
  * t % n_outputs. */
 typedef struct tm_forest_shape {
     tm_forest_family family;
-    tm_forest_format format;          /* the format it is saved in by default */
+    tm_forest_format format; /* the format it is saved in by default */
     tm_forest_link link;
     tm_forest_output default_output;
-    const char *objective;            /* the family's objective text, copied */
-    int n_classes;                    /* 0 regression, 2 binary, K multiclass */
+    const char *objective; /* the family's objective text, copied */
+    int n_classes;         /* 0 regression, 2 binary, K multiclass */
     int32_t n_features;
     const char *const *feature_names; /* n_features names (copied) or NULL */
     int32_t n_outputs, n_trees, n_iterations;
-    bool oblivious;                   /* oblivious levels, else node graphs */
-    int32_t n_nodes;                  /* node graphs: nodes of all trees; oblivious: levels */
-    int32_t n_leaves;                 /* leaves of all trees */
+    bool oblivious;   /* oblivious levels, else node graphs */
+    int32_t n_nodes;  /* node graphs: nodes of all trees; oblivious: levels */
+    int32_t n_leaves; /* leaves of all trees */
 } tm_forest_shape;
 
 /* A forest being built: trees are added in order, each with its nodes in

@@ -77,14 +77,14 @@ void tm_pipeline_opts_init(tm_pipeline_opts *o);
 typedef enum tm_pipeline_cmd {
     TM_PIPELINE_CMD_BACKFILL = 1 << 0,
     TM_PIPELINE_CMD_SCAN = 1 << 1,
-    TM_PIPELINE_CMD_TRACK = 1 << 2,      /* track-outcomes */
-    TM_PIPELINE_CMD_SAMPLES = 1 << 3,    /* generate-samples */
-    TM_PIPELINE_CMD_META = 1 << 4,       /* meta-retrain */
-    TM_PIPELINE_CMD_MODELS = 1 << 5,     /* model-retrain */
+    TM_PIPELINE_CMD_TRACK = 1 << 2,   /* track-outcomes */
+    TM_PIPELINE_CMD_SAMPLES = 1 << 3, /* generate-samples */
+    TM_PIPELINE_CMD_META = 1 << 4,    /* meta-retrain */
+    TM_PIPELINE_CMD_MODELS = 1 << 5,  /* model-retrain */
     TM_PIPELINE_CMD_REPLAY = 1 << 6,
     TM_PIPELINE_CMD_SIGNALS = 1 << 7,
-    TM_PIPELINE_CMD_REGISTRY = 1 << 8,   /* models */
-    TM_PIPELINE_CMD_ROLLBACK = 1 << 9,   /* model rollback */
+    TM_PIPELINE_CMD_REGISTRY = 1 << 8, /* models */
+    TM_PIPELINE_CMD_ROLLBACK = 1 << 9, /* model rollback */
 } tm_pipeline_cmd;
 
 /* The option table of tm_pipeline_opts (see tm_opt in core.h): names,
@@ -108,9 +108,9 @@ void tm_pipeline_close(tm_pipeline *p);
  * model_retrain, times one step per base model (up to 16) and 9 more. */
 #define TM_PIPELINE_MAX_STEPS 32
 typedef struct tm_pipeline_report {
-    char job[32];       /* "overnight_scan", ... */
-    int32_t as_of;      /* YYYYMMDD */
-    char status[16];    /* "ok" or "skipped" */
+    char job[32];        /* "overnight_scan", ... */
+    int32_t as_of;       /* YYYYMMDD */
+    char status[16];     /* "ok" or "skipped" */
     char summary[16384]; /* lines, each ending in '\n'; the signals report holds
                             a day's lines and the last retrain's whole report */
     size_t n_steps;
@@ -198,8 +198,7 @@ tm_status tm_pipeline_models_gc(tm_pipeline *p, tm_pipeline_report *rep, tm_err 
 /* Writes the registry (active models, metrics; with all, every version of
  * each active model's slot, newest first, marked active or inactive) as
  * text lines to rep. */
-tm_status tm_pipeline_models_report(tm_pipeline *p, bool all, tm_pipeline_report *rep,
-                                    tm_err *err);
+tm_status tm_pipeline_models_report(tm_pipeline *p, bool all, tm_pipeline_report *rep, tm_err *err);
 /* The last meta retrain's report (from the registry) and the latest
  * signals as text. */
 tm_status tm_pipeline_signals_report(tm_pipeline *p, int32_t date, tm_pipeline_report *rep,

@@ -21,8 +21,8 @@ extern "C" {
 
 /* An instant: microseconds since 1970-01-01T00:00:00Z. */
 typedef int64_t tm_sched_time;
-#define TM_SCHED_NEVER INT64_MIN /* "no time" (None) */
-#define TM_SCHED_SECOND INT64_C(1000000)
+#define TM_SCHED_NEVER   INT64_MIN /* "no time" (None) */
+#define TM_SCHED_SECOND  INT64_C(1000000)
 #define TM_SCHED_ISO_LEN 48 /* buffer size for tm_sched_time_format */
 
 /* A time zone: an IANA zone read from TZif (pytz rules: version-1 data,
@@ -171,16 +171,16 @@ tm_status tm_sched_config_set_binary(tm_sched_config *cfg, const char *bin, tm_e
 /* A read-only view of one configured job; pointers live with the config. */
 typedef struct tm_sched_job_info {
     const char *name;
-    const char *command;             /* before placeholder expansion */
+    const char *command; /* before placeholder expansion */
     const tm_sched_trigger *trigger;
-    int64_t grace_us;                /* TM_SCHED_NO_GRACE: unlimited */
+    int64_t grace_us; /* TM_SCHED_NO_GRACE: unlimited */
     bool coalesce;
-    double timeout_s;                /* run time limit */
-    double estimate_s;               /* configured duration estimate, 0 = none */
-    int skip_exit;                   /* exit status that means "skipped by the job's own
-                                        gate" (recorded as gate_skip); -1: none */
+    double timeout_s;  /* run time limit */
+    double estimate_s; /* configured duration estimate, 0 = none */
+    int skip_exit;     /* exit status that means "skipped by the job's own
+                          gate" (recorded as gate_skip); -1: none */
     size_t n_resources;
-    const char *const *resources;    /* names of what the job writes */
+    const char *const *resources; /* names of what the job writes */
 } tm_sched_job_info;
 
 size_t tm_sched_config_n_jobs(const tm_sched_config *cfg);
@@ -203,19 +203,19 @@ typedef struct tm_sched_clock {
 
 /* What a run asks the executor for. */
 typedef struct tm_sched_run_req {
-    const char *job;          /* job name */
-    const char *command;      /* command line, placeholders expanded */
-    const char *log_path;     /* file the output is appended to */
-    tm_sched_time scheduled;  /* the fire time */
-    tm_sched_time now;        /* start instant */
-    const char *as_of;        /* tm_sched_fire_as_of of the fire ("YYYY-MM-DD") */
+    const char *job;         /* job name */
+    const char *command;     /* command line, placeholders expanded */
+    const char *log_path;    /* file the output is appended to */
+    tm_sched_time scheduled; /* the fire time */
+    tm_sched_time now;       /* start instant */
+    const char *as_of;       /* tm_sched_fire_as_of of the fire ("YYYY-MM-DD") */
 } tm_sched_run_req;
 
 /* How a run ended. */
 typedef struct tm_sched_run_result {
-    int exit_code;      /* exit status, or -1 when ended by a signal */
-    int term_signal;    /* the signal, 0 if none */
-    char output[1024];  /* the tail of its output ("" if none) */
+    int exit_code;     /* exit status, or -1 when ended by a signal */
+    int term_signal;   /* the signal, 0 if none */
+    char output[1024]; /* the tail of its output ("" if none) */
 } tm_sched_run_result;
 
 /* Runs jobs. start() launches one and gives a handle (and a process id,
@@ -232,13 +232,13 @@ typedef struct tm_sched_executor {
 } tm_sched_executor;
 
 typedef struct tm_sched_options {
-    const tm_sched_clock *clock;   /* NULL: the real clock */
-    const tm_sched_executor *exec; /* NULL: child processes via /bin/sh -c */
-    bool once;                     /* process what is due now, finish, return */
-    bool lock;                     /* take the single-instance lock (default true) */
-    bool durable;                  /* fsync each commit and state file (default true;
-                                      simulations turn it off: a crash of the process
-                                      still loses nothing, a power cut might) */
+    const tm_sched_clock *clock;              /* NULL: the real clock */
+    const tm_sched_executor *exec;            /* NULL: child processes via /bin/sh -c */
+    bool once;                                /* process what is due now, finish, return */
+    bool lock;                                /* take the single-instance lock (default true) */
+    bool durable;                             /* fsync each commit and state file (default true;
+                                                 simulations turn it off: a crash of the process
+                                                 still loses nothing, a power cut might) */
     void (*log)(void *ctx, const char *line); /* one line, no newline; NULL: silent */
     void *log_ctx;
 } tm_sched_options;
@@ -280,10 +280,10 @@ void tm_sched_close(tm_sched *s);
 typedef struct tm_sched_run_row {
     int64_t id;
     const char *job, *scheduled, *started, *ended, *status, *message; /* "" if NULL */
-    double delay_s;  /* start - scheduled, -1 when it did not start */
-    int exit_code;   /* -1 if none */
-    int64_t fires;   /* fire times the row stands for: > 1 for a span of missed or
-                        coalesced fires */
+    double delay_s;             /* start - scheduled, -1 when it did not start */
+    int exit_code;              /* -1 if none */
+    int64_t fires;              /* fire times the row stands for: > 1 for a span of missed or
+                                   coalesced fires */
     const char *last_scheduled; /* the last fire of a span, "" for one fire */
 } tm_sched_run_row;
 typedef tm_status (*tm_sched_row_fn)(void *ctx, const tm_sched_run_row *row, tm_err *err);

@@ -287,7 +287,7 @@ typedef struct tm_store_job_result {
     int32_t as_of;
     char started_at[32]; /* ISO times (simulated clock under replay) */
     char finished_at[32];
-    char status[16]; /* "ok", "skipped", "failed" */
+    char status[16];     /* "ok", "skipped", "failed" */
     char summary[16384]; /* as tm_pipeline_report's: a job's whole report fits */
 } tm_store_job_result;
 

@@ -20,8 +20,7 @@ int tm_cli_report(const tm_err *err);
 int tm_cli_outputs_add(const char *cmd, const char *opt, tm_outputs *outs, const char *path,
                        const char **write_to);
 /* Prints "turbomode CMD: fmt..." on stderr and returns 2 (usage errors). */
-int tm_cli_usage_error(const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int tm_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Today as YYYYMMDD into *out: $TM_TODAY (YYYY-MM-DD: the clock of tests
  * and of replays of the past), else the system's UTC date. Returns -1, or
  * the exit status after a message when TM_TODAY is malformed. */
@@ -84,11 +83,11 @@ struct tm_pipeline_opts;
 struct tm_pipeline_report;
 /* The command-line-only options of the job commands. */
 typedef struct tm_cli_job {
-    int32_t as_of;       /* YYYYMMDD, 0: the latest price date */
-    int32_t from, to;    /* replay's days */
-    const char *config;  /* replay's schedule, NULL: the built-in jobs */
-    bool all;            /* models: inactive ones too */
-    bool gc;             /* models: remove unregistered model files instead */
+    int32_t as_of;      /* YYYYMMDD, 0: the latest price date */
+    int32_t from, to;   /* replay's days */
+    const char *config; /* replay's schedule, NULL: the built-in jobs */
+    bool all;           /* models: inactive ones too */
+    bool gc;            /* models: remove unregistered model files instead */
     bool timings, verbose;
 } tm_cli_job;
 /* A job command: its name, its tm_pipeline_cmd bit, its scheduler job
@@ -107,9 +106,8 @@ const tm_cli_jobcmd *tm_cli_jobcmd_at(size_t i);
 void tm_cli_job_options(FILE *out, const tm_cli_jobcmd *c, bool markdown);
 /* Parses a job command's options (those in its scope only) into o and j.
  * Returns -1 when the command should go on, else the exit status. */
-int tm_cli_pipeline_args(const tm_cli_jobcmd *c, int argc, char **argv,
-                         struct tm_pipeline_opts *o, tm_cli_job *j, const char **pos,
-                         int max_pos, int *n_pos);
+int tm_cli_pipeline_args(const tm_cli_jobcmd *c, int argc, char **argv, struct tm_pipeline_opts *o,
+                         tm_cli_job *j, const char **pos, int max_pos, int *n_pos);
 /* Prints a job's summary (and its step times on stderr with timings). */
 void tm_cli_print_report(const struct tm_pipeline_report *rep, bool timings);
 

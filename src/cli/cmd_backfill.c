@@ -10,8 +10,8 @@ int tm_cli_backfill(int argc, char **argv)
 {
     tm_pipeline_opts o;
     tm_cli_job j;
-    int rc = tm_cli_pipeline_args(tm_cli_jobcmd_find("backfill"), argc, argv, &o, &j, NULL, 0,
-                                  NULL);
+    int rc =
+            tm_cli_pipeline_args(tm_cli_jobcmd_find("backfill"), argc, argv, &o, &j, NULL, 0, NULL);
     if (rc >= 0) {
         return rc;
     }

@@ -103,7 +103,8 @@ int tm_cli_daemon(int argc, char **argv)
         tm_err_init(&rerr);
         if (tm_sched_reload(s, next, &rerr) != TM_OK) {
             char msg[1024];
-            fprintf(stderr, "turbomode daemon: reload: %s\n", tm_err_format(&rerr, msg, sizeof msg));
+            fprintf(stderr, "turbomode daemon: reload: %s\n",
+                    tm_err_format(&rerr, msg, sizeof msg));
             tm_sched_config_free(next);
             continue;
         }

@@ -174,8 +174,9 @@ int tm_cli_evaluate(int argc, char **argv)
     }
     if (a.json && a.html && same_file(outs.item[0].final, outs.item[1].final)) {
         tm_outputs_abort(&outs, NULL);
-        return tm_cli_usage_error("evaluate", "--html: expected a file other than --json's, "
-                                              "found \"%s\"",
+        return tm_cli_usage_error("evaluate",
+                                  "--html: expected a file other than --json's, "
+                                  "found \"%s\"",
                                   a.html);
     }
     tm_status st = tm_pipeline_open(&a.po, &p, &err);

@@ -1,8 +1,8 @@
 /* turbomode model: `model info PATH` summarises a model file: family,
  * objective, classes, features, trees, leaves, depth histogram, rounds
  * and the stored best round, whether feature names are stored (so how
- * predict matches columns) and the memory the loaded forest takes; `model rollback` (cmd_jobs.c) restores
- * the previous meta-learner. */
+ * predict matches columns) and the memory the loaded forest takes; `model rollback` (cmd_jobs.c)
+ * restores the previous meta-learner. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,7 +72,7 @@ static int model_info(int argc, char **argv)
     }
     bool named = in.n_features > 0 && tm_forest_feature_name(f, 0) != NULL;
     printf("names       %s\n", named ? "stored: predict matches input columns by name"
-                                      : "none: predict matches input columns by position");
+                                     : "none: predict matches input columns by position");
     printf("depth histogram (depth: trees)\n");
     for (int d = 0; d <= 32; d++) {
         if (in.depth_hist[d]) {

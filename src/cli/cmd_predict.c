@@ -58,7 +58,7 @@ typedef struct predict_args {
     bool has_base_score;
     double base_score;
     int num_class;
-    bool has_range, best;    /* --iteration-range, --best-iteration */
+    bool has_range, best; /* --iteration-range, --best-iteration */
     bool verbose;
     int32_t range_begin, range_end;
 } predict_args;
@@ -106,21 +106,41 @@ static int parse_kind(const char *s, tm_forest_output *kind)
 
 static int parse_args(int argc, char **argv, predict_args *a)
 {
-    enum { O_MODEL = 256, O_FORMAT, O_INPUT, O_OUTPUT, O_MARGIN, O_TYPE, O_THREADS, O_TIMINGS,
-           O_OBJECTIVE, O_BASE, O_NCLASS, O_RANGE, O_BEST, O_VERBOSE, O_COMPILED, O_HELP };
-    static const struct option opts[] = {
-        {"model", required_argument, 0, O_MODEL},   {"format", required_argument, 0, O_FORMAT},
-        {"input", required_argument, 0, O_INPUT},   {"output", required_argument, 0, O_OUTPUT},
-        {"margin", no_argument, 0, O_MARGIN},       {"output-type", required_argument, 0, O_TYPE},
-        {"threads", required_argument, 0, O_THREADS}, {"timings", no_argument, 0, O_TIMINGS},
-        {"objective", required_argument, 0, O_OBJECTIVE},
-        {"base-score", required_argument, 0, O_BASE},
-        {"num-class", required_argument, 0, O_NCLASS},
-        {"iteration-range", required_argument, 0, O_RANGE},
-        {"best-iteration", no_argument, 0, O_BEST}, {"verbose", no_argument, 0, O_VERBOSE},
-        {"compiled", required_argument, 0, O_COMPILED},
-        {"help", no_argument, 0, O_HELP},
-        {0, 0, 0, 0}};
+    enum {
+        O_MODEL = 256,
+        O_FORMAT,
+        O_INPUT,
+        O_OUTPUT,
+        O_MARGIN,
+        O_TYPE,
+        O_THREADS,
+        O_TIMINGS,
+        O_OBJECTIVE,
+        O_BASE,
+        O_NCLASS,
+        O_RANGE,
+        O_BEST,
+        O_VERBOSE,
+        O_COMPILED,
+        O_HELP
+    };
+    static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
+                                         {"format", required_argument, 0, O_FORMAT},
+                                         {"input", required_argument, 0, O_INPUT},
+                                         {"output", required_argument, 0, O_OUTPUT},
+                                         {"margin", no_argument, 0, O_MARGIN},
+                                         {"output-type", required_argument, 0, O_TYPE},
+                                         {"threads", required_argument, 0, O_THREADS},
+                                         {"timings", no_argument, 0, O_TIMINGS},
+                                         {"objective", required_argument, 0, O_OBJECTIVE},
+                                         {"base-score", required_argument, 0, O_BASE},
+                                         {"num-class", required_argument, 0, O_NCLASS},
+                                         {"iteration-range", required_argument, 0, O_RANGE},
+                                         {"best-iteration", no_argument, 0, O_BEST},
+                                         {"verbose", no_argument, 0, O_VERBOSE},
+                                         {"compiled", required_argument, 0, O_COMPILED},
+                                         {"help", no_argument, 0, O_HELP},
+                                         {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
     a->format = "auto";
     opterr = 0;
@@ -130,13 +150,27 @@ static int parse_args(int argc, char **argv, predict_args *a)
         char *end = NULL;
         long n = 0;
         switch (c) {
-        case O_MODEL: a->model = optarg; break;
-        case O_FORMAT: a->format = optarg; break;
-        case O_INPUT: a->input = optarg; break;
-        case O_OUTPUT: a->output = optarg; break;
-        case O_MARGIN: a->kind = TM_FOREST_OUT_MARGIN; break;
-        case O_TIMINGS: a->timings = true; break;
-        case O_OBJECTIVE: a->objective = optarg; break;
+        case O_MODEL:
+            a->model = optarg;
+            break;
+        case O_FORMAT:
+            a->format = optarg;
+            break;
+        case O_INPUT:
+            a->input = optarg;
+            break;
+        case O_OUTPUT:
+            a->output = optarg;
+            break;
+        case O_MARGIN:
+            a->kind = TM_FOREST_OUT_MARGIN;
+            break;
+        case O_TIMINGS:
+            a->timings = true;
+            break;
+        case O_OBJECTIVE:
+            a->objective = optarg;
+            break;
         case O_TYPE:
             if (parse_kind(optarg, &a->kind) != 0) {
                 return tm_cli_usage_error("predict", "--output-type: unknown type '%s'", optarg);
@@ -175,9 +209,15 @@ static int parse_args(int argc, char **argv, predict_args *a)
             }
             a->has_range = true;
             break;
-        case O_BEST: a->best = true; break;
-        case O_VERBOSE: a->verbose = true; break;
-        case O_COMPILED: a->compiled = optarg; break;
+        case O_BEST:
+            a->best = true;
+            break;
+        case O_VERBOSE:
+            a->verbose = true;
+            break;
+        case O_COMPILED:
+            a->compiled = optarg;
+            break;
         case 'h':
         case O_HELP:
             predict_help();
@@ -241,8 +281,8 @@ static tm_status write_output(const tm_forest *f, tm_forest_output kind, const d
             if (k) {
                 fputc(',', fp);
             }
-            const char *label = kind == TM_FOREST_OUT_CLASS ? tm_forest_class_name(f, (int)v)
-                                                            : NULL;
+            const char *label =
+                    kind == TM_FOREST_OUT_CLASS ? tm_forest_class_name(f, (int)v) : NULL;
             if (label) {
                 fputs(label, fp);
             } else if (kind == TM_FOREST_OUT_CLASS) {
@@ -307,8 +347,8 @@ static tm_status bind_columns(const tm_forest *f, const tm_csv *csv, const char 
 }
 
 /* Builds the model's feature matrix from the CSV (see bind_columns). */
-static tm_status map_columns(const tm_forest *f, const tm_csv *csv, const char *path,
-                             double **out, bool *by_name, tm_err *err)
+static tm_status map_columns(const tm_forest *f, const tm_csv *csv, const char *path, double **out,
+                             bool *by_name, tm_err *err)
 {
     size_t nf = (size_t)tm_forest_n_features(f);
     long *col = tm_malloc_n(nf + 1, sizeof *col);
@@ -332,13 +372,11 @@ static tm_status map_columns(const tm_forest *f, const tm_csv *csv, const char *
 }
 
 /* Checks --format's family words against what was loaded. */
-static tm_status check_family(const tm_forest *f, const char *format, const char *path,
-                              tm_err *err)
+static tm_status check_family(const tm_forest *f, const char *format, const char *path, tm_err *err)
 {
     const char *fam = tm_forest_family_name(tm_forest_get_family(f));
     if (strcmp(format, "xgboost") == 0 && strcmp(fam, "xgboost") != 0) {
-        return TM_ERR(err, TM_E_FORMAT, path, 0, NULL, "expected an xgboost model, found %s",
-                      fam);
+        return TM_ERR(err, TM_E_FORMAT, path, 0, NULL, "expected an xgboost model, found %s", fam);
     }
     return TM_OK;
 }
@@ -469,8 +507,9 @@ int tm_cli_predict(int argc, char **argv)
                 (int)tm_forest_n_iterations(f), in.n_trees, csv->n_rows);
     }
     if (st == TM_OK && a.timings) {
-        fprintf(stderr, "phase=load_model seconds=%.6f\nphase=read_input seconds=%.6f\n"
-                        "phase=predict seconds=%.6f\nphase=write_output seconds=%.6f\n",
+        fprintf(stderr,
+                "phase=load_model seconds=%.6f\nphase=read_input seconds=%.6f\n"
+                "phase=predict seconds=%.6f\nphase=write_output seconds=%.6f\n",
                 t1 - t0, t2 - t1, t3 - t2, t4 - t3);
     }
     rc = st == TM_OK ? 0 : tm_cli_report(&err);

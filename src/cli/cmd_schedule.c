@@ -83,7 +83,8 @@ static int cmd_list(const args *a)
         printf("  next:");
         tm_sched_time t = tm_sched_trigger_next(j.trigger, TM_SCHED_NEVER, now);
         for (int k = 0; k < 3 && t != TM_SCHED_NEVER; k++) {
-            printf(" %s", tm_sched_time_format(t, tm_sched_trigger_zone(j.trigger), iso, sizeof iso));
+            printf(" %s",
+                   tm_sched_time_format(t, tm_sched_trigger_zone(j.trigger), iso, sizeof iso));
             t = tm_sched_trigger_next(j.trigger, t, t);
         }
         printf("\n  command: %s\n  misfire_grace_time: ", j.command);
@@ -174,8 +175,8 @@ static int cmd_check(const args *a)
         return rc;
     }
     size_t n = 0;
-    tm_status st = tm_sched_check(cfg, tm_sched_config_db(cfg), now, horizon, print_line, NULL, &n,
-                                  &err);
+    tm_status st =
+            tm_sched_check(cfg, tm_sched_config_db(cfg), now, horizon, print_line, NULL, &n, &err);
     if (st == TM_OK) {
         printf("%zu colliding pair%s in %.0f days from now\n", n, n == 1 ? "" : "s",
                horizon / 86400);
@@ -231,7 +232,8 @@ int tm_cli_schedule(int argc, char **argv)
     if (!*sub || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
         printf("usage: turbomode schedule list [--config F] [--db P] [--now ISO]\n"
                "       turbomode schedule history [--config F] [--db P] [--job J] [--limit N]\n"
-               "       turbomode schedule check [--config F] [--db P] [--horizon 365d] [--from ISO]\n"
+               "       turbomode schedule check [--config F] [--db P] [--horizon 365d] [--from "
+               "ISO]\n"
                "       turbomode schedule eval [FILE|-]   (JSON lines, fixture input form)\n");
         return *sub ? 0 : 2;
     }

@@ -37,8 +37,8 @@ static const tm_opt cli_rows[] = {
          1},
         {"out", TM_OPT_STRING, OFF(out), 0, 0, "MODEL", NULL, NULL,
          "the model, written atomically (required)", 1},
-        {"out-format", TM_OPT_CHOICE, OFF(out_format), 0, 0, NULL, "lightgbm|xgboost|catboost", NULL,
-         "model file format (catboost: oblivious trees only)", 1},
+        {"out-format", TM_OPT_CHOICE, OFF(out_format), 0, 0, NULL, "lightgbm|xgboost|catboost",
+         NULL, "model file format (catboost: oblivious trees only)", 1},
         {"metrics-json", TM_OPT_STRING, OFF(metrics), 0, 0, "FILE", NULL, NULL,
          "best iteration, rounds, losses, accuracy, per-class precision/recall/F1, confusion "
          "matrix, seconds",
@@ -140,8 +140,8 @@ static int check_args(train_args *a)
                       : a->weight_col && strcmp(a->weight_col, a->label) == 0 ? "--weight-column"
                                                                               : NULL;
     if (dup) {
-        return tm_cli_usage_error("train", "%s: expected a column other than --label's, found \"%s\"",
-                                  dup, a->label);
+        return tm_cli_usage_error(
+                "train", "%s: expected a column other than --label's, found \"%s\"", dup, a->label);
     }
     if (a->time_col && a->weight_col && strcmp(a->time_col, a->weight_col) == 0) {
         return tm_cli_usage_error("train",
@@ -417,8 +417,8 @@ int tm_cli_train(int argc, char **argv)
     if ((rc = tm_cli_outputs_add("train", "out", &outs, a.out, &out_path)) >= 0) {
         return rc;
     }
-    if (a.metrics && (rc = tm_cli_outputs_add("train", "metrics-json", &outs, a.metrics,
-                                              &metrics_path)) >= 0) {
+    if (a.metrics &&
+        (rc = tm_cli_outputs_add("train", "metrics-json", &outs, a.metrics, &metrics_path)) >= 0) {
         tm_outputs_abort(&outs, NULL);
         return rc;
     }

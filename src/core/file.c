@@ -260,8 +260,7 @@ tm_status tm_atomic_commit(tm_atomic *a, tm_err *err)
     if (e) {
         unlink(a->tmp);
         a->tmp[0] = 0;
-        return TM_ERR(err, tm_errno_status(e), a->path, 0, NULL, "write failed: %s",
-                      strerror(e));
+        return TM_ERR(err, tm_errno_status(e), a->path, 0, NULL, "write failed: %s", strerror(e));
     }
     if (rename(a->tmp, a->path) != 0) {
         e = errno;
@@ -292,8 +291,7 @@ void tm_atomic_abort(tm_atomic *a)
 /* Checks path as an output and, for a file to replace, writes to staged
  * (when not NULL) a fresh name next to the final target, proven creatable
  * by creating and removing it; staged is "" for outputs written in place. */
-static tm_status check_output(const char *path, char *final, char *staged, size_t len,
-                              tm_err *err)
+static tm_status check_output(const char *path, char *final, char *staged, size_t len, tm_err *err)
 {
     if (staged) {
         staged[0] = 0;

@@ -22,10 +22,10 @@ typedef struct parser {
     tm_json_doc *doc;
     tm__core_stack st; /* members of the open containers */
     tm_err *err;
-    double *dv;        /* scratch of a typed array being parsed: values, */
-    int32_t *iv;       /* the same as int32, */
-    uint8_t *bits;     /* which were integer tokens */
-    size_t cap;        /* elements the scratch holds */
+    double *dv;    /* scratch of a typed array being parsed: values, */
+    int32_t *iv;   /* the same as int32, */
+    uint8_t *bits; /* which were integer tokens */
+    size_t cap;    /* elements the scratch holds */
 } parser;
 
 static tm_status fail(parser *ps, tm_status st, const char *fmt, ...)
@@ -395,9 +395,8 @@ static tm_status parse_typed_array(parser *ps, tm_json *v, bool *done)
         }
         float f = (float)x.num;
         bool midpoint = !x.is_int && (double)f != x.num && !isinf(f) &&
-                        x.num == ((double)f + (double)nextafterf(f, x.num > (double)f
-                                                                        ? INFINITY
-                                                                        : -INFINITY)) *
+                        x.num == ((double)f +
+                                  (double)nextafterf(f, x.num > (double)f ? INFINITY : -INFINITY)) *
                                          0.5;
         if ((x.is_int && (x.inum < -(INT64_C(1) << 53) || x.inum > (INT64_C(1) << 53))) ||
             midpoint) {

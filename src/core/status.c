@@ -10,8 +10,8 @@
 const char *tm_status_name(tm_status st)
 {
     switch (st) {
-#define TM_STATUS_NAME(code, value, name, text)                               \
-    case code:                                                                \
+#define TM_STATUS_NAME(code, value, name, text)                                                    \
+    case code:                                                                                     \
         return name;
         TM_STATUS_MAP(TM_STATUS_NAME)
 #undef TM_STATUS_NAME
@@ -22,8 +22,8 @@ const char *tm_status_name(tm_status st)
 const char *tm_status_text(tm_status st)
 {
     switch (st) {
-#define TM_STATUS_TEXT(code, value, name, text)                               \
-    case code:                                                                \
+#define TM_STATUS_TEXT(code, value, name, text)                                                    \
+    case code:                                                                                     \
         return text;
         TM_STATUS_MAP(TM_STATUS_TEXT)
 #undef TM_STATUS_TEXT
@@ -52,9 +52,8 @@ static void copy_field(char *dst, size_t cap, const char *src)
     dst[n] = 0;
 }
 
-tm_status tm__err_set(tm_err *err, tm_status st, const char *path, long line,
-                      const char *field, const char *src_file, int src_line, const char *fmt,
-                      ...)
+tm_status tm__err_set(tm_err *err, tm_status st, const char *path, long line, const char *field,
+                      const char *src_file, int src_line, const char *fmt, ...)
 {
     if (!err || err->status != TM_OK || st == TM_OK) {
         return st;
@@ -88,12 +87,12 @@ char *tm_err_format(const tm_err *err, char *buf, size_t len)
         return buf;
     }
     size_t n = 0;
-#define APPEND(...)                                                           \
-    do {                                                                      \
-        if (n < len) {                                                        \
-            int w = snprintf(buf + n, len - n, __VA_ARGS__);                  \
-            n += w > 0 ? (size_t)w : 0;                                       \
-        }                                                                     \
+#define APPEND(...)                                                                                \
+    do {                                                                                           \
+        if (n < len) {                                                                             \
+            int w = snprintf(buf + n, len - n, __VA_ARGS__);                                       \
+            n += w > 0 ? (size_t)w : 0;                                                            \
+        }                                                                                          \
     } while (0)
     if (err->path[0]) {
         APPEND("%s:", err->path);

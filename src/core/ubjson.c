@@ -263,8 +263,7 @@ static tm_status parse_typed(reader *r, unsigned char m, int depth, tm_json *v)
 /* A long optimised array of numbers, stored typed (tm__core_typed_store);
  * *done is false, and nothing consumed, when an integer beyond 2^53 needs
  * the nodes' int64. */
-static tm_status typed_numbers(reader *r, unsigned char type, size_t count, tm_json *v,
-                               bool *done)
+static tm_status typed_numbers(reader *r, unsigned char type, size_t count, tm_json *v, bool *done)
 {
     const unsigned char *p0 = r->p;
     double *dv = tm_malloc_n(count, sizeof *dv);

@@ -114,8 +114,8 @@ void tm_forest_get_info(const tm_forest *f, tm_forest_info *info)
     }
     size_t bytes = sizeof *f;
     bytes += (size_t)f->n_trees * (3 * sizeof(int32_t) + sizeof(double));
-    bytes += (size_t)f->n_nodes * (5 * sizeof(int32_t) + sizeof(double) + sizeof(float) + 1 +
-                                   sizeof(int32_t));
+    bytes += (size_t)f->n_nodes *
+             (5 * sizeof(int32_t) + sizeof(double) + sizeof(float) + 1 + sizeof(int32_t));
     bytes += (size_t)f->n_leaves * (size_t)f->leaf_dim * sizeof(double);
     bytes += (size_t)f->n_cat_words * sizeof(uint32_t);
     bytes += (size_t)f->n_obl_splits * (sizeof(int32_t) + sizeof(float) + 1);

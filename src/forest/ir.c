@@ -23,13 +23,13 @@ tm_status tm__forest_new(tm_forest **out, tm_err *err)
     return TM_OK;
 }
 
-#define ALLOC(ptr, n)                                                         \
-    do {                                                                      \
-        tm_free(ptr);                                                         \
-        (ptr) = tm_calloc((size_t)(n) > 0 ? (size_t)(n) : 1, sizeof *(ptr));      \
-        if (!(ptr)) {                                                         \
-            return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");   \
-        }                                                                     \
+#define ALLOC(ptr, n)                                                                              \
+    do {                                                                                           \
+        tm_free(ptr);                                                                              \
+        (ptr) = tm_calloc((size_t)(n) > 0 ? (size_t)(n) : 1, sizeof *(ptr));                       \
+        if (!(ptr)) {                                                                              \
+            return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");                        \
+        }                                                                                          \
     } while (0)
 
 tm_status tm__forest_alloc_trees(tm_forest *f, int32_t n_trees, tm_err *err)
@@ -89,8 +89,7 @@ tm_status tm__forest_alloc_linear(tm_forest *f, int32_t n_terms, tm_err *err)
     return TM_OK;
 }
 
-tm_status tm__forest_alloc_oblivious(tm_forest *f, int32_t n_splits, int32_t n_leaves,
-                                     tm_err *err)
+tm_status tm__forest_alloc_oblivious(tm_forest *f, int32_t n_splits, int32_t n_leaves, tm_err *err)
 {
     if (n_splits < 0 || n_leaves < 0 || f->n_trees < 0) {
         return TM_ERR(err, TM_E_INVALID, NULL, 0, NULL, "bad oblivious sizes");
@@ -126,8 +125,8 @@ tm_status tm__forest_alloc_outputs(tm_forest *f, int32_t n_outputs, tm_err *err)
 
 /* Walks tree t from its root, checking that every node is inside the tree,
  * reached once, and that leaves and splits are well formed. Sets *depth. */
-static tm_status check_tree(tm_forest *f, int32_t t, uint8_t *seen, int32_t *stack,
-                            int32_t *depths, int32_t *depth, const char *path, tm_err *err)
+static tm_status check_tree(tm_forest *f, int32_t t, uint8_t *seen, int32_t *stack, int32_t *depths,
+                            int32_t *depth, const char *path, tm_err *err)
 {
     int32_t first = f->tree_first[t], n = f->tree_n_nodes[t];
     if (n < 1 || first < 0 || first > f->n_nodes - n) {
@@ -162,15 +161,14 @@ static tm_status check_tree(tm_forest *f, int32_t t, uint8_t *seen, int32_t *sta
             continue;
         }
         if (f->feature[nd] < 0 || f->feature[nd] >= f->n_features) {
-            return TM_ERR(err, TM_E_PARSE, path, 0, NULL,
-                          "tree %d: split feature %d outside 0..%d", t, f->feature[nd],
-                          f->n_features - 1);
+            return TM_ERR(err, TM_E_PARSE, path, 0, NULL, "tree %d: split feature %d outside 0..%d",
+                          t, f->feature[nd], f->n_features - 1);
         }
         if (fl & TM__NODE_CATEGORICAL) {
             int64_t end = (int64_t)f->cat_first[nd] + f->cat_n_words[nd];
             if (f->cat_first[nd] < 0 || f->cat_n_words[nd] < 0 || end > f->n_cat_words) {
-                return TM_ERR(err, TM_E_PARSE, path, 0, NULL,
-                              "tree %d: category set out of range", t);
+                return TM_ERR(err, TM_E_PARSE, path, 0, NULL, "tree %d: category set out of range",
+                              t);
             }
             f->has_categorical = true;
         }
@@ -313,12 +311,13 @@ void tm_forest_free(tm_forest *f)
         tm_free(f->class_names[i]);
     }
     tm_free(f->class_names);
-    void *arrays[] = {f->base_score, f->tree_first, f->tree_n_nodes, f->tree_output,
-                      f->tree_weight, f->feature, f->threshold, f->threshold_f, f->left,
-                      f->right, f->flags, f->cat_first, f->cat_n_words, f->leaf_index,
-                      f->leaf_values, f->cat_bits, f->lin_const, f->lin_first, f->lin_n,
-                      f->lin_feat, f->lin_coef, f->obl_depth, f->obl_first,
-                      f->obl_leaf_first, f->obl_feature, f->obl_border, f->obl_nan_one};
+    void *arrays[] = {f->base_score,  f->tree_first, f->tree_n_nodes, f->tree_output,
+                      f->tree_weight, f->feature,    f->threshold,    f->threshold_f,
+                      f->left,        f->right,      f->flags,        f->cat_first,
+                      f->cat_n_words, f->leaf_index, f->leaf_values,  f->cat_bits,
+                      f->lin_const,   f->lin_first,  f->lin_n,        f->lin_feat,
+                      f->lin_coef,    f->obl_depth,  f->obl_first,    f->obl_leaf_first,
+                      f->obl_feature, f->obl_border, f->obl_nan_one};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) {
         tm_free(arrays[i]);
     }

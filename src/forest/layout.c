@@ -35,7 +35,7 @@
 #include <math.h>
 #include <string.h>
 #ifdef _OPENMP
-#include <omp.h>
+#    include <omp.h>
 #endif
 
 #include "forest/forest_int.h"
@@ -117,8 +117,8 @@ double tm__forest_le_threshold(const tm_forest *f, int32_t nd)
 /* Lays out tree t breadth-first from compiled index *next; returns its
  * depth and the mean leaf depth through *mean_depth. queue has room for the
  * tree's nodes. */
-static int32_t layout_tree(const tm_forest *f, struct tm__compiled *c, int32_t t,
-                           int32_t *next, int32_t *queue, int32_t *qdepth, double *mean_depth)
+static int32_t layout_tree(const tm_forest *f, struct tm__compiled *c, int32_t t, int32_t *next,
+                           int32_t *queue, int32_t *qdepth, double *mean_depth)
 {
     int32_t head = 0, tail = 0, max_depth = 0, n_leaves = 0;
     double sum_depth = 0.0;
@@ -209,8 +209,8 @@ done:
 /* Fills heap slot i (depth d of a tree padded to depth D) from IR node nd.
  * A leaf above depth D becomes a node that always goes right, with the
  * leaf copied into every slot below it. */
-static void fill_heap(const tm_forest *f, struct tm__compiled *c, int32_t t, int32_t nd,
-                      int64_t i, int32_t d, int32_t D)
+static void fill_heap(const tm_forest *f, struct tm__compiled *c, int32_t t, int32_t nd, int64_t i,
+                      int32_t d, int32_t D)
 {
     int64_t hn = c->heap_first[t], hl = c->heap_leaf[t];
     int64_t n_internal = ((int64_t)1 << D) - 1;

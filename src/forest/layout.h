@@ -6,8 +6,8 @@
 #include "forest/forest_int.h"
 #include "forest/predict_int.h"
 
-#define TM__BLOCK 32
-#define FE_MASK 0x3fffffff  /* feature index bits of a compiled node */
+#define TM__BLOCK   32
+#define FE_MASK     0x3fffffff /* feature index bits of a compiled node */
 #define FE_NAN_LEFT (1 << 30)
 
 typedef struct cnode_f {
@@ -54,46 +54,46 @@ typedef struct qnode {
 } qnode;
 
 struct tm__compiled {
-    bool f32;             /* nodes compare in float32 (else double) */
+    bool f32; /* nodes compare in float32 (else double) */
     int32_t n_nodes;
-    cnode_f *nf;          /* f32 nodes */
-    cnode_d *nd;          /* f64 nodes */
-    float *leaf_f;        /* per compiled node: leaf value x weight (sum_f32) */
-    double *leaf_d;       /* per compiled node: leaf value x weight */
-    int32_t *leaf_of;     /* per compiled node: IR leaf index */
-    int32_t *root;        /* per tree: compiled root, -1 = reference walk */
-    int32_t *steps;       /* per tree: lockstep steps, 0 = walk until leaf */
-    int32_t *heap_first;  /* per tree: first heap node, -1 = not a heap tree */
-    int32_t *heap_leaf;   /* per tree: first heap leaf */
+    cnode_f *nf;         /* f32 nodes */
+    cnode_d *nd;         /* f64 nodes */
+    float *leaf_f;       /* per compiled node: leaf value x weight (sum_f32) */
+    double *leaf_d;      /* per compiled node: leaf value x weight */
+    int32_t *leaf_of;    /* per compiled node: IR leaf index */
+    int32_t *root;       /* per tree: compiled root, -1 = reference walk */
+    int32_t *steps;      /* per tree: lockstep steps, 0 = walk until leaf */
+    int32_t *heap_first; /* per tree: first heap node, -1 = not a heap tree */
+    int32_t *heap_leaf;  /* per tree: first heap leaf */
     int64_t n_heap_nodes, n_heap_leaves;
-    hnode_f *hf;          /* f32 heap nodes */
-    hnode_d *hd;          /* f64 heap nodes */
-    float *hleaf_f;       /* heap leaves: value x weight */
+    hnode_f *hf;    /* f32 heap nodes */
+    hnode_d *hd;    /* f64 heap nodes */
+    float *hleaf_f; /* heap leaves: value x weight */
     double *hleaf_d;
-    int32_t *hleaf_of;    /* heap leaves: IR leaf index */
-    int32_t x_regions;    /* block rows hold 1 copy of the inputs, or 2-3 when
-                             heap trees exist: [NaN as +inf | NaN as -inf |
-                             plain]; heap nodes index the first two */
-    float *nan_fill;      /* oblivious: per feature, what NaN becomes */
-    int32_t n_read;       /* inputs any split or linear leaf reads ... */
-    int32_t *read;        /* ... ascending: the only ones a block loads */
-    bool obl_fast;        /* oblivious trees use the fast path */
+    int32_t *hleaf_of; /* heap leaves: IR leaf index */
+    int32_t x_regions; /* block rows hold 1 copy of the inputs, or 2-3 when
+                          heap trees exist: [NaN as +inf | NaN as -inf |
+                          plain]; heap nodes index the first two */
+    float *nan_fill;   /* oblivious: per feature, what NaN becomes */
+    int32_t n_read;    /* inputs any split or linear leaf reads ... */
+    int32_t *read;     /* ... ascending: the only ones a block loads */
+    bool obl_fast;     /* oblivious trees use the fast path */
 
     /* Bitvector trees (none when qs_first is NULL). */
-    int32_t *qs_first;    /* per tree: first entry in qs, -1 = not a bitvector tree */
-    int32_t n_qs;         /* bitvector trees */
-    int32_t *qs_n0;       /* per tree: entries on word 0 ... */
-    int32_t *qs_n1;       /* ... then on word 1 (leaves 32..63) */
-    int32_t *qs_leaf;     /* per tree: first of its leaves in qleaf_* */
+    int32_t *qs_first; /* per tree: first entry in qs, -1 = not a bitvector tree */
+    int32_t n_qs;      /* bitvector trees */
+    int32_t *qs_n0;    /* per tree: entries on word 0 ... */
+    int32_t *qs_n1;    /* ... then on word 1 (leaves 32..63) */
+    int32_t *qs_leaf;  /* per tree: first of its leaves in qleaf_* */
     qnode *qs;
-    float *qleaf_f;       /* leaf value x weight, left to right */
+    float *qleaf_f; /* leaf value x weight, left to right */
     double *qleaf_d;
-    int32_t *qleaf_of;    /* IR leaf index */
-    double *qthr;         /* per feature: its sorted distinct thresholds ... */
-    int32_t *qthr_first;  /* ... from qthr_first[j], qthr_n[j] of them */
+    int32_t *qleaf_of;   /* IR leaf index */
+    double *qthr;        /* per feature: its sorted distinct thresholds ... */
+    int32_t *qthr_first; /* ... from qthr_first[j], qthr_n[j] of them */
     int32_t *qthr_n;
-    bool qs_avx2;         /* run the AVX2 kernel (chosen at compile time) */
-    bool need_x;          /* some tree reads the float/double block */
+    bool qs_avx2; /* run the AVX2 kernel (chosen at compile time) */
+    bool need_x;  /* some tree reads the float/double block */
 };
 
 /* The <= threshold equivalent to the family's compare at node nd (layout.c). */

@@ -53,7 +53,8 @@ tm_forest_format tm_forest_detect(const void *data, size_t len)
         if (contains(s, len, "\"learner\"", 1u << 20)) {
             return TM_FOREST_FORMAT_XGBOOST_JSON;
         }
-        if (contains(s, len, "\"oblivious_trees\"", len) || contains(s, len, "\"features_info\"", len)) {
+        if (contains(s, len, "\"oblivious_trees\"", len) ||
+            contains(s, len, "\"features_info\"", len)) {
             return TM_FOREST_FORMAT_CATBOOST_JSON;
         }
         return TM_FOREST_FORMAT_AUTO;
@@ -146,15 +147,15 @@ static const struct {
     const char *name;
     tm_forest_format format;
 } format_names[] = {
-    {"auto", TM_FOREST_FORMAT_AUTO},
-    {"xgboost-json", TM_FOREST_FORMAT_XGBOOST_JSON},
-    {"xgboost", TM_FOREST_FORMAT_AUTO}, /* any XGBoost file: detect which */
-    {"xgboost-ubjson", TM_FOREST_FORMAT_XGBOOST_UBJSON},
-    {"xgboost-dump-json", TM_FOREST_FORMAT_XGBOOST_DUMP_JSON},
-    {"xgboost-dump-text", TM_FOREST_FORMAT_XGBOOST_DUMP_TEXT},
-    {"lightgbm", TM_FOREST_FORMAT_LIGHTGBM},
-    {"catboost", TM_FOREST_FORMAT_CATBOOST_JSON},
-    {"catboost-json", TM_FOREST_FORMAT_CATBOOST_JSON},
+        {"auto", TM_FOREST_FORMAT_AUTO},
+        {"xgboost-json", TM_FOREST_FORMAT_XGBOOST_JSON},
+        {"xgboost", TM_FOREST_FORMAT_AUTO}, /* any XGBoost file: detect which */
+        {"xgboost-ubjson", TM_FOREST_FORMAT_XGBOOST_UBJSON},
+        {"xgboost-dump-json", TM_FOREST_FORMAT_XGBOOST_DUMP_JSON},
+        {"xgboost-dump-text", TM_FOREST_FORMAT_XGBOOST_DUMP_TEXT},
+        {"lightgbm", TM_FOREST_FORMAT_LIGHTGBM},
+        {"catboost", TM_FOREST_FORMAT_CATBOOST_JSON},
+        {"catboost-json", TM_FOREST_FORMAT_CATBOOST_JSON},
 };
 
 const char *tm_forest_format_name(tm_forest_format format)

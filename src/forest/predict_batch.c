@@ -330,8 +330,9 @@ tm_status tm_forest_predict(const tm_forest *f, const double *X, size_t n_rows, 
     size_t nfeat = (size_t)f->n_features + 1, nout = (size_t)f->n_outputs;
     size_t x_bytes = TM__BLOCK * nfeat * 3 * sizeof(double);
     size_t rank_bytes = f->compiled->n_qs > 0 ? TM__BLOCK * nfeat * 2 * sizeof(int32_t) : 0;
-    size_t per = x_bytes + rank_bytes + TM__BLOCK * sizeof(int32_t) + TM__BLOCK * nout * sizeof(float) +
-                 TM__BLOCK * nout * sizeof(double) + nout * sizeof(double);
+    size_t per = x_bytes + rank_bytes + TM__BLOCK * sizeof(int32_t) +
+                 TM__BLOCK * nout * sizeof(float) + TM__BLOCK * nout * sizeof(double) +
+                 nout * sizeof(double);
     per = (per + 63) / 64 * 64 + 64;
     char *mem = tm_aligned_alloc(per * (size_t)nt);
     scratch *sc = tm_malloc_n((size_t)nt, sizeof *sc);

@@ -93,16 +93,14 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 #    define HAVE_AVX2_KERNEL 1
 __attribute__((target("avx2"))) static void walk_avx2(const struct tm__compiled *c, int32_t t,
                                                       const int32_t *restrict rb,
-                                                      int32_t *restrict idx)
-WALK_BODY
+                                                      int32_t *restrict idx) WALK_BODY
 #endif
 
-static void walk_plain(const struct tm__compiled *c, int32_t t, const int32_t *restrict rb,
-                       int32_t *restrict idx)
-WALK_BODY
+        static void walk_plain(const struct tm__compiled *c, int32_t t, const int32_t *restrict rb,
+                               int32_t *restrict idx) WALK_BODY
 
-void tm__forest_qs_walk(const struct tm__compiled *c, int32_t t, const int32_t *restrict rb,
-                        int32_t *restrict idx)
+        void tm__forest_qs_walk(const struct tm__compiled *c, int32_t t, const int32_t *restrict rb,
+                                int32_t *restrict idx)
 {
 #ifdef HAVE_AVX2_KERNEL
     if (c->qs_avx2) {

@@ -119,8 +119,8 @@ static void row_margins(const tm_forest *f, const double *row, double *m)
         acc[k] = bias_last ? 0.0 : f->base_score[k];
     }
     for (int32_t t = 0; t < f->n_trees; t++) {
-        int32_t leaf = f->oblivious ? tm__forest_oblivious_leaf(f, t, row)
-                                    : tm__forest_leaf_of(f, t, row);
+        int32_t leaf =
+                f->oblivious ? tm__forest_oblivious_leaf(f, t, row) : tm__forest_leaf_of(f, t, row);
         if (f->leaf_dim == 1) {
             int32_t k = f->tree_output[t];
             double v = tm__forest_leaf_value(f, leaf, 0, row) * f->tree_weight[t];

@@ -562,9 +562,9 @@ void tm__decide_describe(const tm__decide_rule *r, char *buf, size_t len)
                                   "; %s at calibrated p >= %.3f (%zu of %zu right: precision "
                                   "%.3f, lower bound %.3f, base rate %.3f)",
                                   side_name[c], r->threshold[c], r->sel_hits[c], r->sel_n[c],
-                                  r->sel_n[c] ? (double)r->sel_hits[c] / (double)r->sel_n[c] : (double)NAN,
-                                  r->sel_lower[c],
-                                  r->base_rate[c]);
+                                  r->sel_n[c] ? (double)r->sel_hits[c] / (double)r->sel_n[c]
+                                              : (double)NAN,
+                                  r->sel_lower[c], r->base_rate[c]);
         }
     }
     if (k < len) {

@@ -26,9 +26,9 @@ typedef struct importer {
     tm_store_price *rows; /* good rows */
     long *lines;          /* source line of each good row */
     size_t n_rows, cap;
-    int32_t today;        /* rows dated after it are refused */
-    long nul_line;        /* line of the first NUL byte, 0 when none */
-    size_t nul_field;     /* its field (0-based) */
+    int32_t today;    /* rows dated after it are refused */
+    long nul_line;    /* line of the first NUL byte, 0 when none */
+    size_t nul_field; /* its field (0-based) */
     size_t n_bad;
     tm_err first_bad; /* the first bad row's error */
     char **symbols;   /* distinct Name values, in order of appearance */
@@ -208,8 +208,11 @@ static bool clean_utf8(const char *s)
     const unsigned char *u = (const unsigned char *)s;
     while (*u) {
         unsigned char c = *u;
-        int extra = c < 0x80 ? 0 : c >= 0xC2 && c <= 0xDF ? 1 : (c & 0xF0) == 0xE0 ? 2
-                                : c >= 0xF0 && c <= 0xF4 ? 3 : -1;
+        int extra = c < 0x80                 ? 0
+                    : c >= 0xC2 && c <= 0xDF ? 1
+                    : (c & 0xF0) == 0xE0     ? 2
+                    : c >= 0xF0 && c <= 0xF4 ? 3
+                                             : -1;
         if (extra < 0 || c < 0x20 || c == 0x7f) {
             return false;
         }

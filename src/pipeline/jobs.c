@@ -64,8 +64,7 @@ static tm_status already_scored(tm_pipeline *p, scan_job *j, size_t *n_old, tm_e
 /* Models, meta-learner and features of the day, and the buffers for the
  * stocks to score. Point in time: the meta-learner of as_of, with its own
  * base models. */
-static tm_status load_scan_inputs(tm_pipeline *p, scan_job *j, tm_pipeline_report *rep,
-                                  tm_err *err)
+static tm_status load_scan_inputs(tm_pipeline *p, scan_job *j, tm_pipeline_report *rep, tm_err *err)
 {
     tm_status st = tm__pipeline_meta_load(p, j->as_of, &j->meta, &j->meta_row, rep, err);
     if (st == TM_OK) {
@@ -193,14 +192,15 @@ static void scan_report(const tm_pipeline *p, const scan_job *j, tm_pipeline_rep
             if (isinf(j->rule.threshold[c])) {
                 tm__pipeline_say(rep, " %s abstains%s", cls[c], c ? ";" : "\n");
             } else {
-                tm__pipeline_say(rep, " %s at calibrated p >= %.3f%s", cls[c],
-                                 j->rule.threshold[c], c ? ";" : "\n");
+                tm__pipeline_say(rep, " %s at calibrated p >= %.3f%s", cls[c], j->rule.threshold[c],
+                                 c ? ";" : "\n");
             }
         }
     }
     if (p->o.max_signals > 0) {
-        tm__pipeline_say(rep, "  cap: at most %d BUY and %d SELL a day; held back as HOLD: %zu BUY, "
-                              "%zu SELL\n",
+        tm__pipeline_say(rep,
+                         "  cap: at most %d BUY and %d SELL a day; held back as HOLD: %zu BUY, "
+                         "%zu SELL\n",
                          p->o.max_signals, p->o.max_signals, j->uncapped[2] - j->counts[2],
                          j->uncapped[0] - j->counts[0]);
     }
@@ -384,16 +384,17 @@ tm_status tm_pipeline_rollback(tm_pipeline *p, tm_pipeline_report *rep, tm_err *
 }
 
 /* One registry row as two report lines. */
-static void say_model(tm_pipeline_report *rep, const char *kind, const tm_store_model *m,
-                      bool all)
+static void say_model(tm_pipeline_report *rep, const char *kind, const tm_store_model *m, bool all)
 {
     tm__pipeline_say(rep, "%-4s %2d %-16s %-9s as of " TM__YMD_FMT "%s  %s\n     %s\n", kind,
                      m->slot, m->name, m->family, TM__YMD(m->as_of),
-                     !all ? "" : m->active ? "  active" : "  inactive", m->file, m->metrics);
+                     !all        ? ""
+                     : m->active ? "  active"
+                                 : "  inactive",
+                     m->file, m->metrics);
 }
 
-tm_status tm_pipeline_models_report(tm_pipeline *p, bool all, tm_pipeline_report *rep,
-                                    tm_err *err)
+tm_status tm_pipeline_models_report(tm_pipeline *p, bool all, tm_pipeline_report *rep, tm_err *err)
 {
     tm__pipeline_report_init(rep, "models", 0);
     static const char *const kinds[2] = {"base", "meta"};
@@ -437,8 +438,9 @@ static void say_decided(const tm_store_signal *s, size_t n, tm_pipeline_report *
         tm__pipeline_say(rep, "  decided by the most probable class: the meta-learner has no "
                               "decision rule (trained before rules were kept)");
     } else {
-        tm__pipeline_say(rep, "  decided by the decision rule for %zu stocks, by the most probable "
-                              "class for %zu",
+        tm__pipeline_say(rep,
+                         "  decided by the decision rule for %zu stocks, by the most probable "
+                         "class for %zu",
                          by_rule, n - by_rule);
     }
     tm__pipeline_say(rep, "; %zu BUY/SELL held back as HOLD by the day's cap\n", capped);

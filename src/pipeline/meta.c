@@ -34,7 +34,7 @@ typedef struct meta_fit {
     double valid_loss;
     double valid_loss_unweighted;
     double valid_loss_deweighted; /* unweighted, the class weights' tilt undone */
-    double prior_loss; /* unweighted, predicting the training class frequencies */
+    double prior_loss;            /* unweighted, predicting the training class frequencies */
     double recall[3];
     int best_iteration;
     size_t n_train, n_valid;
@@ -339,8 +339,14 @@ static tm_status fit_rule(tm_pipeline *p, meta_job *j, tm_err *err)
  * its own rule. */
 static tm_status check_promotion(tm_pipeline *p, meta_job *j, tm_err *err)
 {
-    tm__promote_in in = {.as_of = j->as_of, .sm = j->sm, .role = j->role, .Z = j->Z,
-                         .W = j->W, .cand = j->kept, .rule = &j->rule, .m = &j->m};
+    tm__promote_in in = {.as_of = j->as_of,
+                         .sm = j->sm,
+                         .role = j->role,
+                         .Z = j->Z,
+                         .W = j->W,
+                         .cand = j->kept,
+                         .rule = &j->rule,
+                         .m = &j->m};
     return tm__promote_check(p, &in, &j->prom, err);
 }
 

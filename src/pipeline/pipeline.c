@@ -151,8 +151,9 @@ void tm__pipeline_log(tm_pipeline *p, const char *fmt, ...)
 static void fit_progress(void *ctx, const tm_train_progress *pr)
 {
     tm_pipeline *p = ctx;
-    tm__pipeline_log(p, "%s: round %d of at most %d, train loss %.4f, valid loss %.4f, best %d "
-                        "(%.1fs)",
+    tm__pipeline_log(p,
+                     "%s: round %d of at most %d, train loss %.4f, valid loss %.4f, best %d "
+                     "(%.1fs)",
                      p->fitting, pr->round, pr->max_rounds, pr->train_loss, pr->valid_loss,
                      pr->best_iteration + 1, pr->elapsed);
 }

@@ -25,7 +25,8 @@
 /* Fold models are registered in slot base_slot * TM__PIPELINE_FOLD_SLOTS +
  * fold, so one slot number names both the base model and the fold. */
 #define TM__PIPELINE_FOLD_SLOTS 100
-#define TM__PIPELINE_FOLD_SLOT(base_slot, fold) ((int)((base_slot) * TM__PIPELINE_FOLD_SLOTS + (fold)))
+#define TM__PIPELINE_FOLD_SLOT(base_slot, fold)                                                    \
+    ((int)((base_slot)*TM__PIPELINE_FOLD_SLOTS + (fold)))
 /* A date before every sample: loading samples up to it loads none (the
  * as_of of a retrain whose label cut-off is not known yet). */
 #define TM__PIPELINE_BEFORE_ALL_DATES 19000101
@@ -57,7 +58,7 @@ struct tm_pipeline {
     tm_store *store;
     tm__pipeline_entry reg[TM__PIPELINE_MAX_MODELS];
     size_t n_reg;
-    char fitting[96]; /* what is being trained, for progress lines */
+    char fitting[96];          /* what is being trained, for progress lines */
     tm_pipeline_labels labels; /* the running job's labelling (tm__pipeline_labels) */
 };
 
@@ -129,9 +130,9 @@ typedef enum tm__pipeline_role {
 
 /* The samples' dates as positions among their distinct dates. */
 typedef struct tm__pipeline_dates {
-    int32_t *date;  /* distinct dates, ascending (n_dates, tm_malloc'd) */
+    int32_t *date; /* distinct dates, ascending (n_dates, tm_malloc'd) */
     size_t n_dates;
-    size_t *pos;    /* per sample row: index of its date in date[] */
+    size_t *pos; /* per sample row: index of its date in date[] */
     size_t n_rows;
 } tm__pipeline_dates;
 

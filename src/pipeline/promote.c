@@ -171,8 +171,8 @@ static tm_status active_load(tm_pipeline *p, const tm__promote_in *in, active_se
     tm_status st = tm_store_models_history(p->store, "meta", 0, &rows, &n, err);
     *found = false;
     for (size_t i = 0; st == TM_OK && i < n; i++) {
-        *found = *found || rows[i].as_of <= in->as_of ||
-                 (rows[i].active && p->o.allow_later_models);
+        *found =
+                *found || rows[i].as_of <= in->as_of || (rows[i].active && p->o.allow_later_models);
     }
     tm_free(rows);
     if (!*found) {
@@ -193,10 +193,9 @@ static tm_status active_load(tm_pipeline *p, const tm__promote_in *in, active_se
 /* Signals of the window's rows (dated date) for one model's
  * probabilities Q, decided by its rule r (NULL: argmax) and the cap;
  * label is scratch for n. */
-static tm_status window_signals(const tm_store_samples *sm, const size_t *rows,
-                                const int32_t *date, size_t n, const double *Q,
-                                const tm__decide_rule *r, int cap, int8_t *label,
-                                tm_store_signal *sig, tm_err *err)
+static tm_status window_signals(const tm_store_samples *sm, const size_t *rows, const int32_t *date,
+                                size_t n, const double *Q, const tm__decide_rule *r, int cap,
+                                int8_t *label, tm_store_signal *sig, tm_err *err)
 {
     tm_status st = tm__promote_decide(r, Q, date, n, cap, label, err);
     for (size_t i = 0; st == TM_OK && i < n; i++) {

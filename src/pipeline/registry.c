@@ -130,8 +130,8 @@ static tm_status read_training(const tm_json_ctx *c, const tm_json *m, const cha
     /* The trainer's own limits, so an entry it would refuse halfway
      * through a retrain is refused here. */
     bool leafwise = e->growth == TM_TRAIN_LEAFWISE;
-    int max_depth = e->growth == TM_TRAIN_OBLIVIOUS ? TM_TRAIN_MAX_DEPTH_OBLIVIOUS
-                                                    : TM_TRAIN_MAX_DEPTH;
+    int max_depth =
+            e->growth == TM_TRAIN_OBLIVIOUS ? TM_TRAIN_MAX_DEPTH_OBLIVIOUS : TM_TRAIN_MAX_DEPTH;
     int64_t depth = 0, leaves = 0, rounds = 0;
     if ((st = tm_json_member_int(c, m, where, "max_depth", leafwise ? -1 : 1, max_depth, true,
                                  leafwise ? -1 : 6, &depth)) != TM_OK ||
@@ -139,12 +139,12 @@ static tm_status read_training(const tm_json_ctx *c, const tm_json *m, const cha
                                  &leaves)) != TM_OK ||
         (st = tm_json_member_int(c, m, where, "max_rounds", 1, 100000, true, 300, &rounds)) !=
                 TM_OK ||
-        (st = member_range(c, m, where, "learning_rate", TM_TRAIN_MIN_RATE, false, 1, 0.1, &e->learning_rate)) !=
-                TM_OK ||
-        (st = member_range(c, m, where, "col_subsample", TM_TRAIN_MIN_RATE, false, 1, 1.0, &e->col_subsample)) !=
-                TM_OK ||
-        (st = member_range(c, m, where, "row_subsample", TM_TRAIN_MIN_RATE, false, 1, 1.0, &e->row_subsample)) !=
-                TM_OK) {
+        (st = member_range(c, m, where, "learning_rate", TM_TRAIN_MIN_RATE, false, 1, 0.1,
+                           &e->learning_rate)) != TM_OK ||
+        (st = member_range(c, m, where, "col_subsample", TM_TRAIN_MIN_RATE, false, 1, 1.0,
+                           &e->col_subsample)) != TM_OK ||
+        (st = member_range(c, m, where, "row_subsample", TM_TRAIN_MIN_RATE, false, 1, 1.0,
+                           &e->row_subsample)) != TM_OK) {
         return st;
     }
     e->max_depth = (int)depth;

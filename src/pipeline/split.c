@@ -79,8 +79,7 @@ void tm__pipeline_split_blocks(const tm__pipeline_dates *d, size_t n_blocks, siz
             size_t dp = d->pos[r];
             if (dp >= from && dp < to) {
                 role[r] = TM__PIPELINE_VALID;
-            } else if (role[r] == TM__PIPELINE_TRAIN && dp + embargo >= from &&
-                       dp < to + embargo) {
+            } else if (role[r] == TM__PIPELINE_TRAIN && dp + embargo >= from && dp < to + embargo) {
                 role[r] = TM__PIPELINE_EMBARGO;
             }
         }

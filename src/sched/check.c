@@ -73,8 +73,8 @@ static tm_status fires(const tm__sched_job *job, tm_sched_time from, tm_sched_ti
 }
 
 /* Collisions of a's windows with b's (a == b: consecutive fires). */
-static void pair(const jfires *a, const jfires *b, const char *res, void (*fn)(void *, const char *),
-                 void *ctx, size_t *n_pairs)
+static void pair(const jfires *a, const jfires *b, const char *res,
+                 void (*fn)(void *, const char *), void *ctx, size_t *n_pairs)
 {
     size_t count = 0, k = 0;
     int64_t max_wait = 0;
@@ -156,14 +156,16 @@ tm_status tm_sched_check(const tm_sched_config *cfg, const char *db, tm_sched_ti
         if (d) {
             st = tm__sched_db_estimate(d, f[i].job->name, &hist, err);
         }
-        f[i].est_from = hist > 0 ? "from job_runs" : f[i].job->estimate_s > 0 ? "configured"
-                                                                              : "default";
+        f[i].est_from = hist > 0                   ? "from job_runs"
+                        : f[i].job->estimate_s > 0 ? "configured"
+                                                   : "default";
         double est = hist > 0 ? hist : f[i].job->estimate_s > 0 ? f[i].job->estimate_s : 60;
         f[i].est = (int64_t)(est * 1e6);
         st = st == TM_OK ? fires(f[i].job, from, to, &f[i], err) : st;
         if (st == TM_OK && f[i].truncated) {
             char line[256];
-            snprintf(line, sizeof line, "%s: more than %d fires in the horizon; only those are checked",
+            snprintf(line, sizeof line,
+                     "%s: more than %d fires in the horizon; only those are checked",
                      f[i].job->name, MAX_FIRES);
             fn(ctx, line);
         }

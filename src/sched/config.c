@@ -11,38 +11,39 @@
 #include "sched/sched_int.h"
 
 static const char default_jobs[] =
-    "[job overnight_scan]\n"
-    "command = {turbomode} scan --db {db} --as-of {as_of}\n"
-    "hour = 23\nminute = 0\nmisfire_grace_time = 3600\nskip_exit = 3\n"
-    "timeout = 2h\nestimate = 30m\nresources = database, signals\n"
-    "[job outcome_tracker]\n"
-    "command = {turbomode} track-outcomes --db {db} --as-of {as_of}\n"
-    "hour = 2\nminute = 0\nmisfire_grace_time = 3600\nskip_exit = 3\n"
-    "timeout = 1h\nestimate = 10m\nresources = database, signal_outcomes\n"
-    "[job sample_generator]\n"
-    "command = {turbomode} generate-samples --db {db} --as-of {as_of}\n"
-    "day_of_week = sun\nhour = 3\nminute = 0\nmisfire_grace_time = 3600\nskip_exit = 3\n"
-    "timeout = 2h\nestimate = 15m\nresources = database, training_samples\n"
-    "[job meta_retrain]\n"
-    "command = {turbomode} meta-retrain --db {db} --as-of {as_of}\n"
-    "day_of_week = sun\nhour = 23\nminute = 45\nstart_date = 2026-02-22 23:45:00\n"
-    "misfire_grace_time = 3600\nskip_exit = 3\n"
-    "timeout = 4h\nestimate = 30m\nresources = database, meta_predictions, meta_model\n"
-    "[job model_retrain]\n"
-    "command = {turbomode} model-retrain --db {db} --as-of {as_of}\n"
-    "day = 1\nhour = 4\nminute = 0\nmisfire_grace_time = 3600\nskip_exit = 3\n"
-    "timeout = 8h\nestimate = 2h\nresources = database, base_models, meta_model, meta_predictions\n";
+        "[job overnight_scan]\n"
+        "command = {turbomode} scan --db {db} --as-of {as_of}\n"
+        "hour = 23\nminute = 0\nmisfire_grace_time = 3600\nskip_exit = 3\n"
+        "timeout = 2h\nestimate = 30m\nresources = database, signals\n"
+        "[job outcome_tracker]\n"
+        "command = {turbomode} track-outcomes --db {db} --as-of {as_of}\n"
+        "hour = 2\nminute = 0\nmisfire_grace_time = 3600\nskip_exit = 3\n"
+        "timeout = 1h\nestimate = 10m\nresources = database, signal_outcomes\n"
+        "[job sample_generator]\n"
+        "command = {turbomode} generate-samples --db {db} --as-of {as_of}\n"
+        "day_of_week = sun\nhour = 3\nminute = 0\nmisfire_grace_time = 3600\nskip_exit = 3\n"
+        "timeout = 2h\nestimate = 15m\nresources = database, training_samples\n"
+        "[job meta_retrain]\n"
+        "command = {turbomode} meta-retrain --db {db} --as-of {as_of}\n"
+        "day_of_week = sun\nhour = 23\nminute = 45\nstart_date = 2026-02-22 23:45:00\n"
+        "misfire_grace_time = 3600\nskip_exit = 3\n"
+        "timeout = 4h\nestimate = 30m\nresources = database, meta_predictions, meta_model\n"
+        "[job model_retrain]\n"
+        "command = {turbomode} model-retrain --db {db} --as-of {as_of}\n"
+        "day = 1\nhour = 4\nminute = 0\nmisfire_grace_time = 3600\nskip_exit = 3\n"
+        "timeout = 8h\nestimate = 2h\nresources = database, base_models, meta_model, "
+        "meta_predictions\n";
 
 static const char *const trigger_args[] = {
-    "year", "month", "day", "week", "day_of_week", "hour", "minute", "second",
-    "weeks", "days", "hours", "minutes", "seconds",
-    "start_date", "end_date", "run_date", "timezone"};
+        "year",    "month",      "day",      "week",     "day_of_week", "hour",
+        "minute",  "second",     "weeks",    "days",     "hours",       "minutes",
+        "seconds", "start_date", "end_date", "run_date", "timezone"};
 #define N_TRIGGER_ARGS (sizeof trigger_args / sizeof trigger_args[0])
-static const char *const job_keys[] = {"trigger", "command", "misfire_grace_time", "coalesce",
-                                       "max_instances", "timeout", "estimate", "skip_exit",
-                                       "resources"};
-static const char *const global_keys[] = {"timezone", "db", "state_file", "lock_file",
-                                          "log_dir", "stop_grace", "kill_grace", "turbomode"};
+static const char *const job_keys[] = {"trigger",  "command",       "misfire_grace_time",
+                                       "coalesce", "max_instances", "timeout",
+                                       "estimate", "skip_exit",     "resources"};
+static const char *const global_keys[] = {"timezone", "db",         "state_file", "lock_file",
+                                          "log_dir",  "stop_grace", "kill_grace", "turbomode"};
 
 typedef struct kvline {
     char *key, *value;
@@ -60,7 +61,7 @@ typedef struct section {
 typedef struct parser {
     const char *path;
     tm_sched_config *cfg;
-    char *tz;   /* global timezone */
+    char *tz; /* global timezone */
 } parser;
 
 static bool in_list(const char *const *list, size_t n, const char *s)
@@ -141,8 +142,8 @@ static tm_status build_trigger(const parser *p, const section *s, tm__sched_job 
     if (strcmp(kind, "cron") && strcmp(kind, "interval") && strcmp(kind, "date")) {
         return fail(p, tk->line, "trigger", err, "expected cron, interval or date");
     }
-    static const char *const cron_only[] = {"year", "month", "day", "week", "day_of_week",
-                                            "hour", "minute", "second"};
+    static const char *const cron_only[] = {"year",        "month", "day",    "week",
+                                            "day_of_week", "hour",  "minute", "second"};
     static const char *const interval_only[] = {"weeks", "days", "hours", "minutes", "seconds"};
     tm_sched_kv kv[64];
     size_t n = 0;
@@ -152,12 +153,12 @@ static tm_status build_trigger(const parser *p, const section *s, tm__sched_job 
             continue;
         }
         bool ok = strcmp(l->key, "timezone") == 0 ||
-                  (strcmp(kind, "cron") == 0 && (in_list(cron_only, 8, l->key) ||
-                                                 !strcmp(l->key, "start_date") ||
-                                                 !strcmp(l->key, "end_date"))) ||
-                  (strcmp(kind, "interval") == 0 && (in_list(interval_only, 5, l->key) ||
-                                                     !strcmp(l->key, "start_date") ||
-                                                     !strcmp(l->key, "end_date"))) ||
+                  (strcmp(kind, "cron") == 0 &&
+                   (in_list(cron_only, 8, l->key) || !strcmp(l->key, "start_date") ||
+                    !strcmp(l->key, "end_date"))) ||
+                  (strcmp(kind, "interval") == 0 &&
+                   (in_list(interval_only, 5, l->key) || !strcmp(l->key, "start_date") ||
+                    !strcmp(l->key, "end_date"))) ||
                   (strcmp(kind, "date") == 0 && !strcmp(l->key, "run_date"));
         if (!ok) {
             char why[128];
@@ -292,11 +293,12 @@ static tm_status finish_section(parser *p, section *s, tm_err *err)
     job.line = s->line;
     tm_status st = build_trigger(p, s, &job, err);
     st = st == TM_OK ? job_options(p, s, &job, err) : st;
-    if (st == TM_OK && (!(job.name = tm_strdup(s->name)) || !(job.command = tm_strdup(cmd->value)))) {
+    if (st == TM_OK &&
+        (!(job.name = tm_strdup(s->name)) || !(job.command = tm_strdup(cmd->value)))) {
         st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
     }
-    tm__sched_job *jobs = st == TM_OK ? tm_realloc_n(p->cfg->jobs, p->cfg->n_jobs + 1, sizeof job)
-                                      : NULL;
+    tm__sched_job *jobs =
+            st == TM_OK ? tm_realloc_n(p->cfg->jobs, p->cfg->n_jobs + 1, sizeof job) : NULL;
     if (st == TM_OK && !jobs) {
         st = TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
     }
@@ -400,7 +402,8 @@ static tm_status parse_line(parser *p, section *s, char *line, long lineno, tm_e
                         "a job name is letters, digits, '_', '-' or '.', as in [job nightly_scan]");
         }
         s->line = lineno;
-        return (s->name = tm_strdup(nm)) ? TM_OK : TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
+        return (s->name = tm_strdup(nm)) ? TM_OK
+                                         : TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory");
     }
     char *eq = strchr(b, '=');
     if (!eq) {

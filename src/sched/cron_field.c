@@ -9,8 +9,8 @@
 
 #include "sched/sched_int.h"
 
-const char *const tm__sched_field_names[TM__F_COUNT] = {
-    "year", "month", "day", "week", "day_of_week", "hour", "minute", "second"};
+const char *const tm__sched_field_names[TM__F_COUNT] = {"year",        "month", "day",    "week",
+                                                        "day_of_week", "hour",  "minute", "second"};
 static const int min_values[TM__F_COUNT] = {1970, 1, 1, 1, 0, 0, 0, 0};
 static const int max_values[TM__F_COUNT] = {9999, 12, 31, 53, 6, 23, 59, 59};
 static const char *const weekdays[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
@@ -179,8 +179,7 @@ static bool word_char(unsigned char c)
 }
 
 /* r'(?P<option_name>1st|2nd|3rd|4th|5th|last) +(?P<weekday_name>(?:\d+|\w+))' */
-static match match_position(const char *s, const char *end, tm__sched_expr *x, char *msg,
-                            size_t ml)
+static match match_position(const char *s, const char *end, tm__sched_expr *x, char *msg, size_t ml)
 {
     for (int o = 0; o < 6; o++) {
         size_t ol = strlen(positions[o]);
@@ -228,26 +227,30 @@ static bool validate(int field, const tm__sched_expr *x, char *msg, size_t ml)
     if (x->kind == TM__X_ALL || x->kind == TM__X_RANGE || x->kind == TM__X_MONTHS ||
         x->kind == TM__X_WEEKDAYS) {
         if (x->step && x->step > hi - lo) {
-            snprintf(msg, ml, "the step value (%d) is higher than the total range of the "
-                              "expression (%d)", x->step, hi - lo);
+            snprintf(msg, ml,
+                     "the step value (%d) is higher than the total range of the "
+                     "expression (%d)",
+                     x->step, hi - lo);
             return false;
         }
     }
     if (x->kind == TM__X_RANGE || x->kind == TM__X_MONTHS || x->kind == TM__X_WEEKDAYS) {
         if (x->first < lo) {
-            snprintf(msg, ml, "the first value (%d) is lower than the minimum value (%d)",
-                     x->first, lo);
+            snprintf(msg, ml, "the first value (%d) is lower than the minimum value (%d)", x->first,
+                     lo);
             return false;
         }
         if (x->last >= 0 && x->last > hi) {
-            snprintf(msg, ml, "the last value (%d) is higher than the maximum value (%d)",
-                     x->last, hi);
+            snprintf(msg, ml, "the last value (%d) is higher than the maximum value (%d)", x->last,
+                     hi);
             return false;
         }
         int range = (x->last > 0 ? x->last : hi) - x->first; /* (self.last or MAX) */
         if (x->step && x->step > range) {
-            snprintf(msg, ml, "the step value (%d) is higher than the total range of the "
-                              "expression (%d)", x->step, range);
+            snprintf(msg, ml,
+                     "the step value (%d) is higher than the total range of the "
+                     "expression (%d)",
+                     x->step, range);
             return false;
         }
     }
@@ -453,8 +456,8 @@ static int expr_next(const tm__sched_expr *x, int field, int64_t wall)
         if (first_hit <= 0) {
             first_hit += 7;
         }
-        int target = x->pos < 5 ? first_hit + x->pos * 7
-                                 : first_hit + ((last_day - first_hit) / 7) * 7;
+        int target =
+                x->pos < 5 ? first_hit + x->pos * 7 : first_hit + ((last_day - first_hit) / 7) * 7;
         return target <= last_day && target >= f.day ? target : -1;
     }
     case TM__X_LASTDAY:

@@ -47,8 +47,13 @@ static int get_max(int i, int64_t wall)
 
 static int64_t wall_of(const int v[TM__F_COUNT])
 {
-    tm__sched_fields f = {v[TM__F_YEAR], v[TM__F_MONTH], v[TM__F_DAY], v[TM__F_HOUR],
-                          v[TM__F_MINUTE], v[TM__F_SECOND], 0};
+    tm__sched_fields f = {v[TM__F_YEAR],
+                          v[TM__F_MONTH],
+                          v[TM__F_DAY],
+                          v[TM__F_HOUR],
+                          v[TM__F_MINUTE],
+                          v[TM__F_SECOND],
+                          0};
     return tm__sched_wall(&f);
 }
 
@@ -166,8 +171,7 @@ static double td_seconds(int64_t us)
     return (double)secs + (double)rest / 1000000.0;
 }
 
-static tm_sched_time interval_next(const tm_sched_trigger *t, tm_sched_time prev,
-                                   tm_sched_time now)
+static tm_sched_time interval_next(const tm_sched_trigger *t, tm_sched_time prev, tm_sched_time now)
 {
     tm_sched_time next;
     if (prev != TM_SCHED_NEVER) {

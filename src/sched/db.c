@@ -21,24 +21,24 @@ struct tm__sched_db {
 };
 
 static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS job_runs ("
-    " id INTEGER PRIMARY KEY,"
-    " job TEXT NOT NULL,"
-    " scheduled TEXT NOT NULL,"         /* fire time, ISO 8601 in the trigger zone */
-    " scheduled_us INTEGER NOT NULL,"   /* the same instant, microseconds since 1970 UTC */
-    " started TEXT, started_us INTEGER,"
-    " ended TEXT, ended_us INTEGER,"
-    " status TEXT NOT NULL CHECK (status IN ('waiting','running','success','failed',"
-    "  'timeout','interrupted','missed','coalesced','gate_skip','max_instances')),"
-    " delay_s REAL,"                    /* start - scheduled */
-    " exit_code INTEGER,"
-    " pid INTEGER, pid_start INTEGER,"  /* the child, to stop it after a daemon crash */
-    " message TEXT NOT NULL DEFAULT '',"
-    " output TEXT NOT NULL DEFAULT '',"  /* tail of the job's output */
-    " fires INTEGER NOT NULL DEFAULT 1,"  /* fire times this row stands for */
-    " last_scheduled TEXT, last_scheduled_us INTEGER," /* the last of them, when > 1 */
-    " UNIQUE (job, scheduled_us));"
-    "CREATE INDEX IF NOT EXISTS job_runs_status ON job_runs(status);";
+        "CREATE TABLE IF NOT EXISTS job_runs ("
+        " id INTEGER PRIMARY KEY,"
+        " job TEXT NOT NULL,"
+        " scheduled TEXT NOT NULL,"       /* fire time, ISO 8601 in the trigger zone */
+        " scheduled_us INTEGER NOT NULL," /* the same instant, microseconds since 1970 UTC */
+        " started TEXT, started_us INTEGER,"
+        " ended TEXT, ended_us INTEGER,"
+        " status TEXT NOT NULL CHECK (status IN ('waiting','running','success','failed',"
+        "  'timeout','interrupted','missed','coalesced','gate_skip','max_instances')),"
+        " delay_s REAL," /* start - scheduled */
+        " exit_code INTEGER,"
+        " pid INTEGER, pid_start INTEGER," /* the child, to stop it after a daemon crash */
+        " message TEXT NOT NULL DEFAULT '',"
+        " output TEXT NOT NULL DEFAULT '',"                /* tail of the job's output */
+        " fires INTEGER NOT NULL DEFAULT 1,"               /* fire times this row stands for */
+        " last_scheduled TEXT, last_scheduled_us INTEGER," /* the last of them, when > 1 */
+        " UNIQUE (job, scheduled_us));"
+        "CREATE INDEX IF NOT EXISTS job_runs_status ON job_runs(status);";
 
 const char *tm_sched_job_runs_schema(void)
 {
@@ -71,8 +71,9 @@ tm_status tm__sched_db_open(const char *path, bool readonly, tm__sched_db **out,
         goto done;
     }
     sqlite3_busy_timeout(d->db, 10000);
-    if (!readonly && (sqlite3_exec(d->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
-                      sqlite3_exec(d->db, schema, NULL, NULL, NULL) != SQLITE_OK)) {
+    if (!readonly &&
+        (sqlite3_exec(d->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
+         sqlite3_exec(d->db, schema, NULL, NULL, NULL) != SQLITE_OK)) {
         st = db_fail(d, err, "cannot create job_runs");
         goto done;
     }
@@ -80,8 +81,8 @@ tm_status tm__sched_db_open(const char *path, bool readonly, tm__sched_db **out,
     if (readonly) {
         /* A database no daemon has used yet has no job_runs: nothing to read. */
         bool found = false;
-        if (sqlite3_prepare_v2(d->db, "SELECT 1 FROM sqlite_master WHERE name = 'job_runs'", -1,
-                               &q, NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v2(d->db, "SELECT 1 FROM sqlite_master WHERE name = 'job_runs'", -1, &q,
+                               NULL) != SQLITE_OK) {
             st = db_fail(d, err, "cannot read the schema");
             goto done;
         }
@@ -214,8 +215,8 @@ tm_status tm__sched_db_insert_span(tm__sched_db *d, const char *job, tm_sched_ti
     if (n_fires == 1) {
         return tm__sched_db_insert(d, job, first, first_iso, status, message, id, err);
     }
-    const void *args[] = {job, first_iso, &first, status, message ? message : "", &n_fires,
-                          last_iso, &last};
+    const void *args[] = {job,      first_iso, &first, status, message ? message : "",
+                          &n_fires, last_iso,  &last};
     tm_status st = run(d,
                        "INSERT INTO job_runs (job, scheduled, scheduled_us, status, message, fires,"
                        " last_scheduled, last_scheduled_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
@@ -236,13 +237,13 @@ tm_status tm__sched_db_started(tm__sched_db *d, int64_t id, tm_sched_time start,
                "isidii", args, NULL, err);
 }
 
-tm_status tm__sched_db_finish(tm__sched_db *d, int64_t id, const char *status,
-                              tm_sched_time end, const char *end_iso, int exit_code,
-                              const char *message, const char *output, tm_err *err)
+tm_status tm__sched_db_finish(tm__sched_db *d, int64_t id, const char *status, tm_sched_time end,
+                              const char *end_iso, int exit_code, const char *message,
+                              const char *output, tm_err *err)
 {
     int64_t code = exit_code;
-    const void *args[] = {&id, status, end_iso, &end, &code, message ? message : "",
-                          output ? output : ""};
+    const void *args[] = {
+            &id, status, end_iso, &end, &code, message ? message : "", output ? output : ""};
     return run(d,
                "UPDATE job_runs SET status = ?2, ended = ?3, ended_us = ?4,"
                " exit_code = CASE WHEN ?5 < -1 THEN NULL ELSE ?5 END, message = ?6,"
@@ -251,8 +252,8 @@ tm_status tm__sched_db_finish(tm__sched_db *d, int64_t id, const char *status,
 }
 
 tm_status tm__sched_db_unfinished(tm__sched_db *d,
-                                  void (*fn)(void *ctx, int64_t id, const char *status,
-                                             int64_t pid, int64_t pid_start),
+                                  void (*fn)(void *ctx, int64_t id, const char *status, int64_t pid,
+                                             int64_t pid_start),
                                   void *ctx, tm_err *err)
 {
     sqlite3_stmt *q = NULL;
@@ -271,8 +272,8 @@ tm_status tm__sched_db_unfinished(tm__sched_db *d,
     return rc == SQLITE_DONE ? TM_OK : db_fail(d, err, "read job_runs");
 }
 
-static tm_status one_int(tm__sched_db *d, const char *sql, const char *job, int64_t *v,
-                         bool *null, tm_err *err)
+static tm_status one_int(tm__sched_db *d, const char *sql, const char *job, int64_t *v, bool *null,
+                         tm_err *err)
 {
     sqlite3_stmt *q = NULL;
     const void *args[] = {job};
@@ -330,16 +331,16 @@ tm_status tm__sched_db_history(tm__sched_db *d, const char *job, long limit, tm_
 {
     sqlite3_stmt *q = NULL;
     const char *sql =
-        d->spans ? "SELECT * FROM (SELECT id, job, scheduled, started, ended, status, message,"
-                   " coalesce(delay_s, -1), coalesce(exit_code, -1), scheduled_us, fires,"
-                   " last_scheduled FROM job_runs"
-                   " WHERE ?1 IS NULL OR job = ?1 ORDER BY scheduled_us DESC, id DESC LIMIT ?2)"
-                   " ORDER BY scheduled_us, id"
-                 : "SELECT * FROM (SELECT id, job, scheduled, started, ended, status, message,"
-                   " coalesce(delay_s, -1), coalesce(exit_code, -1), scheduled_us, 1, NULL"
-                   " FROM job_runs"
-                   " WHERE ?1 IS NULL OR job = ?1 ORDER BY scheduled_us DESC, id DESC LIMIT ?2)"
-                   " ORDER BY scheduled_us, id";
+            d->spans ? "SELECT * FROM (SELECT id, job, scheduled, started, ended, status, message,"
+                       " coalesce(delay_s, -1), coalesce(exit_code, -1), scheduled_us, fires,"
+                       " last_scheduled FROM job_runs"
+                       " WHERE ?1 IS NULL OR job = ?1 ORDER BY scheduled_us DESC, id DESC LIMIT ?2)"
+                       " ORDER BY scheduled_us, id"
+                     : "SELECT * FROM (SELECT id, job, scheduled, started, ended, status, message,"
+                       " coalesce(delay_s, -1), coalesce(exit_code, -1), scheduled_us, 1, NULL"
+                       " FROM job_runs"
+                       " WHERE ?1 IS NULL OR job = ?1 ORDER BY scheduled_us DESC, id DESC LIMIT ?2)"
+                       " ORDER BY scheduled_us, id";
     if (sqlite3_prepare_v2(d->db, sql, -1, &q, NULL) != SQLITE_OK) {
         return db_fail(d, err, "read job_runs");
     }

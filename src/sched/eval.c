@@ -430,9 +430,9 @@ static tm_status gate_case(const tm_json *c, tm_sched_trigger *t, outset *o, tm_
     }
     const tm_json *win = tm_json_get(c, "window");
     tm_sched_time w0, w1, last;
-    if (st == TM_OK && (!win || win->type != TM_JSON_ARRAY || win->len != 2 ||
-                        win->items[0]->type != TM_JSON_STRING ||
-                        win->items[1]->type != TM_JSON_STRING)) {
+    if (st == TM_OK &&
+        (!win || win->type != TM_JSON_ARRAY || win->len != 2 ||
+         win->items[0]->type != TM_JSON_STRING || win->items[1]->type != TM_JSON_STRING)) {
         st = TM_ERR(err, TM_E_INVALID, NULL, 0, "window", "expected [start, end]");
     }
     st = st == TM_OK ? tm_sched_time_parse(win->items[0]->str, NULL, &w0, err) : st;

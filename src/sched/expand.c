@@ -14,7 +14,8 @@ static bool shell_safe(const char *s)
         return false;
     }
     for (; *s; s++) {
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:+-=,@%", *s)) {
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:+-=,@%",
+                    *s)) {
             return false;
         }
     }

@@ -37,10 +37,10 @@ typedef struct wake_ctx {
     tm_sched *s;
     tm__sched_jrun *j;
     tm_sched_time now;
-    bool busy;                     /* an instance was running or queued before this wake-up */
+    bool busy;                      /* an instance was running or queued before this wake-up */
     tm_sched_fire_action span_kind; /* of the pending span */
     tm_sched_time span_first, span_last, span_late_us; /* span_late_us: of the last fire */
-    int64_t span_n;                /* fires in the pending span, 0: none */
+    int64_t span_n;                                    /* fires in the pending span, 0: none */
 } wake_ctx;
 
 static tm_status flush_span(wake_ctx *w, tm_err *err)
@@ -61,14 +61,12 @@ static tm_status flush_span(wake_ctx *w, tm_err *err)
                  (long long)w->span_n, (double)w->span_late_us / 1e6,
                  (double)j->job->grace_us / 1e6);
     } else if (!missed && w->span_n > 1) {
-        snprintf(msg, sizeof msg, "%lld fires coalesced into a later one",
-                 (long long)w->span_n);
+        snprintf(msg, sizeof msg, "%lld fires coalesced into a later one", (long long)w->span_n);
     }
     int64_t row;
-    tm_status st = tm__sched_db_insert_span(w->s->db, j->job->name, w->span_first,
-                                            iso(j, w->span_first, first), w->span_last,
-                                            iso(j, w->span_last, last), w->span_n, status, msg,
-                                            &row, err);
+    tm_status st = tm__sched_db_insert_span(
+            w->s->db, j->job->name, w->span_first, iso(j, w->span_first, first), w->span_last,
+            iso(j, w->span_last, last), w->span_n, status, msg, &row, err);
     if (st == TM_OK && row != 0 && (missed || w->span_n > 1)) {
         if (w->span_n > 1) {
             tm__sched_log(w->s, "%s: fires %s .. %s %s: %s", j->job->name, first, last, status,
@@ -172,13 +170,14 @@ static tm_status run_ended(tm_sched *s, tm__sched_jrun *j, tm_sched_time now,
 {
     bool skipped = !j->interrupted && !j->timed_out && !res->term_signal &&
                    j->job->skip_exit >= 0 && res->exit_code == j->job->skip_exit;
-    const char *status = j->interrupted ? "interrupted" : j->timed_out ? "timeout"
-                         : skipped ? "gate_skip"
-                         : res->exit_code == 0 ? "success" : "failed";
+    const char *status = j->interrupted        ? "interrupted"
+                         : j->timed_out        ? "timeout"
+                         : skipped             ? "gate_skip"
+                         : res->exit_code == 0 ? "success"
+                                               : "failed";
     char msg[256] = "";
     if (skipped) {
-        snprintf(msg, sizeof msg, "the job's gate held it back (exit status %d)",
-                 res->exit_code);
+        snprintf(msg, sizeof msg, "the job's gate held it back (exit status %d)", res->exit_code);
     } else if (j->timed_out) {
         snprintf(msg, sizeof msg, "ran past its timeout of %.0f s and was stopped",
                  j->job->timeout_s);
@@ -189,8 +188,7 @@ static tm_status run_ended(tm_sched *s, tm__sched_jrun *j, tm_sched_time now,
     } else if (res->exit_code != 0) {
         snprintf(msg, sizeof msg, "exit status %d", res->exit_code);
     }
-    tm_status st = finish_row(s, j, j->cur.row, status, now, res->exit_code, msg, res->output,
-                              err);
+    tm_status st = finish_row(s, j, j->cur.row, status, now, res->exit_code, msg, res->output, err);
     if (strcmp(status, "success") == 0 &&
         (j->st.last_success == TM_SCHED_NEVER || j->cur.fire > j->st.last_success)) {
         j->st.last_success = j->cur.fire; /* the scheduled time, not the clock */
@@ -398,7 +396,9 @@ static tm_sched_time next_wake(tm_sched *s, bool accepting)
             TAKE(j->st.next_run);
         }
         if (j->running) {
-            TAKE(j->kill_stage == 0 ? j->deadline : j->kill_stage == 1 ? j->kill_at : TM_SCHED_NEVER);
+            TAKE(j->kill_stage == 0   ? j->deadline
+                 : j->kill_stage == 1 ? j->kill_at
+                                      : TM_SCHED_NEVER);
             if (s->stopping && j->kill_stage == 0) {
                 TAKE(s->stop_deadline);
             }

@@ -54,8 +54,8 @@ static tm_status recover(tm_sched *s, tm_sched_time now, tm_err *err)
             tm__sched_kill_leftover(l.v[i].pid, l.v[i].pid_start, s->cfg->kill_grace_s);
         }
         const char *msg = l.v[i].running
-                              ? "the daemon died during the run; found and stopped at start-up"
-                              : "the daemon died before the run started";
+                                  ? "the daemon died during the run; found and stopped at start-up"
+                                  : "the daemon died before the run started";
         st = tm__sched_db_finish(s->db, l.v[i].id, "interrupted", now, when, -1000, msg, "", err);
         tm__sched_log(s, "recovered run %lld: interrupted (%s)", (long long)l.v[i].id, msg);
     }
@@ -108,7 +108,8 @@ static tm_status build_jobs(tm_sched *s, const tm_sched_config *cfg, const tm__s
         snprintf(j->st.name, sizeof j->st.name, "%s", job->name);
         snprintf(j->st.sig, sizeof j->st.sig, "%s", sig);
         j->st.last_success = sv ? sv->last_success : TM_SCHED_NEVER;
-        j->st.next_run = same ? sv->next_run : tm_sched_trigger_next(job->trigger, TM_SCHED_NEVER, now);
+        j->st.next_run =
+                same ? sv->next_run : tm_sched_trigger_next(job->trigger, TM_SCHED_NEVER, now);
         if (o || (sv && !same)) {
             continue;
         }
@@ -194,8 +195,8 @@ tm_status tm_sched_open(const tm_sched_config *cfg, const tm_sched_options *opt,
         } else {
             tm__sched_proc_executor(s->proc, &s->exec);
             if (mkdir(cfg->log_dir, 0755) != 0 && errno != EEXIST) {
-                st = TM_ERR(err, TM_E_IO, cfg->log_dir, 0, NULL, "cannot create the log directory: %s",
-                            strerror(errno));
+                st = TM_ERR(err, TM_E_IO, cfg->log_dir, 0, NULL,
+                            "cannot create the log directory: %s", strerror(errno));
             }
         }
     }

@@ -11,7 +11,7 @@
 
 #include <turbomode/sched.h>
 
-#define TM__US TM_SCHED_SECOND
+#define TM__US     TM_SCHED_SECOND
 #define TM__US_DAY (INT64_C(86400) * TM__US)
 
 /* ---- naive calendar (proleptic Gregorian, years 1..9999) ---------------- */
@@ -40,12 +40,12 @@ tm_status tm__sched_convert_datetime(const char *text, const tm_sched_zone *tz, 
 
 struct tm_sched_zone {
     char name[128];
-    bool table;        /* false: fixed offset `fixed` */
-    int32_t fixed;     /* seconds east of UTC */
-    size_t n;          /* transitions (table zones), n >= 1 */
-    int64_t *trans;    /* UTC instants, ascending; trans[0] = INT64_MIN */
-    int32_t *off;      /* offset in force from trans[i], rounded to minutes */
-    int32_t *dst;      /* pytz's DST amount (seconds), 0 for standard time */
+    bool table;     /* false: fixed offset `fixed` */
+    int32_t fixed;  /* seconds east of UTC */
+    size_t n;       /* transitions (table zones), n >= 1 */
+    int64_t *trans; /* UTC instants, ascending; trans[0] = INT64_MIN */
+    int32_t *off;   /* offset in force from trans[i], rounded to minutes */
+    int32_t *dst;   /* pytz's DST amount (seconds), 0 for standard time */
 };
 
 /* pytz localize(is_dst=False): the instant, and in *raw_off the offset
@@ -55,8 +55,15 @@ tm_sched_time tm__sched_localize(const tm_sched_zone *z, int64_t wall, int32_t *
 /* ---- cron expressions ---------------------------------------------------- */
 
 enum {
-    TM__F_YEAR, TM__F_MONTH, TM__F_DAY, TM__F_WEEK, TM__F_DOW,
-    TM__F_HOUR, TM__F_MINUTE, TM__F_SECOND, TM__F_COUNT
+    TM__F_YEAR,
+    TM__F_MONTH,
+    TM__F_DAY,
+    TM__F_WEEK,
+    TM__F_DOW,
+    TM__F_HOUR,
+    TM__F_MINUTE,
+    TM__F_SECOND,
+    TM__F_COUNT
 };
 
 typedef enum tm__sched_xkind {
@@ -100,16 +107,16 @@ typedef enum tm__sched_kind { TM__CRON, TM__INTERVAL, TM__DATE } tm__sched_kind;
 
 struct tm_sched_trigger {
     tm__sched_kind kind;
-    tm_sched_zone *tz;         /* the trigger's timezone, owned */
-    tm_sched_zone *shown;      /* zone of returned datetimes: tz or owned fixed */
-    tm_sched_time start, end;  /* TM_SCHED_NEVER: none */
+    tm_sched_zone *tz;              /* the trigger's timezone, owned */
+    tm_sched_zone *shown;           /* zone of returned datetimes: tz or owned fixed */
+    tm_sched_time start, end;       /* TM_SCHED_NEVER: none */
     tm__sched_field f[TM__F_COUNT]; /* cron */
-    int64_t interval_us;       /* interval */
-    double interval_len;       /* interval in seconds (float, as Python) */
-    int64_t run_wall;          /* date: run_date as given (raw) */
+    int64_t interval_us;            /* interval */
+    double interval_len;            /* interval in seconds (float, as Python) */
+    int64_t run_wall;               /* date: run_date as given (raw) */
     int32_t run_off;
-    char desc[512];            /* str(trigger) */
-    char sig[768];             /* canonical text for change detection */
+    char desc[512]; /* str(trigger) */
+    char sig[768];  /* canonical text for change detection */
 };
 
 /* CronTrigger.get_next_fire_time; the result as pytz returns it: wall time
@@ -126,7 +133,7 @@ const char *tm__sched_trigger_sig(const tm_sched_trigger *t);
 typedef tm_buf tm__sched_jbuf; /* core's growable text */
 
 void tm__sched_jb_raw(tm__sched_jbuf *b, const char *s, size_t n);
-void tm__sched_jb_cstr(tm__sched_jbuf *b, const char *s); /* raw, NUL-terminated */
+void tm__sched_jb_cstr(tm__sched_jbuf *b, const char *s);          /* raw, NUL-terminated */
 void tm__sched_jb_str(tm__sched_jbuf *b, const char *s, size_t n); /* quoted, escaped */
 void tm__sched_jb_value(tm__sched_jbuf *b, const tm_json *v);
 void tm__sched_jb_time(tm__sched_jbuf *b, tm_sched_time t, const tm_sched_zone *z);
@@ -143,19 +150,19 @@ typedef struct tm__sched_job {
     bool coalesce;
     double timeout_s;
     double estimate_s;
-    int skip_exit;            /* exit status meaning "the job's gate skipped it", -1: none */
+    int skip_exit; /* exit status meaning "the job's gate skipped it", -1: none */
     char **resources;
     size_t n_resources;
     long line; /* line of the [job] header, 0 for defaults */
 } tm__sched_job;
 
 struct tm_sched_config {
-    char *path;          /* config file, NULL for defaults */
-    char *db;            /* database path */
-    char *state;         /* state file, derived from db unless set */
-    char *lock;          /* lock file, derived from db unless set */
-    char *log_dir;       /* job output logs, derived from db unless set */
-    char *binary;        /* {turbomode} */
+    char *path;    /* config file, NULL for defaults */
+    char *db;      /* database path */
+    char *state;   /* state file, derived from db unless set */
+    char *lock;    /* lock file, derived from db unless set */
+    char *log_dir; /* job output logs, derived from db unless set */
+    char *binary;  /* {turbomode} */
     bool state_set, lock_set, log_dir_set;
     double stop_grace_s; /* how long a running job may finish on stop */
     double kill_grace_s; /* SIGTERM to SIGKILL */
@@ -197,24 +204,23 @@ tm_status tm__sched_db_insert_span(tm__sched_db *db, const char *job, tm_sched_t
 tm_status tm__sched_db_started(tm__sched_db *db, int64_t id, tm_sched_time start,
                                const char *start_iso, double delay_s, int64_t pid,
                                int64_t pid_start, tm_err *err);
-tm_status tm__sched_db_finish(tm__sched_db *db, int64_t id, const char *status,
-                              tm_sched_time end, const char *end_iso, int exit_code,
-                              const char *message, const char *output, tm_err *err);
+tm_status tm__sched_db_finish(tm__sched_db *db, int64_t id, const char *status, tm_sched_time end,
+                              const char *end_iso, int exit_code, const char *message,
+                              const char *output, tm_err *err);
 /* Rows a dead daemon left as 'running' or 'waiting': fn(ctx, id, status,
  * pid, pid_start) for each. */
 tm_status tm__sched_db_unfinished(tm__sched_db *db,
-                                  void (*fn)(void *ctx, int64_t id, const char *status,
-                                             int64_t pid, int64_t pid_start),
+                                  void (*fn)(void *ctx, int64_t id, const char *status, int64_t pid,
+                                             int64_t pid_start),
                                   void *ctx, tm_err *err);
 /* Latest fire with any row, and latest fire with status success, per job
  * (TM_SCHED_NEVER when none). */
 tm_status tm__sched_db_last(tm__sched_db *db, const char *job, tm_sched_time *last_fire,
                             tm_sched_time *last_success, tm_err *err);
 /* Longest duration (seconds) of the job's last 20 successful runs; -1 if none. */
-tm_status tm__sched_db_estimate(tm__sched_db *db, const char *job, double *seconds,
-                                tm_err *err);
-tm_status tm__sched_db_history(tm__sched_db *db, const char *job, long limit,
-                               tm_sched_row_fn fn, void *ctx, tm_err *err);
+tm_status tm__sched_db_estimate(tm__sched_db *db, const char *job, double *seconds, tm_err *err);
+tm_status tm__sched_db_history(tm__sched_db *db, const char *job, long limit, tm_sched_row_fn fn,
+                               void *ctx, tm_err *err);
 
 /* ---- state file ---------------------------------------------------------- */
 
@@ -226,12 +232,11 @@ typedef struct tm__sched_jstate {
 } tm__sched_jstate;
 
 /* Reads the state file; a missing file gives n = 0. *out freed with tm_free. */
-tm_status tm__sched_state_load(const char *path, tm__sched_jstate **out, size_t *n,
-                               tm_err *err);
+tm_status tm__sched_state_load(const char *path, tm__sched_jstate **out, size_t *n, tm_err *err);
 /* Writes the state file by core's output rules (tm_atomic: a temporary
  * file renamed over it, nothing left on failure); durable adds the fsyncs. */
-tm_status tm__sched_state_save(const char *path, const tm__sched_jstate *st, size_t n,
-                               bool durable, tm_err *err);
+tm_status tm__sched_state_save(const char *path, const tm__sched_jstate *st, size_t n, bool durable,
+                               tm_err *err);
 
 /* ---- processes, clock, lock ---------------------------------------------- */
 

@@ -14,17 +14,17 @@ typedef struct tm__sched_run {
 
 /* Runtime state of one job. */
 typedef struct tm__sched_jrun {
-    const tm__sched_job *job;  /* its configuration (borrowed) */
-    tm__sched_jstate st;       /* name, signature, next run, last success */
-    tm__sched_run *queue;      /* accepted fires not started yet, oldest first */
+    const tm__sched_job *job; /* its configuration (borrowed) */
+    tm__sched_jstate st;      /* name, signature, next run, last success */
+    tm__sched_run *queue;     /* accepted fires not started yet, oldest first */
     size_t n_queue;
     bool running;
-    tm__sched_run cur;         /* the running fire */
-    int64_t handle;            /* executor handle */
+    tm__sched_run cur; /* the running fire */
+    int64_t handle;    /* executor handle */
     tm_sched_time started, deadline, kill_at;
-    int kill_stage;            /* 0, 1 after SIGTERM, 2 after SIGKILL */
+    int kill_stage; /* 0, 1 after SIGTERM, 2 after SIGKILL */
     bool timed_out, interrupted;
-    bool removed;              /* no longer configured: finishes, then dropped */
+    bool removed; /* no longer configured: finishes, then dropped */
 } tm__sched_jrun;
 
 struct tm_sched {
@@ -32,18 +32,18 @@ struct tm_sched {
     tm_sched_options opt;
     tm_sched_clock clock;
     tm_sched_executor exec;
-    tm__sched_proc *proc;      /* the real clock/executor when used */
+    tm__sched_proc *proc; /* the real clock/executor when used */
     tm__sched_db *db;
     int lock_fd;
     tm__sched_jrun *jobs;
     size_t n_jobs;
     volatile sig_atomic_t stop_req;
-    bool signals;              /* handlers installed */
-    bool hup;                  /* SIGHUP seen: run() returns for a reload */
+    bool signals; /* handlers installed */
+    bool hup;     /* SIGHUP seen: run() returns for a reload */
     bool stopping;
     tm_sched_time stop_deadline;
     bool once_done;
-    bool dirty;                /* the state file is behind */
+    bool dirty; /* the state file is behind */
 };
 
 void tm__sched_log(tm_sched *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -47,7 +47,8 @@ tm_status tm__sched_state_load(const char *path, tm__sched_jstate **out, size_t 
         const tm_json *j = jobs->items[i];
         const tm_json *sig = tm_json_get(j, "trigger");
         snprintf(s[i].name, sizeof s[i].name, "%s", jobs->keys[i]);
-        snprintf(s[i].sig, sizeof s[i].sig, "%s", sig && sig->type == TM_JSON_STRING ? sig->str : "");
+        snprintf(s[i].sig, sizeof s[i].sig, "%s",
+                 sig && sig->type == TM_JSON_STRING ? sig->str : "");
         s[i].next_run = time_of(j, "next_run_us");
         s[i].last_success = time_of(j, "last_success_us");
     }
@@ -57,8 +58,8 @@ tm_status tm__sched_state_load(const char *path, tm__sched_jstate **out, size_t 
     return TM_OK;
 }
 
-tm_status tm__sched_state_save(const char *path, const tm__sched_jstate *st, size_t n,
-                               bool durable, tm_err *err)
+tm_status tm__sched_state_save(const char *path, const tm__sched_jstate *st, size_t n, bool durable,
+                               tm_err *err)
 {
     tm__sched_jbuf b = {0};
     tm__sched_jb_cstr(&b, "{\"version\": 1, \"jobs\": {");

@@ -199,8 +199,8 @@ tm_status tm__sched_convert_datetime(const char *text, const tm_sched_zone *tz, 
               *p++ == '-' && rx_digits(&p, 1, 2, &d);
     if (ok && (*p == ' ' || *p == 'T')) {
         p++;
-        ok = rx_digits(&p, 1, 2, &h) && *p++ == ':' && rx_digits(&p, 1, 2, &mi) &&
-             *p++ == ':' && rx_digits(&p, 1, 2, &s);
+        ok = rx_digits(&p, 1, 2, &h) && *p++ == ':' && rx_digits(&p, 1, 2, &mi) && *p++ == ':' &&
+             rx_digits(&p, 1, 2, &s);
         if (ok && *p == '.') {
             p++;
             ok = rx_digits(&p, 1, 6, &us); /* int() of the digits, as APScheduler */
@@ -229,8 +229,8 @@ tm_status tm__sched_convert_datetime(const char *text, const tm_sched_zone *tz, 
     const char *bad = check_fields(&f);
     if (bad) {
         if (f.year < 1 || f.year > 9999) {
-            return TM_ERR(err, TM_E_INVALID, NULL, 0, arg,
-                          "ValueError: year %d is out of range", f.year);
+            return TM_ERR(err, TM_E_INVALID, NULL, 0, arg, "ValueError: year %d is out of range",
+                          f.year);
         }
         return TM_ERR(err, TM_E_INVALID, NULL, 0, arg, "ValueError: %s", bad);
     }

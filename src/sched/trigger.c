@@ -10,11 +10,12 @@
 
 #include "sched/sched_int.h"
 
-static const char *const cron_keys[] = {"year",   "month",  "day",        "week",
-                                        "day_of_week", "hour", "minute", "second",
-                                        "start_date", "end_date", "timezone", "jitter"};
-static const char *const interval_keys[] = {"weeks",      "days",     "hours",    "minutes", "seconds",
-                                            "start_date", "end_date", "timezone", "jitter"};
+static const char *const cron_keys[] = {"year",        "month",    "day",      "week",
+                                        "day_of_week", "hour",     "minute",   "second",
+                                        "start_date",  "end_date", "timezone", "jitter"};
+static const char *const interval_keys[] = {"weeks",    "days",     "hours",
+                                            "minutes",  "seconds",  "start_date",
+                                            "end_date", "timezone", "jitter"};
 static const char *const date_keys[] = {"run_date", "timezone"};
 
 /* Python's default: the scheduler's timezone in TurboMode. */
@@ -35,8 +36,9 @@ static const tm_sched_kv *find_kv(const tm_sched_kv *kv, size_t n, const char *k
 
 static tm_status check_keys(tm__sched_kind kind, const tm_sched_kv *kv, size_t n, tm_err *err)
 {
-    const char *const *keys = kind == TM__CRON ? cron_keys : kind == TM__INTERVAL ? interval_keys
-                                                                                : date_keys;
+    const char *const *keys = kind == TM__CRON       ? cron_keys
+                              : kind == TM__INTERVAL ? interval_keys
+                                                     : date_keys;
     size_t nk = kind == TM__CRON ? 12 : kind == TM__INTERVAL ? 9 : 2;
     for (size_t i = 0; i < n; i++) {
         bool known = false;
@@ -114,7 +116,9 @@ static tm_status build_cron(tm_sched_trigger *t, const tm_sched_kv *kv, size_t n
     left -= (size_t)w;
     bool any = false;
     for (int i = 0; i < TM__F_COUNT; i++) {
-        const char *text = given[i] ? given[i]->value : i > last_given && last_given >= 0 ? defaults[i] : "*";
+        const char *text = given[i]                            ? given[i]->value
+                           : i > last_given && last_given >= 0 ? defaults[i]
+                                                               : "*";
         char msg[512];
         tm_status st = tm__sched_field_compile(i, text, !given[i], &t->f[i], msg, sizeof msg);
         if (st == TM_E_NOMEM) {
@@ -197,8 +201,9 @@ static tm_status build_interval(tm_sched_trigger *t, const tm_sched_kv *kv, size
 static void make_sig(tm_sched_trigger *t, const char *kind, const tm_sched_kv *kv, size_t n)
 {
     size_t at = (size_t)snprintf(t->sig, sizeof t->sig, "%s", kind);
-    const char *const *keys = t->kind == TM__CRON ? cron_keys : t->kind == TM__INTERVAL ? interval_keys
-                                                                                    : date_keys;
+    const char *const *keys = t->kind == TM__CRON       ? cron_keys
+                              : t->kind == TM__INTERVAL ? interval_keys
+                                                        : date_keys;
     size_t nk = t->kind == TM__CRON ? 12 : t->kind == TM__INTERVAL ? 9 : 2;
     for (size_t k = 0; k < nk && at < sizeof t->sig; k++) {
         const tm_sched_kv *a = find_kv(kv, n, keys[k]);

@@ -95,7 +95,8 @@ static tm_status build(const char *name, const unsigned char *d, size_t len, tm_
         types[i].isdst = e[4] != 0;
         types[i].abbr = a < charcnt ? chars + a : chars + charcnt;
         const char *nul = a < charcnt ? memchr(types[i].abbr, 0, charcnt - a) : NULL;
-        types[i].abbr_len = nul ? (size_t)(nul - types[i].abbr) : charcnt - (a < charcnt ? a : charcnt);
+        types[i].abbr_len =
+                nul ? (size_t)(nul - types[i].abbr) : charcnt - (a < charcnt ? a : charcnt);
     }
     for (size_t i = 0; i < timecnt; i++) {
         if (idx[i] >= typecnt) {

@@ -355,8 +355,7 @@ static tm_status open_conn(const char *path, int flags, tm_store **out, tm_err *
 {
     *out = NULL;
     if (!path || !*path) {
-        return TM_ERR(err, TM_E_INVALID, NULL, 0, "--db",
-                      "expected a database path, found \"\"");
+        return TM_ERR(err, TM_E_INVALID, NULL, 0, "--db", "expected a database path, found \"\"");
     }
     struct stat sb;
     if (!(flags & SQLITE_OPEN_CREATE) && stat(path, &sb) != 0) {
@@ -392,10 +391,9 @@ tm_status tm_store_open_readonly(const char *path, tm_store **out, tm_err *err)
         st = TM_ERR(err, TM_E_FORMAT, path, 0, "user_version",
                     "expected a TurboMode database of schema version %d, found %d%s",
                     TM_STORE_SCHEMA_VERSION, v,
-                    v == 0 ? " (not a TurboMode database, or an empty one)"
-                    : v < TM_STORE_SCHEMA_VERSION
-                            ? " (run a job on it once to migrate it)"
-                            : " (database from a newer turbomode)");
+                    v == 0                        ? " (not a TurboMode database, or an empty one)"
+                    : v < TM_STORE_SCHEMA_VERSION ? " (run a job on it once to migrate it)"
+                                                  : " (database from a newer turbomode)");
     }
     if (st != TM_OK) {
         tm_store_close(s);

@@ -9,9 +9,9 @@
 #include <turbomode/store.h>
 
 struct tm_store {
-    sqlite3 *db; /* open connection, owned */
-    char *path;  /* database path, owned */
-    bool in_tx;  /* inside tm_store_begin .. commit/rollback */
+    sqlite3 *db;    /* open connection, owned */
+    char *path;     /* database path, owned */
+    bool in_tx;     /* inside tm_store_begin .. commit/rollback */
     bool read_only; /* opened by tm_store_open_readonly */
 };
 

@@ -26,7 +26,7 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t sz)
 
 #define SIGNAL_COLS                                                                                \
     "SELECT s.id, s.symbol, s.date, s.label, s.p_sell, s.p_hold, s.p_buy, s.price,"                \
-    " coalesce(s.model_id, 0), coalesce(s.run_id, 0), s.decision, s.capped, s.c_sell, s.c_hold,"  \
+    " coalesce(s.model_id, 0), coalesce(s.run_id, 0), s.decision, s.capped, s.c_sell, s.c_hold,"   \
     " s.c_buy"
 
 static void read_signal(sqlite3_stmt *st, tm_store_signal *g)
@@ -415,8 +415,8 @@ tm_status tm_store_rule_get(tm_store *s, int64_t model_id, char **out, tm_err *e
 {
     sqlite3_stmt *st = NULL;
     *out = NULL;
-    tm_status rc = tm__store_prepare(s, "SELECT rule FROM decision_rules WHERE model_id = ?1",
-                                     &st, err);
+    tm_status rc =
+            tm__store_prepare(s, "SELECT rule FROM decision_rules WHERE model_id = ?1", &st, err);
     if (rc != TM_OK) {
         return rc;
     }

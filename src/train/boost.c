@@ -83,8 +83,8 @@ typedef struct run {
     tm__train_gh *grad;
     int32_t *bag;
     uint8_t *feat_on;
-    tm__train_hist *root;     /* per output: the root's histogram */
-    tm__train_gh *root_tmp;   /* scratch of tm__train_hist_build_multi */
+    tm__train_hist *root;   /* per output: the root's histogram */
+    tm__train_gh *root_tmp; /* scratch of tm__train_hist_build_multi */
     int n_root;
     int n_par; /* trees grown side by side */
     tm__train_grower gr[TM__TRAIN_MAX_PAR];
@@ -394,8 +394,8 @@ tm_status tm_train_fit(const tm_train_opts *opts, const tm_train_data *train,
             vloss = opts->early_stopping_unweighted
                             ? tm__train_loss_shifted(opts->objective, n_out, r.sv, valid->label,
                                                      NULL, undo, nv, nt)
-                            : tm__train_loss(opts->objective, n_out, r.sv, valid->label, r.wv,
-                                             nv, nt);
+                            : tm__train_loss(opts->objective, n_out, r.sv, valid->label, r.wv, nv,
+                                             nt);
             stop = tm__train_es_update(&es, round, vloss);
             if (r.st_best && es.best_round == round) {
                 memcpy(r.st_best, r.st, n * (size_t)n_out * sizeof *r.st);
@@ -439,8 +439,8 @@ tm_status tm_train_fit(const tm_train_opts *opts, const tm_train_data *train,
         const double *sv = use_best ? r.sv_best : r.sv;
         tm__train_metrics_fill(metrics, opts->objective, n_out, sv, valid->label, r.wv, nv, nt,
                                true);
-        metrics->valid_loss_deweighted =
-                tm__train_loss_shifted(opts->objective, n_out, sv, valid->label, NULL, undo, nv, nt);
+        metrics->valid_loss_deweighted = tm__train_loss_shifted(opts->objective, n_out, sv,
+                                                                valid->label, NULL, undo, nv, nt);
         /* The validation scores are spent: r.sv now holds the prior's. */
         double prior[TM_TRAIN_MAX_CLASSES];
         tm__train_init_score(opts->objective, n_out, train->label, NULL, n, prior);

@@ -41,13 +41,15 @@ tm_status tm__train_check_opts(const tm_train_opts *o, tm_err *err)
                        TM_TRAIN_MAX_DEPTH_OBLIVIOUS, o->max_depth);
     }
     if (o->class_weight < TM_TRAIN_CW_NONE || o->class_weight > TM_TRAIN_CW_EXPLICIT) {
-        return OPT_ERR(err, "--class-weight: expected none, balanced or explicit weights, found "
-                            "mode %d",
+        return OPT_ERR(err,
+                       "--class-weight: expected none, balanced or explicit weights, found "
+                       "mode %d",
                        (int)o->class_weight);
     }
     if (o->class_weight != TM_TRAIN_CW_NONE && o->objective == TM_TRAIN_REGRESSION) {
-        return OPT_ERR(err, "--class-weight: expected no class weights for the regression "
-                            "objective, found %s",
+        return OPT_ERR(err,
+                       "--class-weight: expected no class weights for the regression "
+                       "objective, found %s",
                        o->class_weight == TM_TRAIN_CW_BALANCED ? "balanced" : "explicit weights");
     }
     if (o->class_weight == TM_TRAIN_CW_EXPLICIT &&
@@ -113,8 +115,7 @@ static tm_status check_weight_sums(const tm_train_data *d, int k, tm_err *err)
         if (cnt[c] > 0 && !(sum[c] > 0.0)) {
             if (k == 0) {
                 return TM_ERR(err, TM_E_INVALID, d->name, 0, "weight",
-                              "expected a positive sum of weights, found 0 over %zu rows",
-                              cnt[c]);
+                              "expected a positive sum of weights, found 0 over %zu rows", cnt[c]);
             }
             return TM_ERR(err, TM_E_INVALID, d->name, 0, "weight",
                           "expected a positive sum of weights for class %d, found 0 over its "
@@ -210,13 +211,14 @@ tm_status tm__train_check_data(const tm_train_opts *o, const tm_train_data *tr,
     }
     if (o->class_weight == TM_TRAIN_CW_EXPLICIT) {
         if (o->n_class_weights != k) {
-            return OPT_ERR(err, "--class-weight: expected %d weights (one per class), found %d",
-                           k, o->n_class_weights);
+            return OPT_ERR(err, "--class-weight: expected %d weights (one per class), found %d", k,
+                           o->n_class_weights);
         }
         for (int c = 0; c < k; c++) {
             if (!(o->class_weights[c] > 0.0) || !isfinite(o->class_weights[c])) {
-                return OPT_ERR(err, "--class-weight: expected finite weights > 0, found %g for "
-                                    "class %d",
+                return OPT_ERR(err,
+                               "--class-weight: expected finite weights > 0, found %g for "
+                               "class %d",
                                o->class_weights[c], c);
             }
         }

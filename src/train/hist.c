@@ -150,9 +150,8 @@ static void build_multi_range(const tm__train_hist_src *s, const tm__train_gh *c
     }
 }
 
-void tm__train_hist_build_multi(const tm__train_hist_src *s, const tm__train_gh *const *grad,
-                                int k, size_t n, int n_threads, tm__train_gh *scratch,
-                                tm__train_hist *out)
+void tm__train_hist_build_multi(const tm__train_hist_src *s, const tm__train_gh *const *grad, int k,
+                                size_t n, int n_threads, tm__train_gh *scratch, tm__train_hist *out)
 {
     int32_t nu = s->bins->n_used;
     int n_groups = n < SERIAL_ROWS ? 1 : n_threads;

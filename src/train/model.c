@@ -1,7 +1,7 @@
 /* The model while it is trained: growable node (or level) arrays in bin
  * space, evaluated on binned rows during boosting, and turned into a
- * forest at the end through forest's builder (tm_forest_builder). Thresholds become raw-value thresholds through the
- * bin mapper (value bins <= b  <=>  float32(x) < thr[b]), so the forest
+ * forest at the end through forest's builder (tm_forest_builder). Thresholds become raw-value
+ * thresholds through the bin mapper (value bins <= b  <=>  float32(x) < thr[b]), so the forest
  * predicts exactly what the trainer evaluated. */
 #include <math.h>
 #include <stdio.h>
@@ -144,8 +144,8 @@ static void add_general(tm_forest_builder *fb, const tm__train_model *m, const t
                 continue;
             }
             int32_t u = m->feat_u[src];
-            tm_forest_builder_split(fb, b->used[u], raw_threshold(b, u, m->bin[src]),
-                                    m->left[src], m->right[src], m->nan_left[src]);
+            tm_forest_builder_split(fb, b->used[u], raw_threshold(b, u, m->bin[src]), m->left[src],
+                                    m->right[src], m->nan_left[src]);
         }
     }
 }

@@ -7,9 +7,8 @@
 #ifndef TURBOMODE_TRAIN_INT_H
 #define TURBOMODE_TRAIN_INT_H
 
-#include <turbomode/train.h>
-
 #include <turbomode/forest.h>
+#include <turbomode/train.h>
 
 /* Most trees of a round grown side by side. */
 #define TM__TRAIN_MAX_PAR 8
@@ -89,8 +88,8 @@ void tm__train_hist_build_range(const tm__train_hist_src *s, const int32_t *rows
 /* The histograms of all rows for k outputs (gradients grad[0..k)) in one
  * pass, bit-identical to k calls of tm__train_hist_build over all rows;
  * scratch holds k slots per histogram slot. */
-void tm__train_hist_build_multi(const tm__train_hist_src *s, const tm__train_gh *const *grad,
-                                int k, size_t n, int n_threads, tm__train_gh *scratch,
+void tm__train_hist_build_multi(const tm__train_hist_src *s, const tm__train_gh *const *grad, int k,
+                                size_t n, int n_threads, tm__train_gh *scratch,
                                 tm__train_hist *out);
 void tm__train_hist_sub_range(const tm__train_bins *b, tm__train_hist *big,
                               const tm__train_hist *small, const uint8_t *feat_on, int32_t f0,
@@ -214,10 +213,10 @@ typedef struct tm__train_grower {
     int n_threads;
     const tm__train_hist *root_hist; /* the root's histogram when built
                                         already (all rows), else NULL */
-    int32_t *part;                /* rows grouped by leaf */
-    int32_t *tmp;                 /* partition scratch */
-    tm__train_split *scratch;     /* n_used, for split search */
-    tm__train_split *thread_best; /* 2 per thread, for parallel growth */
+    int32_t *part;                   /* rows grouped by leaf */
+    int32_t *tmp;                    /* partition scratch */
+    tm__train_split *scratch;        /* n_used, for split search */
+    tm__train_split *thread_best;    /* 2 per thread, for parallel growth */
     /* leaves of the last tree (rows part[begin, end), value) */
     int32_t n_leaves, cap_leaves;
     tm__train_leaf *leaves;
@@ -290,7 +289,6 @@ void tm__train_init_score(tm_train_objective obj, int n_out, const double *label
 void tm__train_transform(tm_train_objective obj, int n_out, const double *s, double *p);
 
 /* ---- checks and weights (data.c) -------------------------------------- */
-
 
 /* Checks o against tm_train_opt_table's rows and the rules between
  * options; the message names the option ("--max-bin: expected a whole

@@ -241,7 +241,7 @@ START_TEST(job_help_lists_only_the_options_taken)
     ck_assert_ptr_nonnull(strstr(h, "--folds K"));
     ck_assert_ptr_nonnull(strstr(h, "--registry FILE"));
     ck_assert_ptr_nonnull(strstr(h, "(default: 1)")); /* --rounds-scale, from opts_init */
-    ck_assert_ptr_nonnull(strstr(h, "--force")); /* activates without the promotion check */
+    ck_assert_ptr_nonnull(strstr(h, "--force"));      /* activates without the promotion check */
     ck_assert_ptr_null(strstr(h, "--gate-days"));
     free(h);
     h = help_of("replay");
@@ -274,8 +274,9 @@ static void readme_section_is(const char *args, const char *begin, const char *e
     char *b = strstr(a, end);
     ck_assert_msg(b != NULL, "README.md has no marker %s", end);
     *b = 0;
-    ck_assert_msg(strcmp(a, md) == 0, "README.md's section after %s differs from `turbomode %s`: "
-                                      "run `make readme-options`",
+    ck_assert_msg(strcmp(a, md) == 0,
+                  "README.md's section after %s differs from `turbomode %s`: "
+                  "run `make readme-options`",
                   begin, args);
     free(md);
     free(readme);

@@ -166,9 +166,9 @@ START_TEST(output_bad_locations_exit_2_before_work)
     ck_assert_int_eq(run(PREDICT "--output .", err, sizeof err), 2);
     ck_assert_str_eq(err, "turbomode: .: cannot write output: is a directory\n");
     /* checked before the work: a bad model is not even read */
-    ck_assert_int_eq(run("predict --model absent.txt --input t.csv --output missing/o.csv", err,
-                         sizeof err),
-                     2);
+    ck_assert_int_eq(
+            run("predict --model absent.txt --input t.csv --output missing/o.csv", err, sizeof err),
+            2);
     ck_assert_str_eq(err,
                      "turbomode: missing/o.csv: cannot create output: No such file or directory\n");
 }

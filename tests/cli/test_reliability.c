@@ -280,7 +280,7 @@ static void write_bytes(const char *name, const char *text, size_t len)
     fclose(fp);
 }
 
-#define HDR "date,open,high,low,close,volume,Name\n"
+#define HDR       "date,open,high,low,close,volume,Name\n"
 #define ROW(d, n) d ",10,11,9,10.5,1000," n "\n"
 
 /* import-prices FILE into imp.db must fail with status 2 and exactly msg
@@ -489,8 +489,7 @@ START_TEST(reliability_point_in_time_models)
            "or earlier, found only later ones (the active one: as of 2016-06-30); run "
            "model-retrain --as-of 2016-03-01 first, or pass --allow-later-models to accept the "
            "look-ahead\n");
-    expect(tm("meta-retrain --db pit.db --models-dir pit.db.models --as-of 2016-05-02 --force"),
-           2,
+    expect(tm("meta-retrain --db pit.db --models-dir pit.db.models --as-of 2016-05-02 --force"), 2,
            "turbomode: pit.db: field '--as-of': expected base models trained as of 2016-05-02 "
            "or earlier, found only later ones (the active one: as of 2016-06-30); run "
            "model-retrain --as-of 2016-05-02 first, or pass --allow-later-models to accept the "
@@ -520,16 +519,14 @@ START_TEST(reliability_point_in_time_models)
                    rdir());
     char *id_old = slurp_rel("id_old.txt"), *id_new = slurp_rel("id_new.txt");
     ck_assert_str_ne(id_old, id_new);
-    expect(tm("scan --db pit.db --models-dir pit.db.models --as-of 2016-05-03"), 0,
-           "");
+    expect(tm("scan --db pit.db --models-dir pit.db.models --as-of 2016-05-03"), 0, "");
     tm_test_system("cd '%s' && sqlite3 pit.db \"SELECT DISTINCT model_id FROM signals WHERE "
                    "date = '2016-05-03'\" > used.txt",
                    rdir());
     char *used = slurp_rel("used.txt");
     ck_assert_str_eq(used, id_old);
     free(used);
-    expect(tm("scan --db pit.db --models-dir pit.db.models --as-of 2016-07-01"), 0,
-           "");
+    expect(tm("scan --db pit.db --models-dir pit.db.models --as-of 2016-07-01"), 0, "");
     tm_test_system("cd '%s' && sqlite3 pit.db \"SELECT DISTINCT model_id FROM signals WHERE "
                    "date = '2016-07-01'\" > used.txt",
                    rdir());
@@ -545,8 +542,7 @@ START_TEST(reliability_as_of_before_any_price_refused)
 {
     trained_copy("early.db");
     char *before = sum("early.db");
-    expect(tm("scan --db early.db --models-dir early.db.models --as-of 2010-01-01"),
-           2,
+    expect(tm("scan --db early.db --models-dir early.db.models --as-of 2010-01-01"), 2,
            "turbomode: early.db: field '--as-of': expected a date with prices on or before it, "
            "found 2010-01-01 (earlier than every price of the universe)\n");
     expect(tm("backfill --db early.db --as-of 2010-01-01"), 2,
@@ -626,8 +622,10 @@ START_TEST(reliability_backfill_progress)
     const char *time_end = strstr(err, "s)\n");
     ck_assert_msg(time_end, "%s", err);
     char tail[256];
-    snprintf(tail, sizeof tail, "s)\nbackfill: 1000 of %zu samples written\nbackfill: %zu of %zu "
-             "samples written\n", n, n, n);
+    snprintf(tail, sizeof tail,
+             "s)\nbackfill: 1000 of %zu samples written\nbackfill: %zu of %zu "
+             "samples written\n",
+             n, n, n);
     ck_assert_str_eq(time_end, tail);
     free(out);
     free(err);
@@ -659,8 +657,9 @@ START_TEST(reliability_evaluate_outputs_all_or_none)
     expect(tm(EVAL "--json keep.json --html missing/r.html"), 2,
            "turbomode evaluate: --html: missing/r.html: cannot create output: No such file or "
            "directory\n");
-    expect(tm(EVAL "--html ."), 2, "turbomode evaluate: --html: .: cannot write output: is a "
-                                   "directory\n");
+    expect(tm(EVAL "--html ."), 2,
+           "turbomode evaluate: --html: .: cannot write output: is a "
+           "directory\n");
     ck_assert_int_eq(tm_test_system("cd '%s' && ln -sf keep.json link.json", rdir()), 0);
     expect(tm(EVAL "--json keep.json --html link.json"), 2,
            "turbomode evaluate: --html: expected a file other than --json's, found \"link.json\" "

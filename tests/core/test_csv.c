@@ -67,8 +67,8 @@ END_TEST
 START_TEST(csv_line_ends_and_blank_lines)
 {
     const char *texts[] = {
-            "x,y\r\n1,2\r\n3,4\r\n", "x,y\n1,2\n3,4",           "x,y\r\n1,2\r\n3,4",
-            "x,y\n1,2\n3,4\n\n",     "x,y\n1,2\n3,4\r\n\r\n",  "\xef\xbb\xbfx,y\n1,2\n3,4\n",
+            "x,y\r\n1,2\r\n3,4\r\n", "x,y\n1,2\n3,4",         "x,y\r\n1,2\r\n3,4",
+            "x,y\n1,2\n3,4\n\n",     "x,y\n1,2\n3,4\r\n\r\n", "\xef\xbb\xbfx,y\n1,2\n3,4\n",
             "x,y\r\n1,2\r\n3,4\r",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {

@@ -391,9 +391,9 @@ END_TEST
  * exponents, values beyond float32, beyond int32. */
 static const char *typed_num(size_t i)
 {
-    static const char *v[] = {"0",      "-0",    "7",        "-2147483648", "2147483647",
-                              "0.1",    "-1e-3", "3.4e38",   "1E400",       "-0.0",
-                              "1.5e-45", "42",   "12345678", "0.30000001"};
+    static const char *v[] = {"0",       "-0",    "7",        "-2147483648", "2147483647",
+                              "0.1",     "-1e-3", "3.4e38",   "1E400",       "-0.0",
+                              "1.5e-45", "42",    "12345678", "0.30000001"};
     return v[i % (sizeof v / sizeof v[0])];
 }
 

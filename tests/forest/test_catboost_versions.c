@@ -89,35 +89,33 @@ END_TEST
  * output: the positive class probability. */
 START_TEST(cb_versions_1x_nonsymmetric_logloss)
 {
-    tm_forest *f =
-            load("{" INFO(
-                    "Logloss",
-                    ",\"class_params\":{\"class_names\":[0,1],\"class_to_label\":[0,"
-                    "1],\"classes_count\":0}") "," FEATURES("AsFalse") ","
-                                                                       "\"trees\":[{\"left\":{"
-                                                                       "\"value\":-1,\"weight\":3},"
-                                                                       "\"right\":{\"left\":{"
-                                                                       "\"value\":0.5,"
-                                                                       "\"weight\":1},\"right\":{"
-                                                                       "\"value\":2,\"weight\":1},"
-                                                                       "\"split\":" SPLIT(
-                                                                               1, "1.5",
-                                                                               2) "},"
-                                                                                  "\"split\""
-                                                                                  ":" SPLIT(0,
-                                                                                            "0.5",
-                                                                                            1) "}],"
-                                                                                               "\"s"
-                                                                                               "cal"
-                                                                                               "e_"
-                                                                                               "and"
-                                                                                               "_bi"
-                                                                                               "as"
-                                                                                               "\":"
-                                                                                               "[1,"
-                                                                                               "[0]"
-                                                                                               "]"
-                                                                                               "}");
+    tm_forest *f = load("{" INFO(
+            "Logloss",
+            ",\"class_params\":{\"class_names\":[0,1],\"class_to_label\":[0,"
+            "1],\"classes_count\":0}") "," FEATURES("AsFalse") ","
+                                                               "\"trees\":[{\"left\":{"
+                                                               "\"value\":-1,\"weight\":3},"
+                                                               "\"right\":{\"left\":{"
+                                                               "\"value\":0.5,"
+                                                               "\"weight\":1},\"right\":{"
+                                                               "\"value\":2,\"weight\":1},"
+                                                               "\"split\":" SPLIT(
+                                                                       1, "1.5",
+                                                                       2) "},"
+                                                                          "\"split\""
+                                                                          ":" SPLIT(0, "0.5",
+                                                                                    1) "}],"
+                                                                                       "\"s"
+                                                                                       "cal"
+                                                                                       "e_"
+                                                                                       "and"
+                                                                                       "_bi"
+                                                                                       "as"
+                                                                                       "\":"
+                                                                                       "[1,"
+                                                                                       "[0]"
+                                                                                       "]"
+                                                                                       "}");
     double m[3], p[3];
     predict3(f, TM_FOREST_OUT_MARGIN, m);
     ck_assert(m[0] == 2.0 && m[1] == -1.0 && m[2] == -1.0);

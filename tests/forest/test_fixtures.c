@@ -116,8 +116,8 @@ static int compare(const char *what, const double *got, size_t n_rows, size_t wi
             double g = got[r * width + k], w = want->values[r * width + k];
             if (!close_enough(g, w, tol)) {
                 if (bad < 5) {
-                    fprintf(stderr, "%s: row %zu col %zu: got %.17g expected %.17g\n", what, r,
-                            k, g, w);
+                    fprintf(stderr, "%s: row %zu col %zu: got %.17g expected %.17g\n", what, r, k,
+                            g, w);
                 }
                 bad++;
             }
@@ -195,12 +195,11 @@ static int check_model(const fixture *fx, const char *model, const char *expecte
     tm_status st = tm_forest_load(path, NULL, &f, &err);
     if (fx->requires_categorical) {
         ck_assert_msg(st == TM_E_FORMAT, "%s: categorical model must be rejected", path);
-        ck_assert_msg(strstr(err.reason, "categ") != NULL, "%s: reason names categorical: %s",
-                      path, err.reason);
+        ck_assert_msg(strstr(err.reason, "categ") != NULL, "%s: reason names categorical: %s", path,
+                      err.reason);
         return 0;
     }
-    ck_assert_msg(st == TM_OK, "%s: %s (line %ld field %s)", path, err.reason, err.line,
-                  err.field);
+    ck_assert_msg(st == TM_OK, "%s: %s (line %ld field %s)", path, err.reason, err.line, err.field);
     tm_csv *in = read_csv(fx->dir, "input.csv");
     double *X = bind_input(f, in);
     size_t nf = (size_t)tm_forest_n_features(f), n = in->n_rows;
@@ -218,8 +217,7 @@ static int check_model(const fixture *fx, const char *model, const char *expecte
         double *fast = malloc((n * w + 1) * sizeof *fast);
         double *ref = malloc((n * w + 1) * sizeof *ref);
         ck_assert_int_eq(tm_forest_predict(f, X, n, nf, outs[i].kind, 2, fast, &err), TM_OK);
-        ck_assert_int_eq(tm_forest_predict_reference(f, X, n, nf, outs[i].kind, ref, &err),
-                         TM_OK);
+        ck_assert_int_eq(tm_forest_predict_reference(f, X, n, nf, outs[i].kind, ref, &err), TM_OK);
         snprintf(what, sizeof what, "fast %s vs %s", path, outs[i].file);
         bad += compare(what, fast, n, w, want, fx->tol);
         snprintf(what, sizeof what, "reference %s vs %s", path, outs[i].file);
@@ -267,10 +265,9 @@ static int walk_family(const char *family, int *n_bad)
         }
         for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
             if (has_file(fx.dir, models[i])) {
-                *n_bad += check_model(&fx, models[i], "expected.csv",
-                                      has_file(fx.dir, "expected_margin.csv")
-                                          ? "expected_margin.csv"
-                                          : NULL);
+                *n_bad += check_model(
+                        &fx, models[i], "expected.csv",
+                        has_file(fx.dir, "expected_margin.csv") ? "expected_margin.csv" : NULL);
             }
         }
         if (has_file(fx.dir, "model_all_iterations.txt")) {

@@ -69,8 +69,8 @@ START_TEST(xgboost_rule_equal_goes_right_in_float32)
     double t = 0.1; /* float32(0.1) = 0.100000001490116... */
     tm_forest *f = stump(TM__CMP_LT_F32, t, true);
     float tf = (float)t;
-    ck_assert_double_eq(margin1(f, (double)tf), 1.0);                          /* equal: right */
-    ck_assert_double_eq(margin1(f, (double)nextafterf(tf, -1.0f)), -1.0);      /* below: left */
+    ck_assert_double_eq(margin1(f, (double)tf), 1.0);                     /* equal: right */
+    ck_assert_double_eq(margin1(f, (double)nextafterf(tf, -1.0f)), -1.0); /* below: left */
     ck_assert_double_eq(margin1(f, 0.1), 1.0); /* 0.1 rounds to the threshold in float32 */
     ck_assert_double_eq(margin1(f, INFINITY), 1.0);
     ck_assert_double_eq(margin1(f, -INFINITY), -1.0);
@@ -145,8 +145,7 @@ START_TEST(predict_rejects_short_stride_and_accepts_zero_rows)
     ck_assert_int_eq(tm_forest_predict(f, &x, 1, 0, TM_FOREST_OUT_MARGIN, 1, &out, &err),
                      TM_E_INVALID);
     ck_assert_ptr_nonnull(strstr(err.reason, "stride"));
-    ck_assert_int_eq(tm_forest_predict(f, NULL, 0, 1, TM_FOREST_OUT_MARGIN, 1, NULL, NULL),
-                     TM_OK);
+    ck_assert_int_eq(tm_forest_predict(f, NULL, 0, 1, TM_FOREST_OUT_MARGIN, 1, NULL, NULL), TM_OK);
     tm_forest_free(f);
 }
 END_TEST
@@ -171,7 +170,7 @@ static int32_t grow(tm_forest *f, int32_t *next, int32_t *leaf_next, int depth, 
         f->leaf_index[nd] = *leaf_next;
         for (int32_t k = 0; k < f->leaf_dim; k++) {
             f->leaf_values[(size_t)*leaf_next * (size_t)f->leaf_dim + (size_t)k] =
-                (double)(float)(unif() * 2.0 - 1.0);
+                    (double)(float)(unif() * 2.0 - 1.0);
         }
         (*leaf_next)++;
         return nd;
@@ -400,7 +399,8 @@ START_TEST(oblivious_fast_path_equals_reference)
         for (int i = 0; i < d; i++) {
             int j = (int)(rnd() % 6);
             f->obl_feature[t * depth + i] = j;
-            f->obl_border[t * depth + i] = (float)(rnd() % 3 ? unif() * 4 - 2 : (double)(rnd() % 5));
+            f->obl_border[t * depth + i] =
+                    (float)(rnd() % 3 ? unif() * 4 - 2 : (double)(rnd() % 5));
             f->obl_nan_one[t * depth + i] = nan_one[j];
         }
     }

@@ -199,8 +199,8 @@ int main(int argc, char **argv)
     }
     cur_seed = seed;
     rng_state = seed ? seed : 1;
-    printf("fuzz: %s seed %llu (repeat with --seed %llu)\n", argv[0],
-           (unsigned long long)seed, (unsigned long long)seed);
+    printf("fuzz: %s seed %llu (repeat with --seed %llu)\n", argv[0], (unsigned long long)seed,
+           (unsigned long long)seed);
     fflush(stdout);
 #ifdef HAVE_DEATH_CALLBACK
     __sanitizer_set_death_callback(save_crash);

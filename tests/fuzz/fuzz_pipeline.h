@@ -12,8 +12,8 @@ static char fuzz_dir[64];
 
 static void fuzz_dir_remove(void)
 {
-    static const char *const names[] = {"fuzz.db", "fuzz.db-wal", "fuzz.db-shm", "fuzz.db-journal",
-                                        "input", "fuzz.db.lock"};
+    static const char *const names[] = {"fuzz.db",         "fuzz.db-wal", "fuzz.db-shm",
+                                        "fuzz.db-journal", "input",       "fuzz.db.lock"};
     char path[128];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", fuzz_dir, names[i]);

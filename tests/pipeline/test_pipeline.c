@@ -367,13 +367,13 @@ START_TEST(pipeline_gate_force_and_rollback)
                          " models WHERE kind='meta')");
     ck_assert_int_eq(q(db, "SELECT json_extract(metrics, '$.under_1pct_over_prior') FROM models"
                            " WHERE id = (SELECT max(id) FROM"
-                         " models WHERE kind='meta')"),
+                           " models WHERE kind='meta')"),
                      weak);
     ck_assert_int_eq(strstr(rep.summary, "<1% over prior") != NULL, weak);
     /* the comparison model's rounds are on record (did it hit the cap?) */
     int64_t cmp_best = q(db, "SELECT json_extract(metrics, '$.compare_best_iteration') FROM models"
                              " WHERE id = (SELECT max(id) FROM"
-                         " models WHERE kind='meta')");
+                             " models WHERE kind='meta')");
     ck_assert_int_ge(cmp_best, 0);
     char want[64];
     snprintf(want, sizeof want, "valid, best iteration %lld\n", (long long)cmp_best);
@@ -621,8 +621,7 @@ START_TEST(pipeline_replay_and_daemon_agree)
     ok(tm_sched_time_parse("2016-04-22T00:00:00", tm_sched_trigger_zone(info.trigger), &d.now,
                            &err),
        &err);
-    ok(tm_sched_time_parse("2016-04-25T23:59:59", tm_sched_trigger_zone(info.trigger), &end,
-                           &err),
+    ok(tm_sched_time_parse("2016-04-25T23:59:59", tm_sched_trigger_zone(info.trigger), &end, &err),
        &err);
     tm_sched_clock clock = {d_now, d_wait, &d};
     tm_sched_executor exec = {d_start, d_poll, d_kill, d_next, &d};
@@ -860,7 +859,8 @@ START_TEST(pipeline_registry_errors_name_the_field)
             {"{\"models\": [{\"name\": \"a\", \"family\": \"xgboost\"},\n"
              " {\"name\": \"a\", \"family\": \"catboost\"}]}",
              ":2: field 'models[1].name': expected distinct names, found \"a\" twice"},
-            {"{\"models\": []}", ":1: field 'models': expected an array of 1 to 16 models, found 0"},
+            {"{\"models\": []}",
+             ":1: field 'models': expected an array of 1 to 16 models, found 0"},
             {"{\"models\": [{\"name\": \"a\", \"family\": \"lightgbm\", \"file\": \"x.txt\","
              " \"max_depth\": 3}]}",
              ":1: field 'models[0].max_depth': unknown key in an exported-model entry"},
@@ -990,8 +990,7 @@ START_TEST(pipeline_retrain_stores_rule_and_scan_applies_it)
     tm_pipeline_report rep;
     ok(tm_pipeline_scan(p, 20160415, &rep, &err), &err);
     tm_pipeline_close(p);
-    ck_assert_msg(strstr(rep.summary, "  decision rule of meta model ") != NULL, "%s",
-                  rep.summary);
+    ck_assert_msg(strstr(rep.summary, "  decision rule of meta model ") != NULL, "%s", rep.summary);
     ck_assert_ptr_null(strstr(rep.summary, "cap:"));
     size_t n = 0;
     tm_store_signal *s = signals_of(db, 20160415, &n);
@@ -1025,22 +1024,22 @@ START_TEST(pipeline_scan_cap_and_one_sided_day_by_hand_rule)
     char db[600], models[600], reg[600];
     snprintf(db, sizeof db, "%s/cap.db", dir());
     trained_copy(db);
-    ck_assert_int_eq(tm_test_system(
-                             "sqlite3 %s \"UPDATE decision_rules SET rule = '{\\\"version\\\": 1,"
-                             " \\\"target\\\": 0.3, \\\"n_cal\\\": 10, \\\"n_thr\\\": 10,"
-                             " \\\"cal_from\\\": 20160101, \\\"cal_to\\\": 20160201,"
-                             " \\\"thr_from\\\": 20160202, \\\"thr_to\\\": 20160301,"
-                             " \\\"classes\\\": [{\\\"x\\\": [0], \\\"y\\\": [0.1],"
-                             " \\\"threshold\\\": 0.9, \\\"sel_n\\\": 0, \\\"sel_hits\\\": 0,"
-                             " \\\"sel_lower\\\": null, \\\"base_rate\\\": 0.1},"
-                             " {\\\"x\\\": [0], \\\"y\\\": [0.4], \\\"threshold\\\": null,"
-                             " \\\"sel_n\\\": 0, \\\"sel_hits\\\": 0, \\\"sel_lower\\\": null,"
-                             " \\\"base_rate\\\": null},"
-                             " {\\\"x\\\": [0], \\\"y\\\": [0.5], \\\"threshold\\\": 0.4,"
-                             " \\\"sel_n\\\": 5, \\\"sel_hits\\\": 4, \\\"sel_lower\\\": 0.37,"
-                             " \\\"base_rate\\\": 0.2}]}'\"",
-                             db),
-                     0);
+    ck_assert_int_eq(
+            tm_test_system("sqlite3 %s \"UPDATE decision_rules SET rule = '{\\\"version\\\": 1,"
+                           " \\\"target\\\": 0.3, \\\"n_cal\\\": 10, \\\"n_thr\\\": 10,"
+                           " \\\"cal_from\\\": 20160101, \\\"cal_to\\\": 20160201,"
+                           " \\\"thr_from\\\": 20160202, \\\"thr_to\\\": 20160301,"
+                           " \\\"classes\\\": [{\\\"x\\\": [0], \\\"y\\\": [0.1],"
+                           " \\\"threshold\\\": 0.9, \\\"sel_n\\\": 0, \\\"sel_hits\\\": 0,"
+                           " \\\"sel_lower\\\": null, \\\"base_rate\\\": 0.1},"
+                           " {\\\"x\\\": [0], \\\"y\\\": [0.4], \\\"threshold\\\": null,"
+                           " \\\"sel_n\\\": 0, \\\"sel_hits\\\": 0, \\\"sel_lower\\\": null,"
+                           " \\\"base_rate\\\": null},"
+                           " {\\\"x\\\": [0], \\\"y\\\": [0.5], \\\"threshold\\\": 0.4,"
+                           " \\\"sel_n\\\": 5, \\\"sel_hits\\\": 4, \\\"sel_lower\\\": 0.37,"
+                           " \\\"base_rate\\\": 0.2}]}'\"",
+                           db),
+            0);
     tm_pipeline *p = open_with(db, no_cap, models, reg);
     tm_err err;
     tm_err_init(&err);
@@ -1171,8 +1170,9 @@ START_TEST(pipeline_promotion_judges_by_the_candidates_rule)
     ok(tm_pipeline_backfill(p, 20160527, &rep, &err), &err);
     ok(tm_pipeline_meta_retrain(p, 20160527, &rep, &err), &err);
     tm_pipeline_close(p);
-    ck_assert_msg(strstr(rep.summary, "Wilson 95% lower bound reaches 0.99 and the side's base rate") != NULL, "%s",
-                  rep.summary);
+    ck_assert_msg(strstr(rep.summary,
+                         "Wilson 95% lower bound reaches 0.99 and the side's base rate") != NULL,
+                  "%s", rep.summary);
     ck_assert_ptr_nonnull(strstr(rep.summary, "; BUY abstains (no threshold reaches it); SELL "
                                               "abstains (no threshold reaches it)\n"));
     ck_assert_ptr_nonnull(strstr(rep.summary, "the candidate by its decision rule"));

@@ -59,8 +59,8 @@ START_TEST(config_defaults_are_the_five_jobs)
     tm_err_init(&err);
     ck_assert_int_eq(tm_sched_config_load(NULL, &cfg, &err), TM_OK);
     ck_assert_int_eq((int)tm_sched_config_n_jobs(cfg), 5);
-    const char *names[5] = {"overnight_scan", "outcome_tracker", "sample_generator",
-                            "meta_retrain", "model_retrain"};
+    const char *names[5] = {"overnight_scan", "outcome_tracker", "sample_generator", "meta_retrain",
+                            "model_retrain"};
     const char *desc[5] = {"cron[hour='23', minute='0']", "cron[hour='2', minute='0']",
                            "cron[day_of_week='sun', hour='3', minute='0']",
                            "cron[day_of_week='sun', hour='23', minute='45']",
@@ -94,10 +94,13 @@ START_TEST(config_cli_error_one_line)
     fputs("[job scan]\ncommand = true\nhour = 9-5\n", fp);
     fclose(fp);
     char cmd[1200];
-    snprintf(cmd, sizeof cmd, "'%s' schedule list --config '%s' 2>&1 >/dev/null | wc -l | "
-                              "grep -qx 1", tm_test_bin(), path);
+    snprintf(cmd, sizeof cmd,
+             "'%s' schedule list --config '%s' 2>&1 >/dev/null | wc -l | "
+             "grep -qx 1",
+             tm_test_bin(), path);
     ck_assert_int_eq(tm_test_system("%s", cmd), 0);
-    ck_assert_int_eq(tm_test_system("'%s' daemon --config '%s' 2>/dev/null", tm_test_bin(), path), 2);
+    ck_assert_int_eq(tm_test_system("'%s' daemon --config '%s' 2>/dev/null", tm_test_bin(), path),
+                     2);
 }
 END_TEST
 

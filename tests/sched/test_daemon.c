@@ -66,7 +66,8 @@ START_TEST(daemon_single_instance_kill9_catch_up)
     fclose(fp);
     const char *bin = tm_test_bin();
     ck_assert_int_eq(tm_test_system("'%s' daemon --config '%s' 2>'%s/a.log' & echo $! >'%s/a.pid'",
-                                    bin, conf, dir, dir), 0);
+                                    bin, conf, dir, dir),
+                     0);
     snprintf(cmd, sizeof cmd, "%s/a.pid", dir);
     long a = read_pid(cmd);
     ck_assert_int_gt(a, 0);
@@ -109,10 +110,11 @@ START_TEST(daemon_single_instance_kill9_catch_up)
     ck_assert_int_eq(q_int(h, sql), 1);
     /* The leftover was stopped: only the catch-up run left its marker. */
     rc = tm_test_system("test $(ls '%s' | grep -c '^done-') = 1 || (sqlite3 '%s' 'select * from"
-                        " job_runs'; cat '%s/c.log'; ls -l --full-time '%s'; exit 1) >&2", dir, db,
-                        dir, dir);
+                        " job_runs'; cat '%s/c.log'; ls -l --full-time '%s'; exit 1) >&2",
+                        dir, db, dir, dir);
     ck_assert_int_eq(rc, 0);
-    ck_assert_int_eq(q_int(h, "SELECT count(*) FROM job_runs WHERE status IN ('waiting','running')"), 0);
+    ck_assert_int_eq(
+            q_int(h, "SELECT count(*) FROM job_runs WHERE status IN ('waiting','running')"), 0);
     /* Every fire accounted for: each row (or span of rows) ends one interval
      * before the next begins. */
     ck_assert_int_eq(q_int(h, "SELECT count(*) FROM job_runs a JOIN job_runs b ON a.job = b.job"
@@ -120,22 +122,29 @@ START_TEST(daemon_single_instance_kill9_catch_up)
                               " WHERE c.job = a.job AND c.scheduled_us > a.scheduled_us)"
                               " WHERE b.scheduled_us - coalesce(a.last_scheduled_us,"
                               " a.scheduled_us) != CASE a.job WHEN 'tick' THEN 1000000"
-                              " ELSE 2000000 END"), 0);
+                              " ELSE 2000000 END"),
+                     0);
     ck_assert_int_eq(q_int(h, "SELECT count(*) FROM job_runs WHERE fires > 1 AND"
                               " last_scheduled_us - scheduled_us != (fires - 1) *"
-                              " CASE job WHEN 'tick' THEN 1000000 ELSE 2000000 END"), 0);
+                              " CASE job WHEN 'tick' THEN 1000000 ELSE 2000000 END"),
+                     0);
     /* The catch-up: after the kill, missed fires are coalesced and the latest ran. */
     for (int j = 0; j < 2; j++) {
         const char *job = j ? "slow" : "tick";
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM job_runs WHERE job = '%s' AND"
-                                  " scheduled_us > %ld AND status = 'coalesced'", job, killed_at);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM job_runs WHERE job = '%s' AND"
+                 " scheduled_us > %ld AND status = 'coalesced'",
+                 job, killed_at);
         ck_assert_int_ge(q_int(h, sql), j ? 0 : 1); /* slow may have missed only one */
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM job_runs WHERE job = '%s' AND"
-                                  " scheduled_us > %ld AND status NOT IN ('coalesced', 'success')",
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM job_runs WHERE job = '%s' AND"
+                 " scheduled_us > %ld AND status NOT IN ('coalesced', 'success')",
                  job, killed_at);
         ck_assert_int_eq(q_int(h, sql), 0);
-        snprintf(sql, sizeof sql, "SELECT status = 'success' FROM job_runs WHERE job = '%s'"
-                                  " ORDER BY scheduled_us DESC LIMIT 1", job);
+        snprintf(sql, sizeof sql,
+                 "SELECT status = 'success' FROM job_runs WHERE job = '%s'"
+                 " ORDER BY scheduled_us DESC LIMIT 1",
+                 job);
         ck_assert_int_eq(q_int(h, sql), 1);
     }
     snprintf(cmd, sizeof cmd, "%s/tm.db.sched.json", dir);
@@ -146,19 +155,25 @@ START_TEST(daemon_single_instance_kill9_catch_up)
 
     /* SIGTERM: a running job gets stop_grace, then is recorded as interrupted. */
     ck_assert_int_eq(tm_test_system("'%s' daemon --config '%s' 2>'%s/d.log' & echo $! >'%s/d.pid'",
-                                    bin, conf, dir, dir), 0);
+                                    bin, conf, dir, dir),
+                     0);
     snprintf(cmd, sizeof cmd, "%s/d.pid", dir);
     long d = read_pid(cmd);
-    snprintf(sql, sizeof sql, "SELECT id FROM job_runs WHERE job='slow' AND status='running'"
-                              " AND id > %ld", row);
+    snprintf(sql, sizeof sql,
+             "SELECT id FROM job_runs WHERE job='slow' AND status='running'"
+             " AND id > %ld",
+             row);
     long row2 = q_wait(h, sql, 10);
     ck_assert_int_gt(row2, 0);
     ck_assert_int_eq(kill((pid_t)d, SIGTERM), 0);
     ck_assert_int_eq(tm_test_system("for i in $(seq 100); do [ -e /proc/%ld ] && ! grep -q ') Z'"
-                                    " /proc/%ld/stat || exit 0; sleep 0.1; done; exit 1", d, d), 0);
-    ck_assert_int_eq(q_int(h, "SELECT count(*) FROM job_runs WHERE status IN ('waiting','running')"), 0);
-    snprintf(sql, sizeof sql, "SELECT status IN ('success', 'interrupted') FROM job_runs WHERE id = %ld",
-             row2);
+                                    " /proc/%ld/stat || exit 0; sleep 0.1; done; exit 1",
+                                    d, d),
+                     0);
+    ck_assert_int_eq(
+            q_int(h, "SELECT count(*) FROM job_runs WHERE status IN ('waiting','running')"), 0);
+    snprintf(sql, sizeof sql,
+             "SELECT status IN ('success', 'interrupted') FROM job_runs WHERE id = %ld", row2);
     ck_assert_int_eq(q_int(h, sql), 1);
     sqlite3_close(h);
 }

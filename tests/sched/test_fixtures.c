@@ -11,10 +11,19 @@
 
 #include "tm_test.h"
 
-static const char *const out_keys[] = {"next",    "apscheduler_raw", "valid", "error",
-                                       "parsed",  "first_after_2026_01_01", "due", "runs",
-                                       "skipped", "coalesced", "next_run_time_before",
-                                       "retrains", "fires"};
+static const char *const out_keys[] = {"next",
+                                       "apscheduler_raw",
+                                       "valid",
+                                       "error",
+                                       "parsed",
+                                       "first_after_2026_01_01",
+                                       "due",
+                                       "runs",
+                                       "skipped",
+                                       "coalesced",
+                                       "next_run_time_before",
+                                       "retrains",
+                                       "fires"};
 
 /* Evaluates every line of a fixture file; returns the number of cases and
  * fails on any output field that differs from the expected one. */
@@ -111,8 +120,8 @@ START_TEST(fixtures_cli_eval_identical)
     for (int i = 0; i < 4; i++) {
         int rc = tm_test_system("'%s' schedule eval '%s/fixtures/scheduler/%s.jsonl' | "
                                 "cmp -s - '%s/fixtures/scheduler/%s.jsonl'",
-                                tm_test_bin(), tm_test_shared_dir(), files[i],
-                                tm_test_shared_dir(), files[i]);
+                                tm_test_bin(), tm_test_shared_dir(), files[i], tm_test_shared_dir(),
+                                files[i]);
         ck_assert_msg(rc == 0, "schedule eval differs from %s.jsonl", files[i]);
     }
 }

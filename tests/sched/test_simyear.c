@@ -70,10 +70,11 @@ static tm_status f_start(void *ctx, const tm_sched_run_req *req, int64_t *handle
     r->handle = *handle = ++f->next_handle;
     *pid = 0;
     int64_t min = 60 * TM_SCHED_SECOND;
-    int64_t dur = !strcmp(req->job, "overnight_scan") ? 20 * min
-                  : !strcmp(req->job, "outcome_tracker") ? 5 * min
+    int64_t dur = !strcmp(req->job, "overnight_scan")     ? 20 * min
+                  : !strcmp(req->job, "outcome_tracker")  ? 5 * min
                   : !strcmp(req->job, "sample_generator") ? 10 * min
-                  : !strcmp(req->job, "meta_retrain") ? 30 * min : 60 * min;
+                  : !strcmp(req->job, "meta_retrain")     ? 30 * min
+                                                          : 60 * min;
     if (req->scheduled == T("2026-08-16T23:00:00-04:00")) {
         dur = 90 * min; /* the scan runs into meta_retrain's 23:45 slot */
     }
@@ -87,8 +88,8 @@ static tm_status f_start(void *ctx, const tm_sched_run_req *req, int64_t *handle
     if (!strcmp(req->job, "meta_retrain")) {
         f->meta_fire = req->scheduled;
         if (f->meta_success != TM_SCHED_NEVER &&
-            tm_sched_gate_since(f->zone, TM_SCHED_GATE_SCHEDULED, req->scheduled,
-                                f->meta_success) < 42 * 86400 * TM_SCHED_SECOND) {
+            tm_sched_gate_since(f->zone, TM_SCHED_GATE_SCHEDULED, req->scheduled, f->meta_success) <
+                    42 * 86400 * TM_SCHED_SECOND) {
             r->code = 3; /* the job's own gate: exit status skip_exit */
             r->end = req->now + TM_SCHED_SECOND;
         }
@@ -251,56 +252,77 @@ START_TEST(sim_year_every_fire_accounted)
         total += fires;
     }
     ck_assert_int_eq(q_int(db, "SELECT sum(fires) FROM job_runs"), total);
-    ck_assert_int_eq(q_int(db, "SELECT count(*) FROM job_runs WHERE status IN ('waiting','running')"), 0);
+    ck_assert_int_eq(
+            q_int(db, "SELECT count(*) FROM job_runs WHERE status IN ('waiting','running')"), 0);
     /* No two runs overlap: every default job writes the database resource. */
     ck_assert_int_eq(q_int(db, "SELECT count(*) FROM job_runs a JOIN job_runs b ON a.id < b.id"
                                " WHERE a.started_us IS NOT NULL AND b.started_us IS NOT NULL"
                                " AND a.started_us < b.ended_us AND b.started_us < a.ended_us"),
                      0);
     /* Crash while idle: the fires in the outage were beyond the 1 h grace. */
-    ck_assert_str_eq(q_text(db, "SELECT status FROM job_runs WHERE job='meta_retrain' AND"
-                                " scheduled='2026-05-17T23:45:00-04:00'", buf, sizeof buf), "missed");
-    ck_assert_str_eq(q_text(db, "SELECT status FROM job_runs WHERE job='outcome_tracker' AND"
-                                " scheduled='2026-05-18T02:00:00-04:00'", buf, sizeof buf), "success");
+    ck_assert_str_eq(q_text(db,
+                            "SELECT status FROM job_runs WHERE job='meta_retrain' AND"
+                            " scheduled='2026-05-17T23:45:00-04:00'",
+                            buf, sizeof buf),
+                     "missed");
+    ck_assert_str_eq(q_text(db,
+                            "SELECT status FROM job_runs WHERE job='outcome_tracker' AND"
+                            " scheduled='2026-05-18T02:00:00-04:00'",
+                            buf, sizeof buf),
+                     "success");
     /* kill -9 during the scan: interrupted, not run again. */
-    ck_assert_str_eq(q_text(db, "SELECT status FROM job_runs WHERE job='overnight_scan' AND"
-                                " scheduled='2026-09-10T23:00:00-04:00'", buf, sizeof buf),
+    ck_assert_str_eq(q_text(db,
+                            "SELECT status FROM job_runs WHERE job='overnight_scan' AND"
+                            " scheduled='2026-09-10T23:00:00-04:00'",
+                            buf, sizeof buf),
                      "interrupted");
     /* Three days down: coalesced (one row per job for its two fires), then the latest
      * fire judged against the grace. */
     ck_assert_int_eq(q_int(db, "SELECT sum(fires) FROM job_runs WHERE status='coalesced'"), 4);
     ck_assert_int_eq(q_int(db, "SELECT count(*) FROM job_runs WHERE status='coalesced'"), 2);
-    ck_assert_str_eq(q_text(db, "SELECT group_concat(job || ' ' || status, ', ') FROM (SELECT *"
-                                " FROM job_runs WHERE scheduled >= '2026-10-03T2'"
-                                " AND scheduled < '2026-10-04T2' ORDER BY scheduled_us)",
+    ck_assert_str_eq(q_text(db,
+                            "SELECT group_concat(job || ' ' || status, ', ') FROM (SELECT *"
+                            " FROM job_runs WHERE scheduled >= '2026-10-03T2'"
+                            " AND scheduled < '2026-10-04T2' ORDER BY scheduled_us)",
                             buf, sizeof buf),
                      "overnight_scan missed, outcome_tracker missed, sample_generator missed");
     /* The hang is stopped at its 1 h timeout. */
-    ck_assert_str_eq(q_text(db, "SELECT status || ' ' || ((ended_us - started_us) / 1000000) FROM"
-                                " job_runs WHERE job='outcome_tracker' AND"
-                                " scheduled='2026-07-10T02:00:00-04:00'", buf, sizeof buf),
+    ck_assert_str_eq(q_text(db,
+                            "SELECT status || ' ' || ((ended_us - started_us) / 1000000) FROM"
+                            " job_runs WHERE job='outcome_tracker' AND"
+                            " scheduled='2026-07-10T02:00:00-04:00'",
+                            buf, sizeof buf),
                      "timeout 3602");
     /* The stop at 04:30 interrupts the model retrain after the 60 s stop grace. */
-    ck_assert_str_eq(q_text(db, "SELECT status FROM job_runs WHERE job='model_retrain' AND"
-                                " scheduled='2026-12-01T04:00:00-05:00'", buf, sizeof buf),
+    ck_assert_str_eq(q_text(db,
+                            "SELECT status FROM job_runs WHERE job='model_retrain' AND"
+                            " scheduled='2026-12-01T04:00:00-05:00'",
+                            buf, sizeof buf),
                      "interrupted");
     /* The long scan: meta_retrain waited for it, started at its end, delay recorded. */
-    ck_assert_str_eq(q_text(db, "SELECT status || ' ' || started || ' ' || CAST(delay_s AS INTEGER)"
-                                " FROM job_runs WHERE job='meta_retrain' AND"
-                                " scheduled='2026-08-16T23:45:00-04:00'", buf, sizeof buf),
+    ck_assert_str_eq(q_text(db,
+                            "SELECT status || ' ' || started || ' ' || CAST(delay_s AS INTEGER)"
+                            " FROM job_runs WHERE job='meta_retrain' AND"
+                            " scheduled='2026-08-16T23:45:00-04:00'",
+                            buf, sizeof buf),
                      "success 2026-08-17T00:30:00-04:00 2700");
     /* The gate: retrains every 6 weeks of scheduled time, the failure retried a week later
      * (the 2026 part of gate.jsonl's gate-fail-2026-04-05), despite the late 08-16 start. */
     char got[1024];
-    q_text(db, "SELECT group_concat(substr(scheduled, 1, 10), ' ') FROM (SELECT scheduled FROM"
-               " job_runs WHERE job='meta_retrain' AND status='success' ORDER BY scheduled_us)",
+    q_text(db,
+           "SELECT group_concat(substr(scheduled, 1, 10), ' ') FROM (SELECT scheduled FROM"
+           " job_runs WHERE job='meta_retrain' AND status='success' ORDER BY scheduled_us)",
            got, sizeof got);
     ck_assert_str_eq(got, "2026-02-22 2026-04-12 2026-05-24 2026-07-05 2026-08-16 2026-09-27 "
                           "2026-11-08 2026-12-20");
-    ck_assert_str_eq(q_text(db, "SELECT status FROM job_runs WHERE job='meta_retrain' AND"
-                                " scheduled='2026-04-05T23:45:00-04:00'", buf, sizeof buf), "failed");
+    ck_assert_str_eq(q_text(db,
+                            "SELECT status FROM job_runs WHERE job='meta_retrain' AND"
+                            " scheduled='2026-04-05T23:45:00-04:00'",
+                            buf, sizeof buf),
+                     "failed");
     ck_assert_int_eq(q_int(db, "SELECT count(*) FROM job_runs WHERE job='meta_retrain' AND"
-                               " status='gate_skip'"), 45 - 8 - 1 - 1);
+                               " status='gate_skip'"),
+                     45 - 8 - 1 - 1);
     sqlite3_close(db);
     tm_sched_config_free(cfg);
 }
@@ -357,11 +379,14 @@ START_TEST(sim_year_gap_is_one_span_row)
     snprintf(path, sizeof path, "%s/tm.db", dir);
     ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
     ck_assert_int_eq(q_int(db, "SELECT count(*) FROM job_runs"), 2);
-    ck_assert_str_eq(q_text(db, "SELECT scheduled || ' ' || fires || ' ' || last_scheduled FROM"
-                                " job_runs WHERE status = 'coalesced'", buf, sizeof buf),
+    ck_assert_str_eq(q_text(db,
+                            "SELECT scheduled || ' ' || fires || ' ' || last_scheduled FROM"
+                            " job_runs WHERE status = 'coalesced'",
+                            buf, sizeof buf),
                      "2026-01-01T00:01:00-05:00 525599 2026-12-31T23:59:00-05:00");
-    ck_assert_str_eq(q_text(db, "SELECT group_concat(scheduled || ' ' || status, ', ') FROM"
-                                " (SELECT * FROM job_runs WHERE fires = 1 ORDER BY scheduled_us)",
+    ck_assert_str_eq(q_text(db,
+                            "SELECT group_concat(scheduled || ' ' || status, ', ') FROM"
+                            " (SELECT * FROM job_runs WHERE fires = 1 ORDER BY scheduled_us)",
                             buf, sizeof buf),
                      "2027-01-01T00:00:00-05:00 success");
     sqlite3_close(db);
@@ -376,9 +401,9 @@ START_TEST(sim_resume_never_before_start_date)
 {
     char dir[512], path[600];
     snprintf(dir, sizeof dir, "%s/startdate", tm_test_tmpdir());
-    tm_sched_config *early = config_in(
-            dir, "[job weekly]\ncommand = true\nday_of_week = sun\nhour = 23\n"
-                 "minute = 45\n");
+    tm_sched_config *early =
+            config_in(dir, "[job weekly]\ncommand = true\nday_of_week = sun\nhour = 23\n"
+                           "minute = 45\n");
     fake f;
     memset(&f, 0, sizeof f);
     f.meta_success = TM_SCHED_NEVER;
@@ -401,7 +426,8 @@ START_TEST(sim_resume_never_before_start_date)
     ck_assert_int_eq(q_int(db, "SELECT count(*) FROM job_runs WHERE scheduled > '2018-01-08'"
                                " AND scheduled < '2026-02-22'"),
                      0);
-    ck_assert_int_eq(q_int(db, "SELECT sum(fires) FROM job_runs WHERE scheduled >= '2026-02-22'"), 2);
+    ck_assert_int_eq(q_int(db, "SELECT sum(fires) FROM job_runs WHERE scheduled >= '2026-02-22'"),
+                     2);
     sqlite3_close(db);
     tm_sched_config_free(cfg);
 }

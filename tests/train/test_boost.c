@@ -233,8 +233,7 @@ START_TEST(bad_input_gets_exact_messages)
     expect_error(&o, &d, NULL, "--max-bin: expected a whole number in 2..255, found \"1\"");
     o.max_bin = 255;
     o.num_leaves = 1;
-    expect_error(&o, &d, NULL,
-                 "--num-leaves: expected a whole number in 2..1048576, found \"1\"");
+    expect_error(&o, &d, NULL, "--num-leaves: expected a whole number in 2..1048576, found \"1\"");
     o.num_leaves = 31;
     d.n_rows = 0;
     expect_error(&o, &d, NULL, "train.csv: training set: expected 1..2147483647 rows, found 0");

@@ -2,8 +2,8 @@
  * with class weights writes a model and the metrics JSON; bad input exits
  * 2 with a one-line message and leaves --out as it was. */
 #include <check.h>
-#include <stdbool.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,10 +258,10 @@ START_TEST(cli_train_help_lists_every_option)
         char use[128];
         ck_assert_msg(strstr(help, tm_opt_usage(&rows[i], use, sizeof use)), "%s", use);
     }
-    static const char *const own[] = {"--input CSV", "--label COL", "--out MODEL",
-                                      "--metrics-json FILE", "--valid CSV", "--valid-fraction F",
-                                      "--time-column COL", "--weight-column COL", "--ignore COLS",
-                                      "--class-weight W"};
+    static const char *const own[] = {
+            "--input CSV",   "--label COL",        "--out MODEL",       "--metrics-json FILE",
+            "--valid CSV",   "--valid-fraction F", "--time-column COL", "--weight-column COL",
+            "--ignore COLS", "--class-weight W"};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
         ck_assert_msg(strstr(help, own[i]), "%s", own[i]);
     }

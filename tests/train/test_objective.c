@@ -82,8 +82,9 @@ START_TEST(objective_prior_shift_by_hand)
 {
     double cw[3] = {2.0, 1.0, 4.0}, shift[3], s[3] = {0.0, 0.0, 0.0}, y = 1.0;
     tm__train_prior_shift(TM_TRAIN_MULTICLASS, 3, cw, shift);
-    ck_assert_double_eq_tol(tm__train_loss_shifted(TM_TRAIN_MULTICLASS, 3, s, &y, NULL, shift, 1, 1),
-                            -log(4.0 / 7.0), 1e-15);
+    ck_assert_double_eq_tol(
+            tm__train_loss_shifted(TM_TRAIN_MULTICLASS, 3, s, &y, NULL, shift, 1, 1),
+            -log(4.0 / 7.0), 1e-15);
     double cb[2] = {1.0, 3.0}, b = 0.0, yb[2] = {1.0, 0.0}, sb[2] = {0.0, 0.0};
     tm__train_prior_shift(TM_TRAIN_BINARY, 1, cb, shift);
     ck_assert_double_eq_tol(tm__train_loss_shifted(TM_TRAIN_BINARY, 1, &b, yb, NULL, shift, 1, 1),
