@@ -209,6 +209,50 @@ done:
     return st;
 }
 
+/* What the tracker does with one open signal. */
+typedef enum settle {
+    SETTLE_DONE,     /* *o filled: insert it */
+    SETTLE_PENDING,  /* no price row for it, or its horizon is not over */
+    SETTLE_GAP,      /* the stock's horizon-th next bar is too far away */
+    SETTLE_UNRANKED, /* xs-decile: its day has no cross-sectional class for it */
+} settle;
+
+/* Settles sig from the price panel (cls: each row's class, -1 none; cal:
+ * the universe's trading dates). The stock's horizon-th next bar must
+ * come within the horizon plus a few market days: a gap in its history
+ * (a halt, missing rows) would settle the signal on a far later price. */
+static settle settle_one(const tm__pipeline_panel *view, const int8_t *cls, const int32_t *cal,
+                         size_t n_cal, size_t horizon, const tm_store_signal *sig,
+                         tm_store_outcome *o)
+{
+    const tm_store_prices *px = view->px;
+    size_t r = tm__pipeline_panel_row(view, sig->symbol, sig->date);
+    if (r == (size_t)-1) {
+        return SETTLE_PENDING;
+    }
+    size_t k = 0;
+    while (px->start[k + 1] <= r) {
+        k++;
+    }
+    if (r + horizon >= px->start[k + 1]) {
+        return SETTLE_PENDING; /* horizon not over by as_of */
+    }
+    size_t c0 = tm__pipeline_date_lower_bound(cal, n_cal, sig->date);
+    size_t c1 = tm__pipeline_date_lower_bound(cal, n_cal, px->date[r + horizon]);
+    if (c1 - c0 > horizon + TM__PIPELINE_OUTCOME_SLACK_DAYS) {
+        return SETTLE_GAP;
+    }
+    if (cls[r] < 0) {
+        return SETTLE_UNRANKED;
+    }
+    o->exit_date = px->date[r + horizon];
+    o->exit_price = px->close[r + horizon];
+    o->ret = o->exit_price / px->close[r] - 1;
+    o->actual = cls[r];
+    o->correct = o->actual == sig->label;
+    return SETTLE_DONE;
+}
+
 tm_status tm_pipeline_track_outcomes(tm_pipeline *p, int32_t as_of, tm_pipeline_report *rep,
                                      tm_err *err)
 {
@@ -242,39 +286,15 @@ tm_status tm_pipeline_track_outcomes(tm_pipeline *p, int32_t as_of, tm_pipeline_
     }
     tm__pipeline_panel view = {.px = px};
     for (size_t i = 0; i < n && st == TM_OK; i++) {
-        size_t r = tm__pipeline_panel_row(&view, sig[i].symbol, sig[i].date);
-        if (r == (size_t)-1) {
-            continue;
-        }
-        size_t k = 0;
-        while (px->start[k + 1] <= r) {
-            k++;
-        }
-        if (r + lo.horizon >= px->start[k + 1]) {
-            continue; /* horizon not over by as_of */
-        }
-        /* The stock's horizon-th next bar must come within the horizon
-         * plus a few market days: a gap in its history (a halt, missing
-         * rows) would settle the signal on a far later price. */
-        size_t c0 = tm__pipeline_date_lower_bound(cal, n_cal, sig[i].date);
-        size_t c1 = tm__pipeline_date_lower_bound(cal, n_cal, px->date[r + lo.horizon]);
-        if (c1 - c0 > lo.horizon + TM__PIPELINE_OUTCOME_SLACK_DAYS) {
-            n_gap++;
-            continue;
-        }
         tm_store_outcome o = {.signal_id = sig[i].id};
-        o.exit_date = px->date[r + lo.horizon];
-        o.exit_price = px->close[r + lo.horizon];
-        o.ret = o.exit_price / px->close[r] - 1;
-        if (cls[r] < 0) {
-            n_unranked++; /* xs-decile: the day has no cross-sectional class for it */
-            continue;
+        settle s = settle_one(&view, cls, cal, n_cal, lo.horizon, &sig[i], &o);
+        n_gap += s == SETTLE_GAP;
+        n_unranked += s == SETTLE_UNRANKED;
+        if (s == SETTLE_DONE) {
+            st = tm_store_outcome_insert(p->store, &o, err);
+            done_n++;
+            correct += o.correct;
         }
-        o.actual = cls[r];
-        o.correct = o.actual == sig[i].label;
-        st = tm_store_outcome_insert(p->store, &o, err);
-        done_n++;
-        correct += o.correct;
     }
     tm__pipeline_say(rep, "outcome_tracker: %zu of %zu open signals tracked, %zu correct\n", done_n,
                      n, correct);
