@@ -245,6 +245,28 @@ typedef struct tm_json_doc tm_json_doc;
  * On failure *out is NULL and err names the line and the reason. */
 tm_status tm_json_parse(const char *text, size_t len, const char *path, tm_json_doc **out,
                         tm_err *err);
+
+/* Options of tm_json_parse_owned; tm_json_parse_opts_init sets the
+ * defaults (keep every value). */
+typedef struct tm_json_parse_opts {
+    /* Object keys, at any depth, whose values are parsed and checked as
+     * usual (a syntax error inside one still fails the parse) but not
+     * kept: the member stays, its value reads as null. Borrowed for the
+     * call. Saves the memory of values the caller never reads. */
+    const char *const *drop_keys;
+    size_t n_drop_keys;
+} tm_json_parse_opts;
+
+void tm_json_parse_opts_init(tm_json_parse_opts *opts);
+
+/* tm_json_parse without the copy: parses text in place (strings are
+ * unescaped inside it) and hands it to the document. text must come from
+ * tm_malloc, hold len bytes and a NUL at text[len]; the call takes it over
+ * whatever it returns: the document frees it with tm_json_doc_free, and a
+ * failed call frees it before returning. opts may be NULL (defaults). */
+tm_status tm_json_parse_owned(char *text, size_t len, const char *path,
+                              const tm_json_parse_opts *opts, tm_json_doc **out, tm_err *err);
+
 /* Parses UBJSON (the subset XGBoost writes, optimised typed arrays
  * included) into the same document model. */
 tm_status tm_ubjson_parse(const unsigned char *data, size_t len, const char *path,

@@ -5,6 +5,7 @@
 #ifndef TURBOMODE_CORE_INT_H
 #define TURBOMODE_CORE_INT_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +66,34 @@ bool tm__core_stack_push(tm__core_stack *st, const char *key, tm_json *val);
 bool tm__core_stack_commit(tm__core_stack *st, size_t base, tm_json_doc *doc, tm_json *node);
 void tm__core_stack_free(tm__core_stack *st);
 
+/* The JSON text parser's state (json.c, json_text.c). */
+typedef struct tm__core_json_parser {
+    char *p;          /* next byte, inside doc->text */
+    char *end;        /* doc->text + len; *end == 0 */
+    long line;        /* 1-based line of p */
+    const char *path; /* for messages */
+    tm_json_doc *doc;
+    tm__core_stack st; /* members of the open containers */
+    tm_err *err;
+    double *dv;              /* scratch of a typed array being parsed: values, */
+    int32_t *iv;             /* the same as int32, */
+    uint8_t *bits;           /* which were integer tokens */
+    size_t cap;              /* elements the scratch holds */
+    const char *const *drop; /* keys whose values are not kept */
+    size_t n_drop;
+    int dropping; /* > 0: inside a dropped value, nothing is stored */
+} tm__core_json_parser;
+
+/* Records a parse error at ps->line with a printf reason; returns st. */
+tm_status tm__core_json_fail(tm__core_json_parser *ps, tm_status st, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* How the byte at p reads in a message: 'x', '\xNN' or end of input
+ * (buf holds the text). */
+const char *tm__core_json_found(const tm__core_json_parser *ps, const char *p, char buf[16]);
+/* Parses the string whose opening quote is at ps->p; the result is
+ * unescaped in place and NUL-terminated where its closing quote was. */
+tm_status tm__core_json_string(tm__core_json_parser *ps, const char **out, size_t *len);
+
 /* Arrays of numbers are stored typed (tm_json.typed) when they have at
  * least this many elements. */
 #define TM__CORE_TYPED_MIN 64
@@ -96,6 +125,29 @@ static inline tm_json tm__core_typed_get(const tm_json *a, size_t i)
         v.inum = v.is_int ? (int64_t)v.num : 0;
     }
     return v;
+}
+
+/* True when d lies exactly halfway between two adjacent finite float32s,
+ * where (float)d rounds twice and can differ from the float32 nearest the
+ * decimal text. Where both neighbours are normal floats (FLT_MIN <= |d| <=
+ * FLT_MAX) that is a bit test: float32 keeps 24 of the 53 significand bits
+ * and d sits halfway iff the 29 it drops are exactly 1 followed by zeros.
+ * Elsewhere (float32 subnormals, beyond FLT_MAX, NaN) the neighbours are
+ * computed. */
+static inline bool tm__core_f32_midpoint(double d)
+{
+    double a = fabs(d);
+    if (a >= 0x1p-126 && a <= 0x1.fffffep127) {
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        return (bits & ((UINT64_C(1) << 29) - 1)) == UINT64_C(1) << 28;
+    }
+    float f = (float)d;
+    if ((double)f == d || isinf(f)) {
+        return false;
+    }
+    float g = nextafterf(f, d > (double)f ? INFINITY : -INFINITY);
+    return d == ((double)f + (double)g) * 0.5;
 }
 
 /* Powers of ten that doubles hold exactly (10^0 .. 10^22). */

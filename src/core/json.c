@@ -1,10 +1,9 @@
 /* The JSON text parser: RFC 8259 plus the bare NaN, Infinity and -Infinity
- * XGBoost writes (see formats/xgboost.md). It works on the document's own
- * copy of the text: strings are unescaped in place and number tokens point
- * into it, so the caller's buffer is not needed after the call. Nodes go
- * into the document arena (json_doc.c). */
+ * XGBoost writes (see formats/xgboost.md). It works on text the document
+ * owns (a copy, or the caller's buffer handed over): strings are unescaped
+ * in place and number tokens point into it. Nodes go into the document
+ * arena (json_doc.c); values of dropped keys are checked, never stored. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,56 +13,19 @@
 
 /* ---- JSON text parser ---------------------------------------------------- */
 
-typedef struct parser {
-    char *p;          /* next byte, inside doc->text */
-    char *end;        /* doc->text + len; *end == 0 */
-    long line;        /* 1-based line of p */
-    const char *path; /* for messages */
-    tm_json_doc *doc;
-    tm__core_stack st; /* members of the open containers */
-    tm_err *err;
-    double *dv;    /* scratch of a typed array being parsed: values, */
-    int32_t *iv;   /* the same as int32, */
-    uint8_t *bits; /* which were integer tokens */
-    size_t cap;    /* elements the scratch holds */
-} parser;
-
-static tm_status fail(parser *ps, tm_status st, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static tm_status fail(parser *ps, tm_status st, const char *fmt, ...)
-{
-    char reason[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    return TM_ERR(ps->err, st, ps->path, ps->line, NULL, "%s", reason);
-}
+typedef tm__core_json_parser parser;
 
 static tm_status nomem(parser *ps)
 {
-    return fail(ps, TM_E_NOMEM, "out of memory");
-}
-
-/* How the byte at p reads in a message: 'x', '\xNN' or end of input. */
-static const char *found(const parser *ps, const char *p, char buf[16])
-{
-    unsigned char c = (unsigned char)*p;
-    if (p >= ps->end) {
-        return "end of input";
-    }
-    if (c >= 0x20 && c < 0x7f) {
-        snprintf(buf, 16, "'%c'", c);
-    } else {
-        snprintf(buf, 16, "'\\x%02x'", c);
-    }
-    return buf;
+    return tm__core_json_fail(ps, TM_E_NOMEM, "out of memory");
 }
 
 static void skip_ws(parser *ps)
 {
     char *p = ps->p;
+    if ((unsigned char)*p > ' ') {
+        return; /* the usual case: no blank at all */
+    }
     for (;;) {
         if (*p == ' ' || *p == '\t' || *p == '\r') {
             p++;
@@ -75,145 +37,6 @@ static void skip_ws(parser *ps)
         }
     }
     ps->p = p;
-}
-
-static int hex4(const char *p)
-{
-    int v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
-        if (d < 0) {
-            return -1;
-        }
-        v = v * 16 + d;
-    }
-    return v;
-}
-
-static char *put_utf8(char *d, uint32_t cp)
-{
-    if (cp < 0x80) {
-        *d++ = (char)cp;
-    } else if (cp < 0x800) {
-        *d++ = (char)(0xc0 | (cp >> 6));
-        *d++ = (char)(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        *d++ = (char)(0xe0 | (cp >> 12));
-        *d++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-        *d++ = (char)(0x80 | (cp & 0x3f));
-    } else {
-        *d++ = (char)(0xf0 | (cp >> 18));
-        *d++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-        *d++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-        *d++ = (char)(0x80 | (cp & 0x3f));
-    }
-    return d;
-}
-
-/* Decodes \uXXXX (and a following low surrogate) at *sp (just after the
- * backslash-u), writes UTF-8 at *d and advances both. Every
- * escape is at least as long as its UTF-8, so d never passes s. */
-static tm_status unicode_escape(parser *ps, char **sp, char **d)
-{
-    char buf[16];
-    char *s = *sp;
-    int hi = hex4(s);
-    if (hi < 0) {
-        return fail(ps, TM_E_PARSE, "invalid \\u escape: expected 4 hex digits");
-    }
-    s += 4;
-    uint32_t cp = (uint32_t)hi;
-    if (hi >= 0xdc00 && hi <= 0xdfff) {
-        return fail(ps, TM_E_PARSE, "invalid \\u escape: unpaired low surrogate \\u%04x", hi);
-    }
-    if (hi >= 0xd800 && hi <= 0xdbff) {
-        int lo = s[0] == '\\' && s[1] == 'u' ? hex4(s + 2) : -1;
-        if (lo < 0xdc00 || lo > 0xdfff) {
-            return fail(ps, TM_E_PARSE,
-                        "invalid \\u escape: high surrogate \\u%04x not followed by a low "
-                        "surrogate, found %s",
-                        hi, found(ps, s, buf));
-        }
-        s += 6;
-        cp = 0x10000 + (((uint32_t)hi - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
-    }
-    *d = put_utf8(*d, cp);
-    *sp = s;
-    return TM_OK;
-}
-
-/* Parses the string whose opening quote is at ps->p; the result is
- * unescaped in place and NUL-terminated where its closing quote was. */
-static tm_status parse_string(parser *ps, const char **out, size_t *len)
-{
-    char buf[16];
-    char *start = ps->p + 1, *s = start;
-    while ((unsigned char)*s >= 0x20 && *s != '"' && *s != '\\') {
-        s++;
-    }
-    char *d = s;
-    for (;;) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"') {
-            break;
-        }
-        if (c < 0x20) {
-            ps->p = s;
-            if (s >= ps->end) {
-                return fail(ps, TM_E_PARSE, "unterminated string");
-            }
-            return fail(ps, TM_E_PARSE, "unescaped control character %s in string",
-                        found(ps, s, buf));
-        }
-        if (c != '\\') {
-            *d++ = *s++;
-            continue;
-        }
-        char e = s[1];
-        s += 2;
-        switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-            *d++ = e;
-            break;
-        case 'b':
-            *d++ = '\b';
-            break;
-        case 'f':
-            *d++ = '\f';
-            break;
-        case 'n':
-            *d++ = '\n';
-            break;
-        case 'r':
-            *d++ = '\r';
-            break;
-        case 't':
-            *d++ = '\t';
-            break;
-        case 'u':
-            if (unicode_escape(ps, &s, &d) != TM_OK) {
-                return TM_E_PARSE;
-            }
-            break;
-        default:
-            ps->p = s - 1;
-            return fail(ps, TM_E_PARSE,
-                        "invalid escape in string: expected one of "
-                        "\"\\/bfnrtu after '\\', found %s",
-                        found(ps, s - 1, buf));
-        }
-    }
-    *d = 0;
-    *out = start;
-    *len = (size_t)(d - start);
-    ps->p = s + 1;
-    return TM_OK;
 }
 
 /* Integer value of the digits [p, e) with an optional leading '-';
@@ -233,66 +56,110 @@ static bool parse_int64(const char *p, const char *e, int64_t *out)
     return true;
 }
 
-static tm_status parse_number(parser *ps, tm_json *v)
+/* A number token as read. */
+typedef struct number {
+    double num;
+    int64_t inum; /* when is_int */
+    bool is_int;  /* an integer token within int64 */
+    bool neg;     /* written with a leading '-' */
+} number;
+
+/* Reads the number token at ps->p in one pass: checks the grammar while
+ * gathering the mantissa digits and the exponent, which give the value
+ * directly under tm__core_fast_double's exact rule; other tokens go to
+ * parse_int64 and tm_parse_double. *len: the token's length. */
+static tm_status scan_number(parser *ps, number *x, size_t *len)
 {
     char buf[16];
-    char *start = ps->p, *p = start;
+    char *start = ps->p;
+    const char *p = start;
+    uint64_t m = 0;
+    int n_dig = 0, e10 = 0;
     bool is_int = true;
-    p += *p == '-';
+    x->neg = *p == '-';
+    p += x->neg;
     if (*p == '0') {
         p++;
-    } else if (*p >= '1' && *p <= '9') {
-        while (*p >= '0' && *p <= '9') {
-            p++;
-        }
+        n_dig = 1;
+    } else if (!(*p >= '1' && *p <= '9')) {
+        ps->p = (char *)p;
+        return tm__core_json_fail(ps, TM_E_PARSE,
+                                  "invalid number: expected a digit after '-', found %s",
+                                  tm__core_json_found(ps, p, buf));
     } else {
-        ps->p = p;
-        return fail(ps, TM_E_PARSE, "invalid number: expected a digit after '-', found %s",
-                    found(ps, p, buf));
+        tm__core_digit_run(&p, ps->end, &m, &n_dig);
     }
     if (*p == '.') {
         is_int = false;
-        if (!(*++p >= '0' && *p <= '9')) {
-            ps->p = p;
-            return fail(ps, TM_E_PARSE, "invalid number: expected a digit after '.', found %s",
-                        found(ps, p, buf));
-        }
-        while (*p >= '0' && *p <= '9') {
-            p++;
+        p++;
+        e10 = -tm__core_digit_run(&p, ps->end, &m, &n_dig);
+        if (e10 == 0) {
+            ps->p = (char *)p;
+            return tm__core_json_fail(ps, TM_E_PARSE,
+                                      "invalid number: expected a digit after '.', found %s",
+                                      tm__core_json_found(ps, p, buf));
         }
     }
     if (*p == 'e' || *p == 'E') {
         is_int = false;
         p++;
+        bool eneg = *p == '-';
         p += *p == '+' || *p == '-';
         if (!(*p >= '0' && *p <= '9')) {
-            ps->p = p;
-            return fail(ps, TM_E_PARSE,
-                        "invalid number: expected a digit in the exponent, found %s",
-                        found(ps, p, buf));
+            ps->p = (char *)p;
+            return tm__core_json_fail(ps, TM_E_PARSE,
+                                      "invalid number: expected a digit in the exponent, found %s",
+                                      tm__core_json_found(ps, p, buf));
         }
-        while (*p >= '0' && *p <= '9') {
-            p++;
+        int ev = 0;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            ev = ev < 100000 ? ev * 10 + (*p - '0') : ev;
         }
+        e10 += eneg ? -ev : ev;
     }
-    v->type = TM_JSON_NUMBER;
-    v->str = start;
-    v->len = (size_t)(p - start);
-    ps->p = p;
-    if (is_int && parse_int64(start, p, &v->inum)) {
-        v->is_int = true;
-        if (v->inum >= -(INT64_C(1) << 53) && v->inum <= (INT64_C(1) << 53)) {
-            v->num = *start == '-' && v->inum == 0 ? -0.0 : (double)v->inum;
+    *len = (size_t)(p - start);
+    ps->p = (char *)p;
+    x->is_int = false;
+    x->inum = 0;
+    if (is_int) {
+        x->inum = x->neg ? (int64_t)(0 - m) : (int64_t)m; /* exact up to 18 digits */
+        x->is_int = n_dig <= 18 || parse_int64(start, p, &x->inum);
+        x->inum = x->is_int ? x->inum : 0;
+        if (x->is_int && x->inum >= -(INT64_C(1) << 53) && x->inum <= (INT64_C(1) << 53)) {
+            x->num = x->neg && x->inum == 0 ? -0.0 : (double)x->inum;
             return TM_OK;
         }
     }
-    const char *stop;
-    if ((tm__core_fast_double(start, p, &v->num, &stop) && stop == p) ||
-        tm_parse_double(start, v->len, &v->num)) {
+    if (n_dig <= 19 && m == 0) {
+        x->num = x->neg ? -0.0 : 0.0;
+        return TM_OK;
+    }
+    if (n_dig <= 19 && m <= (UINT64_C(1) << 53) && e10 >= -22 && e10 <= 22) {
+        double d = (double)m;
+        d = e10 < 0 ? d / tm__core_pow10[-e10] : d * tm__core_pow10[e10];
+        x->num = x->neg ? -d : d;
+        return TM_OK;
+    }
+    if (tm_parse_double(start, *len, &x->num)) {
         return TM_OK;
     }
     ps->p = start;
-    return fail(ps, TM_E_PARSE, "number too long (%zu characters)", v->len);
+    return tm__core_json_fail(ps, TM_E_PARSE, "number too long (%zu characters)", *len);
+}
+
+static tm_status parse_number(parser *ps, tm_json *v)
+{
+    number x;
+    v->str = ps->p;
+    tm_status st = scan_number(ps, &x, &v->len);
+    if (st != TM_OK) {
+        return st;
+    }
+    v->type = TM_JSON_NUMBER;
+    v->num = x.num;
+    v->inum = x.inum;
+    v->is_int = x.is_int;
+    return TM_OK;
 }
 
 static bool word(const char *p, const char *w)
@@ -334,39 +201,44 @@ static bool parse_literal(parser *ps, tm_json *v)
 
 static tm_status parse_value(parser *ps, int depth, tm_json **out);
 
+/* Byte classes for plain_numbers: 1 part of a number or a blank other
+ * than a newline, 2 a comma, 3 the closing bracket, 0 anything else. */
+static const unsigned char plain_class[256] = {
+        ['0'] = 1, ['1'] = 1, ['2'] = 1,  ['3'] = 1,  ['4'] = 1, ['5'] = 1, ['6'] = 1,
+        ['7'] = 1, ['8'] = 1, ['9'] = 1,  ['.'] = 1,  ['-'] = 1, ['+'] = 1, ['e'] = 1,
+        ['E'] = 1, [' '] = 1, ['\t'] = 1, ['\r'] = 1, [','] = 2, [']'] = 3,
+};
+
 /* Number of elements of the array opening at p when it holds only plain
  * numbers on one line (0 otherwise): a scan for the characters numbers,
  * blanks and commas are made of, up to ']'. */
 static size_t plain_numbers(const char *p)
 {
+    const unsigned char *s = (const unsigned char *)p + 1;
     size_t n = 1;
-    for (p++;; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == ',') {
-            n++;
-        } else if (c == ']') {
-            return n;
-        } else if (!((c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' ||
-                     c == 'E' || c == ' ' || c == '\t' || c == '\r')) {
-            return 0;
-        }
+    unsigned k;
+    while ((k = plain_class[*s++]) == 1 || k == 2) {
+        n += k == 2;
     }
+    return k == 3 ? n : 0;
 }
 
 /* Stores a long array of plain numbers typed (see TM__CORE_TYPED_MIN):
  * *done is false, and nothing consumed, when the array is not of that
  * kind or holds a number typed storage would not keep exactly (an integer
  * beyond 2^53, a double on a float32 rounding midpoint, whose float32 needs
- * the text); the generic path then parses it. */
+ * the text); the generic path then parses it. Inside a dropped value any
+ * such array is only checked. */
 static tm_status parse_typed_array(parser *ps, tm_json *v, bool *done)
 {
     char *start = ps->p;
     size_t n = plain_numbers(start);
+    bool keep = !ps->dropping;
     *done = false;
-    if (n < TM__CORE_TYPED_MIN) {
+    if (n == 0 || (keep && n < TM__CORE_TYPED_MIN)) {
         return TM_OK;
     }
-    if (n > ps->cap) {
+    if (keep && n > ps->cap) {
         tm_free(ps->dv);
         tm_free(ps->iv);
         tm_free(ps->bits);
@@ -378,36 +250,36 @@ static tm_status parse_typed_array(parser *ps, tm_json *v, bool *done)
             return nomem(ps);
         }
     }
-    memset(ps->bits, 0, n / 8 + 1);
+    if (keep) {
+        memset(ps->bits, 0, n / 8 + 1);
+    }
     bool all_i32 = true;
     ps->p++;
     for (size_t i = 0; i < n; i++) {
-        tm_json x = {0};
+        number x;
+        size_t len;
         skip_ws(ps);
         char c = *ps->p;
         if (!((c >= '0' && c <= '9') || (c == '-' && ps->p[1] >= '0' && ps->p[1] <= '9'))) {
             ps->p = start; /* not a number: the generic path reports it */
             return TM_OK;
         }
-        tm_status st = parse_number(ps, &x);
+        tm_status st = scan_number(ps, &x, &len);
         if (st != TM_OK) {
             return st; /* the generic path fails on this token the same way */
         }
-        float f = (float)x.num;
-        bool midpoint = !x.is_int && (double)f != x.num && !isinf(f) &&
-                        x.num == ((double)f +
-                                  (double)nextafterf(f, x.num > (double)f ? INFINITY : -INFINITY)) *
-                                         0.5;
-        if ((x.is_int && (x.inum < -(INT64_C(1) << 53) || x.inum > (INT64_C(1) << 53))) ||
-            midpoint) {
-            ps->p = start;
-            return TM_OK;
+        if (keep) {
+            if ((x.is_int && (x.inum < -(INT64_C(1) << 53) || x.inum > (INT64_C(1) << 53))) ||
+                (!x.is_int && tm__core_f32_midpoint(x.num))) {
+                ps->p = start;
+                return TM_OK;
+            }
+            ps->dv[i] = x.num;
+            ps->bits[i / 8] |= (uint8_t)(x.is_int << (i % 8));
+            all_i32 = all_i32 && x.is_int && x.inum >= INT32_MIN && x.inum <= INT32_MAX &&
+                      !(x.inum == 0 && x.neg);
+            ps->iv[i] = all_i32 ? (int32_t)x.inum : 0;
         }
-        ps->dv[i] = x.num;
-        ps->bits[i / 8] |= (uint8_t)(x.is_int << (i % 8));
-        all_i32 = all_i32 && x.is_int && x.inum >= INT32_MIN && x.inum <= INT32_MAX &&
-                  !(x.inum == 0 && *x.str == '-');
-        ps->iv[i] = all_i32 ? (int32_t)x.inum : 0;
         skip_ws(ps);
         if (*ps->p != (i + 1 < n ? ',' : ']')) {
             ps->p = start; /* malformed: the generic path reports it */
@@ -416,11 +288,31 @@ static tm_status parse_typed_array(parser *ps, tm_json *v, bool *done)
         ps->p++;
     }
     tm_json_typed_kind kind = all_i32 ? TM_JSON_TYPED_I32 : TM_JSON_TYPED_F64;
-    if (!tm__core_typed_store(ps->doc, v, n, kind, ps->iv, NULL, ps->dv, ps->bits)) {
+    if (keep && !tm__core_typed_store(ps->doc, v, n, kind, ps->iv, NULL, ps->dv, ps->bits)) {
         return nomem(ps);
     }
     *done = true;
     return TM_OK;
+}
+
+/* True when the value of key is to be dropped. */
+static bool dropped(const parser *ps, const char *key)
+{
+    for (size_t i = 0; i < ps->n_drop; i++) {
+        if (strcmp(key, ps->drop[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Keeps a container's members [base, ...) in node, unless dropping. */
+static tm_status commit(parser *ps, size_t base, tm_json *node)
+{
+    if (ps->dropping) {
+        return TM_OK;
+    }
+    return tm__core_stack_commit(&ps->st, base, ps->doc, node) ? TM_OK : nomem(ps);
 }
 
 static tm_status parse_container(parser *ps, int depth, tm_json *v)
@@ -431,39 +323,50 @@ static tm_status parse_container(parser *ps, int depth, tm_json *v)
     size_t base = ps->st.n;
     v->type = obj ? TM_JSON_OBJECT : TM_JSON_ARRAY;
     if (depth >= TM__CORE_MAX_DEPTH) {
-        return fail(ps, TM_E_PARSE, "nesting deeper than %d levels", TM__CORE_MAX_DEPTH);
+        return tm__core_json_fail(ps, TM_E_PARSE, "nesting deeper than %d levels",
+                                  TM__CORE_MAX_DEPTH);
     }
     ps->p++;
     skip_ws(ps);
     if (*ps->p == close) {
         ps->p++;
-        return tm__core_stack_commit(&ps->st, base, ps->doc, v) ? TM_OK : nomem(ps);
+        return commit(ps, base, v);
     }
     for (;;) {
         const char *key = NULL;
         tm_json *item;
         tm_status st;
+        bool drop = false;
         if (obj) {
             size_t klen;
             if (*ps->p != '"') {
-                return fail(ps, TM_E_PARSE, "expected a string key, found %s",
-                            found(ps, ps->p, buf));
+                return tm__core_json_fail(ps, TM_E_PARSE, "expected a string key, found %s",
+                                          tm__core_json_found(ps, ps->p, buf));
             }
-            if ((st = parse_string(ps, &key, &klen)) != TM_OK) {
+            if ((st = tm__core_json_string(ps, &key, &klen)) != TM_OK) {
                 return st;
             }
             skip_ws(ps);
             if (*ps->p != ':') {
-                return fail(ps, TM_E_PARSE, "expected ':' after key \"%.40s\", found %s", key,
-                            found(ps, ps->p, buf));
+                return tm__core_json_fail(ps, TM_E_PARSE,
+                                          "expected ':' after key \"%.40s\", found %s", key,
+                                          tm__core_json_found(ps, ps->p, buf));
             }
             ps->p++;
             skip_ws(ps);
+            drop = ps->n_drop && !ps->dropping && dropped(ps, key);
         }
-        if ((st = parse_value(ps, depth + 1, &item)) != TM_OK) {
+        long line = ps->line;
+        ps->dropping += drop;
+        st = parse_value(ps, depth + 1, &item);
+        ps->dropping -= drop;
+        if (st != TM_OK) {
             return st;
         }
-        if (!tm__core_stack_push(&ps->st, key, item)) {
+        if (drop && (item = tm__core_alloc(ps->doc, sizeof *item)) != NULL) {
+            *item = (tm_json){.type = TM_JSON_NULL, .line = line};
+        }
+        if (!ps->dropping && (!item || !tm__core_stack_push(&ps->st, key, item))) {
             return nomem(ps);
         }
         skip_ws(ps);
@@ -472,10 +375,10 @@ static tm_status parse_container(parser *ps, int depth, tm_json *v)
             skip_ws(ps);
         } else if (*ps->p == close) {
             ps->p++;
-            return tm__core_stack_commit(&ps->st, base, ps->doc, v) ? TM_OK : nomem(ps);
+            return commit(ps, base, v);
         } else {
-            return fail(ps, TM_E_PARSE, "expected ',' or '%c', found %s", close,
-                        found(ps, ps->p, buf));
+            return tm__core_json_fail(ps, TM_E_PARSE, "expected ',' or '%c', found %s", close,
+                                      tm__core_json_found(ps, ps->p, buf));
         }
     }
 }
@@ -484,7 +387,8 @@ static tm_status parse_container(parser *ps, int depth, tm_json *v)
 static tm_status parse_value(parser *ps, int depth, tm_json **out)
 {
     char buf[16];
-    tm_json *v = tm__core_alloc(ps->doc, sizeof *v);
+    tm_json scratch; /* the node of a value inside a dropped one */
+    tm_json *v = ps->dropping ? &scratch : tm__core_alloc(ps->doc, sizeof *v);
     if (!v) {
         return nomem(ps);
     }
@@ -493,7 +397,7 @@ static tm_status parse_value(parser *ps, int depth, tm_json **out)
     char c = *ps->p;
     if (c == '"') {
         v->type = TM_JSON_STRING;
-        return parse_string(ps, &v->str, &v->len);
+        return tm__core_json_string(ps, &v->str, &v->len);
     }
     if (c == '[' && depth < TM__CORE_MAX_DEPTH) {
         bool done;
@@ -511,30 +415,35 @@ static tm_status parse_value(parser *ps, int depth, tm_json **out)
     if (parse_literal(ps, v)) {
         return TM_OK;
     }
-    return fail(ps, TM_E_PARSE, "expected a value, found %s", found(ps, ps->p, buf));
+    return tm__core_json_fail(ps, TM_E_PARSE, "expected a value, found %s",
+                              tm__core_json_found(ps, ps->p, buf));
 }
 
-tm_status tm_json_parse(const char *text, size_t len, const char *path, tm_json_doc **out,
-                        tm_err *err)
+void tm_json_parse_opts_init(tm_json_parse_opts *opts)
+{
+    *opts = (tm_json_parse_opts){0};
+}
+
+/* Parses text[0, len) (text[len] == 0), which the new document owns from
+ * the start: freed with it, also on failure. */
+static tm_status parse_text(char *text, size_t len, const char *path,
+                            const tm_json_parse_opts *opts, tm_json_doc **out, tm_err *err)
 {
     char buf[16];
     parser ps = {.line = 1, .path = path, .err = err};
     tm_status st = TM_OK;
-    if (!out || (!text && len)) {
-        return TM_ERR(err, TM_E_INVALID, path, 0, NULL, "tm_json_parse: NULL argument");
-    }
     *out = NULL;
+    if (opts) {
+        ps.drop = opts->drop_keys;
+        ps.n_drop = opts->drop_keys ? opts->n_drop_keys : 0;
+    }
     ps.doc = tm__core_doc_new();
-    if (!ps.doc || !(ps.doc->text = tm_malloc(len + 1))) {
-        st = nomem(&ps);
-        goto done;
+    if (!ps.doc) {
+        tm_free(text);
+        return nomem(&ps);
     }
-    tm__core_advise_huge(ps.doc->text, len + 1);
-    if (len) {
-        memcpy(ps.doc->text, text, len);
-    }
-    ps.doc->text[len] = 0;
-    ps.p = ps.doc->text;
+    ps.doc->text = text;
+    ps.p = text;
     ps.end = ps.p + len;
     if (len >= 3 && memcmp(ps.p, "\xef\xbb\xbf", 3) == 0) {
         ps.p += 3; /* a UTF-8 byte order mark, which RFC 8259 lets us skip */
@@ -546,8 +455,8 @@ tm_status tm_json_parse(const char *text, size_t len, const char *path, tm_json_
     }
     skip_ws(&ps);
     if (ps.p != ps.end) {
-        st = fail(&ps, TM_E_PARSE, "expected end of input after the value, found %s",
-                  found(&ps, ps.p, buf));
+        st = tm__core_json_fail(&ps, TM_E_PARSE, "expected end of input after the value, found %s",
+                                tm__core_json_found(&ps, ps.p, buf));
         goto done;
     }
     ps.doc->root = root;
@@ -561,4 +470,37 @@ done:
         tm_json_doc_free(ps.doc);
     }
     return st;
+}
+
+tm_status tm_json_parse(const char *text, size_t len, const char *path, tm_json_doc **out,
+                        tm_err *err)
+{
+    if (!out || (!text && len)) {
+        return TM_ERR(err, TM_E_INVALID, path, 0, NULL, "tm_json_parse: NULL argument");
+    }
+    *out = NULL;
+    char *copy = tm_malloc(len + 1);
+    if (!copy) {
+        return TM_ERR(err, TM_E_NOMEM, path, 1, NULL, "out of memory");
+    }
+    tm__core_advise_huge(copy, len + 1);
+    if (len) {
+        memcpy(copy, text, len);
+    }
+    copy[len] = 0;
+    return parse_text(copy, len, path, NULL, out, err);
+}
+
+tm_status tm_json_parse_owned(char *text, size_t len, const char *path,
+                              const tm_json_parse_opts *opts, tm_json_doc **out, tm_err *err)
+{
+    if (!out || !text || text[len] != 0) {
+        tm_free(text);
+        if (out) {
+            *out = NULL;
+        }
+        return TM_ERR(err, TM_E_INVALID, path, 0, NULL,
+                      "tm_json_parse_owned: NULL argument or text not NUL-terminated");
+    }
+    return parse_text(text, len, path, opts, out, err);
 }
