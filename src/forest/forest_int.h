@@ -151,6 +151,12 @@ tm_status tm__forest_finish(tm_forest *f, const char *path, tm_err *err);
 tm_status tm__forest_load_xgboost_json(const char *text, size_t len, const char *path,
                                        const tm_forest_load_opts *opts, tm_forest **out,
                                        tm_err *err);
+/* The same on text the call takes over: tm_malloc'd, text[len] == 0,
+ * parsed in place and freed, whatever the result, before the call returns
+ * (before the predictor layout is built, so the two do not add up). */
+tm_status tm__forest_load_xgboost_json_owned(char *text, size_t len, const char *path,
+                                             const tm_forest_load_opts *opts, tm_forest **out,
+                                             tm_err *err);
 tm_status tm__forest_load_xgboost_ubjson(const unsigned char *data, size_t len, const char *path,
                                          const tm_forest_load_opts *opts, tm_forest **out,
                                          tm_err *err);

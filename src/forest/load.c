@@ -121,11 +121,26 @@ tm_status tm_forest_load(const char *path, const tm_forest_load_opts *opts, tm_f
 {
     char *buf = NULL;
     size_t len = 0;
+    tm_forest_load_opts o;
     *out = NULL;
     tm_status st = tm_file_read(path, &buf, &len, err);
-    if (st == TM_OK) {
-        st = tm_forest_load_mem(buf, len, path, opts, out, err);
+    if (st != TM_OK) {
+        return st;
     }
+    if (opts) {
+        o = *opts;
+    } else {
+        tm_forest_load_opts_init(&o);
+    }
+    if (o.format == TM_FOREST_FORMAT_AUTO && len) {
+        o.format = tm_forest_detect(buf, len);
+    }
+    /* XGBoost JSON is parsed inside the buffer (tm_file_read ends it with
+     * a NUL), which the loader takes over and frees early. */
+    if (o.format == TM_FOREST_FORMAT_XGBOOST_JSON && len) {
+        return tm__forest_load_xgboost_json_owned(buf, len, path, &o, out, err);
+    }
+    st = tm_forest_load_mem(buf, len, path, &o, out, err);
     tm_free(buf);
     return st;
 }

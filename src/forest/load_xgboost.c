@@ -584,11 +584,33 @@ tm_status tm__forest_load_xgboost_json(const char *text, size_t len, const char 
                                        const tm_forest_load_opts *opts, tm_forest **out,
                                        tm_err *err)
 {
+    char *copy = tm_malloc(len + 1);
+    *out = NULL;
+    if (!copy) {
+        return TM_ERR(err, TM_E_NOMEM, path, 0, NULL, "out of memory");
+    }
+    memcpy(copy, text, len);
+    copy[len] = 0;
+    return tm__forest_load_xgboost_json_owned(copy, len, path, opts, out, err);
+}
+
+/* Per-node statistics of RegTree::SaveModel that prediction never reads
+ * (src/tree/tree_model.cc): checked by the parser, not kept. */
+static const char *const unread_keys[] = {"base_weights", "loss_changes", "sum_hessian", "parents"};
+
+tm_status tm__forest_load_xgboost_json_owned(char *text, size_t len, const char *path,
+                                             const tm_forest_load_opts *opts, tm_forest **out,
+                                             tm_err *err)
+{
     (void)opts; /* complete models carry their own objective and base score */
     tm_json_doc *doc = NULL;
+    tm_json_parse_opts po;
     walk w = {.path = path, .has_lines = true, .err = err};
     *out = NULL;
-    tm_status st = tm_json_parse(text, len, path, &doc, err);
+    tm_json_parse_opts_init(&po);
+    po.drop_keys = unread_keys;
+    po.n_drop_keys = sizeof unread_keys / sizeof unread_keys[0];
+    tm_status st = tm_json_parse_owned(text, len, path, &po, &doc, err);
     if (st == TM_OK) {
         st = load_doc(&w, tm_json_root(doc), TM_FOREST_FORMAT_XGBOOST_JSON, out);
     }
