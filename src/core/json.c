@@ -68,7 +68,8 @@ typedef struct number {
  * gathering the mantissa digits and the exponent, which give the value
  * directly under tm__core_fast_double's exact rule; other tokens go to
  * parse_int64 and tm_parse_double. *len: the token's length. */
-static tm_status scan_number(parser *ps, number *x, size_t *len)
+static inline __attribute__((always_inline)) tm_status scan_number(parser *ps, number *x,
+                                                                   size_t *len)
 {
     char buf[16];
     char *start = ps->p;
@@ -202,66 +203,88 @@ static bool parse_literal(parser *ps, tm_json *v)
 static tm_status parse_value(parser *ps, int depth, tm_json **out);
 
 /* Byte classes for plain_numbers: 1 part of a number or a blank other
- * than a newline, 2 a comma, 3 the closing bracket, 0 anything else. */
+ * than a newline, 2 a comma, 0 anything else. */
 static const unsigned char plain_class[256] = {
         ['0'] = 1, ['1'] = 1, ['2'] = 1,  ['3'] = 1,  ['4'] = 1, ['5'] = 1, ['6'] = 1,
         ['7'] = 1, ['8'] = 1, ['9'] = 1,  ['.'] = 1,  ['-'] = 1, ['+'] = 1, ['e'] = 1,
-        ['E'] = 1, [' '] = 1, ['\t'] = 1, ['\r'] = 1, [','] = 2, [']'] = 3,
+        ['E'] = 1, [' '] = 1, ['\t'] = 1, ['\r'] = 1, [','] = 2,
 };
 
-/* Number of elements of the array opening at p when it holds only plain
- * numbers on one line (0 otherwise): a scan for the characters numbers,
- * blanks and commas are made of, up to ']'. */
-static size_t plain_numbers(const char *p)
+/* Whether the array opening at p is worth reading typed: its first
+ * TM__CORE_TYPED_MIN elements are made of number characters and blanks,
+ * on one line. The rest is checked as it is read. */
+static bool plain_numbers(const char *p)
 {
     const unsigned char *s = (const unsigned char *)p + 1;
-    size_t n = 1;
-    unsigned k;
-    while ((k = plain_class[*s++]) == 1 || k == 2) {
-        n += k == 2;
+    for (size_t n = 1;; s++) {
+        unsigned k = plain_class[*s];
+        if (k == 2 && ++n == TM__CORE_TYPED_MIN) {
+            return true;
+        }
+        if (k != 1 && k != 2) {
+            return false;
+        }
     }
-    return k == 3 ? n : 0;
 }
 
-/* Stores a long array of plain numbers typed (see TM__CORE_TYPED_MIN):
- * *done is false, and nothing consumed, when the array is not of that
- * kind or holds a number typed storage would not keep exactly (an integer
- * beyond 2^53, a double on a float32 rounding midpoint, whose float32 needs
- * the text); the generic path then parses it. Inside a dropped value any
- * such array is only checked. */
+/* Doubles the typed-array scratch; false when out of memory (what was
+ * grown stays valid). */
+static bool grow_scratch(parser *ps)
+{
+    size_t cap = ps->cap ? ps->cap * 2 : 256; /* a multiple of 8: whole bytes of bits */
+    double *dv = tm_realloc_n(ps->dv, cap, sizeof *dv);
+    if (dv) {
+        ps->dv = dv;
+    }
+    int32_t *iv = dv ? tm_realloc_n(ps->iv, cap, sizeof *iv) : NULL;
+    if (iv) {
+        ps->iv = iv;
+    }
+    uint8_t *bits = iv ? tm_realloc_n(ps->bits, cap / 8, 1) : NULL;
+    if (!bits) {
+        return false;
+    }
+    ps->bits = bits;
+    ps->cap = cap;
+    return true;
+}
+
+/* skip_ws within a line: a typed array ends at a newline. */
+static void skip_blanks(parser *ps)
+{
+    char *p = ps->p;
+    if ((unsigned char)*p > ' ') {
+        return;
+    }
+    while (*p == ' ' || *p == '\t' || *p == '\r') {
+        p++;
+    }
+    ps->p = p;
+}
+
+/* Stores a long array of plain numbers on one line typed (see
+ * TM__CORE_TYPED_MIN): *done is false, and nothing consumed, when the
+ * array is not of that kind or holds a number typed storage would not keep
+ * exactly (an integer beyond 2^53, a double on a float32 rounding midpoint,
+ * whose float32 needs the text); the generic path then parses it. Inside a
+ * dropped value any such array is only checked. */
 static tm_status parse_typed_array(parser *ps, tm_json *v, bool *done)
 {
     char *start = ps->p;
-    size_t n = plain_numbers(start);
-    bool keep = !ps->dropping;
+    bool keep = !ps->dropping, all_i32 = true;
+    size_t n = 0;
     *done = false;
-    if (n == 0 || (keep && n < TM__CORE_TYPED_MIN)) {
+    if (keep && !plain_numbers(start)) {
         return TM_OK;
     }
-    if (keep && n > ps->cap) {
-        tm_free(ps->dv);
-        tm_free(ps->iv);
-        tm_free(ps->bits);
-        ps->dv = tm_malloc_n(n, sizeof *ps->dv);
-        ps->iv = tm_malloc_n(n, sizeof *ps->iv);
-        ps->bits = tm_malloc(n / 8 + 1);
-        ps->cap = ps->dv && ps->iv && ps->bits ? n : 0;
-        if (!ps->cap) {
-            return nomem(ps);
-        }
-    }
-    if (keep) {
-        memset(ps->bits, 0, n / 8 + 1);
-    }
-    bool all_i32 = true;
     ps->p++;
-    for (size_t i = 0; i < n; i++) {
+    for (;;) {
         number x;
         size_t len;
-        skip_ws(ps);
+        skip_blanks(ps);
         char c = *ps->p;
         if (!((c >= '0' && c <= '9') || (c == '-' && ps->p[1] >= '0' && ps->p[1] <= '9'))) {
-            ps->p = start; /* not a number: the generic path reports it */
+            ps->p = start; /* not a number: the generic path reads or reports it */
             return TM_OK;
         }
         tm_status st = scan_number(ps, &x, &len);
@@ -274,19 +297,27 @@ static tm_status parse_typed_array(parser *ps, tm_json *v, bool *done)
                 ps->p = start;
                 return TM_OK;
             }
-            ps->dv[i] = x.num;
-            ps->bits[i / 8] |= (uint8_t)(x.is_int << (i % 8));
+            if (n == ps->cap && !grow_scratch(ps)) {
+                return nomem(ps);
+            }
+            ps->dv[n] = x.num;
+            ps->bits[n / 8] = (uint8_t)((n % 8 ? ps->bits[n / 8] : 0) | x.is_int << (n % 8));
             all_i32 = all_i32 && x.is_int && x.inum >= INT32_MIN && x.inum <= INT32_MAX &&
                       !(x.inum == 0 && x.neg);
-            ps->iv[i] = all_i32 ? (int32_t)x.inum : 0;
+            ps->iv[n] = all_i32 ? (int32_t)x.inum : 0;
         }
-        skip_ws(ps);
-        if (*ps->p != (i + 1 < n ? ',' : ']')) {
-            ps->p = start; /* malformed: the generic path reports it */
+        n++;
+        skip_blanks(ps);
+        if (*ps->p == ']') {
+            break;
+        }
+        if (*ps->p != ',') {
+            ps->p = start; /* a newline or worse: the generic path reads or reports it */
             return TM_OK;
         }
         ps->p++;
     }
+    ps->p++;
     tm_json_typed_kind kind = all_i32 ? TM_JSON_TYPED_I32 : TM_JSON_TYPED_F64;
     if (keep && !tm__core_typed_store(ps->doc, v, n, kind, ps->iv, NULL, ps->dv, ps->bits)) {
         return nomem(ps);

@@ -195,6 +195,13 @@ tm_status tm_json_int_at(const tm_json_ctx *c, const tm_json *arr, const char *w
 tm_status tm_json_flag_at(const tm_json_ctx *c, const tm_json *arr, const char *where, size_t i,
                           bool *out)
 {
+    if (arr && arr->typed_kind == TM_JSON_TYPED_I32 && i < arr->len) {
+        int32_t x = ((const int32_t *)arr->typed)[i]; /* typed: no view needed */
+        if (x == 0 || x == 1) {
+            *out = x == 1;
+            return TM_OK;
+        }
+    }
     const tm_json *v = tm_json_at(arr, i);
     *out = false;
     if (v && v->type == TM_JSON_BOOL) {
@@ -229,6 +236,23 @@ static const tm_json *number_at(const tm_json_ctx *c, const tm_json *arr, const 
 tm_status tm_json_f32_at(const tm_json_ctx *c, const tm_json *arr, const char *where, size_t i,
                          float *out)
 {
+    /* Typed elements without a view: what tm_json_f32 gives for them. A
+     * typed double has no text and, from JSON, is never on a float32
+     * midpoint, so it rounds once; an integer-valued one rounds the same
+     * through int64. */
+    if (arr && arr->typed && i < arr->len) {
+        switch ((tm_json_typed_kind)arr->typed_kind) {
+        case TM_JSON_TYPED_I32:
+            *out = (float)((const int32_t *)arr->typed)[i];
+            return TM_OK;
+        case TM_JSON_TYPED_F32:
+            *out = ((const float *)arr->typed)[i];
+            return TM_OK;
+        case TM_JSON_TYPED_F64:
+            *out = (float)((const double *)arr->typed)[i];
+            return TM_OK;
+        }
+    }
     const tm_json *v = number_at(c, arr, where, i);
     *out = v ? tm_json_f32(v) : 0.0f;
     return v ? TM_OK : TM_E_PARSE;

@@ -1,9 +1,11 @@
 /* Tests for tm_json_parse_owned (src/core/json.c): the document takes the
  * caller's buffer over and frees it, on success and on every failure;
- * dropped keys are parsed and checked like any value but read as null;
- * and the float32 midpoint test the typed arrays use
- * (tm__core_f32_midpoint) agrees with the neighbour formula it replaces.
- * Leaks of the handed-over buffer show under the sanitize build. */
+ * dropped keys are parsed and checked like any value but read as null.
+ * Also the pieces that make the parse fast and must not change a value:
+ * the float32 midpoint bit test (tm__core_f32_midpoint) against the
+ * neighbour formula it replaces, tm_json_f32 against strtof at the edges,
+ * and typed arrays read to their end. Leaks of the handed-over buffer
+ * show under the sanitize build. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -288,6 +290,92 @@ START_TEST(json_f32_midpoint_bit_test_agrees)
 }
 END_TEST
 
+/* An array read typed until a newline, a string or a bad separator well
+ * past its first 64 elements is read again as nodes, with the lines and
+ * messages of a plain parse; a long one grows the scratch several times. */
+START_TEST(json_typed_arrays_checked_to_the_end)
+{
+    static const char *tails[] = {",\n7]", ",\"s\"]", ",7 8]", ",7,]"};
+    for (size_t t = 0; t < 4; t++) {
+        char text[2048];
+        size_t k = (size_t)snprintf(text, sizeof text, "[");
+        for (int i = 0; i < 100; i++) {
+            k += (size_t)snprintf(text + k, sizeof text - k, "%s%d.5", i ? "," : "", i);
+        }
+        snprintf(text + k, sizeof text - k, "%s", tails[t]);
+        tm_json_doc *doc = NULL;
+        tm_err err;
+        tm_err_init(&err);
+        tm_status st = tm_json_parse(text, strlen(text), "t.json", &doc, &err);
+        if (t < 2) {
+            ck_assert_int_eq(st, TM_OK);
+            const tm_json *a = tm_json_root(doc);
+            ck_assert_ptr_null(a->typed);
+            ck_assert_uint_eq(a->len, 101);
+            ck_assert_double_eq(tm_json_at(a, 99)->num, 99.5);
+            ck_assert_int_eq(tm_json_at(a, 100)->line, t == 0 ? 2 : 1);
+            tm_json_doc_free(doc);
+        } else {
+            ck_assert_int_eq(st, TM_E_PARSE);
+            ck_assert_str_eq(err.reason, t == 2 ? "expected ',' or ']', found '8'"
+                                                : "expected a value, found ']'");
+        }
+    }
+    char *big = malloc(20000 * 8 + 8);
+    size_t k = (size_t)sprintf(big, "[");
+    for (int i = 0; i < 20000; i++) {
+        k += (size_t)sprintf(big + k, "%s%d", i ? "," : "", i % 3 ? i : -i);
+    }
+    sprintf(big + k, "]");
+    tm_json_doc *doc = NULL;
+    ck_assert_int_eq(tm_json_parse(big, strlen(big), "t.json", &doc, NULL), TM_OK);
+    const tm_json *a = tm_json_root(doc);
+    ck_assert_int_eq(a->typed_kind, TM_JSON_TYPED_I32);
+    for (int i = 0; i < 20000; i += 7) {
+        ck_assert_int_eq(tm_json_at(a, (size_t)i)->inum, i % 3 ? i : -i);
+    }
+    tm_json_doc_free(doc);
+    free(big);
+}
+END_TEST
+
+/* tm_json_f32, which uses the bit test too, still gives strtof's float32
+ * at the edges: midpoints, beside FLT_MAX, subnormals. */
+START_TEST(json_f32_edges_match_strtof)
+{
+    static const char *texts[] = {
+            "1.000000059604644775390625",
+            "1.0000000596046448",
+            "3.4028234663852886e38",
+            "3.40282356e38",
+            "3.4028235677973366e38",
+            "3.4028235677973362e38",
+            "-3.40282356e38",
+            "1e39",
+            "1.1754942e-38",
+            "1.17549428e-38",
+            "7.006492321624085e-46",
+            "7.0064923216240862e-46",
+            "1.4e-45",
+            "2.1019476964872256e-45",
+            "0.30000001192092896",
+            "-0.30000001192092895507812500",
+            "16777217",
+            "16777217.0",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "[%s]", texts[i]);
+        tm_json_doc *doc = NULL;
+        ck_assert_int_eq(tm_json_parse(text, strlen(text), "t.json", &doc, NULL), TM_OK);
+        float got = tm_json_f32(tm_json_at(tm_json_root(doc), 0)), want = strtof(texts[i], NULL);
+        ck_assert_msg(memcmp(&got, &want, sizeof got) == 0, "%s: %a, strtof %a", texts[i],
+                      (double)got, (double)want);
+        tm_json_doc_free(doc);
+    }
+}
+END_TEST
+
 TM_TEST_SUITE(core_json_owned)
 {
     Suite *s = suite_create("core_json_owned");
@@ -298,6 +386,8 @@ TM_TEST_SUITE(core_json_owned)
     tcase_add_test(tc, json_dropped_keys_read_as_null);
     tcase_add_test(tc, json_dropped_values_are_still_checked);
     tcase_add_test(tc, json_f32_midpoint_bit_test_agrees);
+    tcase_add_test(tc, json_f32_edges_match_strtof);
+    tcase_add_test(tc, json_typed_arrays_checked_to_the_end);
     suite_add_tcase(s, tc);
     return s;
 }
