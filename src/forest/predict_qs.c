@@ -186,6 +186,7 @@ __attribute__((target("avx2"))) static void walk_avx2(const struct tm__compiled 
                                               __m512i *w0, __m512i *w1)
 {
     __m512i a0 = *w0, a1 = *w1;
+#    pragma GCC unroll 4
     for (int32_t i = 0; i < n; i++) {
         const char *x = (const char *)rb + e[i].off;
         __m512i k = _mm512_set1_epi32(e[i].k1);
