@@ -3,7 +3,8 @@
  * in the same run (lines "NAME threads=N rows_per_s=R" in PEERS.txt).
  * Before timing it checks the fast predictor against the scalar reference
  * (bit for bit, on the first rows) and, when given, against the peer's own
- * predictions.
+ * predictions. On a CPU with AVX-512 it then times the AVX2 kernel too (the
+ * layout and kernel a CPU without AVX-512 runs), beside the same peers.
  *   bench_predict load MODEL           load time and peak memory of a load
  *   bench_predict run MODEL INPUT.csv SKIP_COLS PEERS.txt [PEER_PRED.csv TOL]
  *   bench_predict scale MODEL INPUT.csv SKIP_COLS THREADS...  (scaling.sh)
@@ -16,6 +17,8 @@
 #include <sys/stat.h>
 
 #include <turbomode/forest.h>
+
+#include "forest/layout.h" /* to time the AVX2 kernel on an AVX-512 CPU */
 
 static double peak_mib(void)
 {
@@ -103,9 +106,9 @@ static int check_peer(const char *path, double tol, const double *out, size_t n,
 }
 
 /* Prints turbomode's rate at `threads` and its ratio to each peer's. */
-static void report(const char *peers, int threads, double rate, double seconds)
+static void report(const char *peers, const char *kernel, int threads, double rate, double seconds)
 {
-    printf("threads=%d turbomode %.0f rows/s (%.3f s)", threads, rate, seconds);
+    printf("threads=%d turbomode%s %.0f rows/s (%.3f s)", threads, kernel, rate, seconds);
     FILE *fp = fopen(peers, "r");
     char name[64];
     int th;
@@ -159,7 +162,18 @@ static int cmd_run(int argc, char **argv)
     }
     for (int threads = 1; rc == 0 && threads <= 2; threads++) {
         double s = best_of(f, X, n, in->n_cols, threads, out, 3);
-        report(argv[5], threads, (double)n / s, s);
+        report(argv[5], "", threads, (double)n / s, s);
+    }
+    if (rc == 0 && tm__forest_qs_cpu_kernel() == TM__QS_AVX512) {
+        tm_err err;
+        tm_err_init(&err);
+        rc = tm__forest_compile_kernel(f, TM__QS_AVX2, &err) != TM_OK
+                     ? fail(&err)
+                     : check_reference(f, X, n, in->n_cols, wm);
+        for (int threads = 1; rc == 0 && threads <= 2; threads++) {
+            double s = best_of(f, X, n, in->n_cols, threads, out, 3);
+            report(argv[5], " (AVX2 kernel)", threads, (double)n / s, s);
+        }
     }
     free(out);
     tm_csv_free(in);

@@ -31,6 +31,10 @@ echo "-- XGBoost model (300 rounds, depth 6, 3 classes: 900 trees)"
 if "$PY" -c "import xgboost" 2>/dev/null; then
     "$PY" bench/predict/xgb_peer.py "$out" > "$out/predict_xgb_peers.txt"
     $bench load "$out/xgb_softprob.json"
+    # a ~55 MB model JSON: the same 900 trees written 9 times (8,100 trees)
+    [ -s "$out/xgb_big.json" ] || "$PY" bench/predict/big_model.py "$out/xgb_softprob.json" 9 \
+        "$out/xgb_big.json"
+    $bench load "$out/xgb_big.json"
     $bench run "$out/xgb_softprob.json" "$out/base.csv" 3 "$out/predict_xgb_peers.txt" \
         "$out/xgb_pred.csv" 1e-6
     [ "${BENCH_COMPILED:-1}" = 0 ] || sh bench/predict/compiled.sh "$out/xgb_softprob.json" "$out/base.csv" 3

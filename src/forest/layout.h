@@ -48,10 +48,18 @@ typedef struct cnode_d {
 #define TM__QS_NAN_RIGHT  INT32_MAX /* the rank NaN takes in region 1 */
 
 typedef struct qnode {
-    uint32_t off;   /* rank block offset: (region * n_features + feature) * TM__BLOCK */
+    uint32_t off;   /* rank block offset in bytes: (region * n_features + feature) *
+                       TM__BLOCK * 4 */
     int32_t k1;     /* the row goes left when its rank < k1 */
     uint32_t nmask; /* ~(leaves of word w under the left child) */
 } qnode;
+
+/* The bitvector kernels, each on the CPUs that have its instructions. */
+typedef enum tm__qs_kernel {
+    TM__QS_PLAIN,  /* portable C on 8-lane vectors (any CPU) */
+    TM__QS_AVX2,   /* the same, built for AVX2 */
+    TM__QS_AVX512, /* 16-lane compares into lane masks, gathered leaves */
+} tm__qs_kernel;
 
 struct tm__compiled {
     bool f32; /* nodes compare in float32 (else double) */
@@ -92,8 +100,8 @@ struct tm__compiled {
     double *qthr;        /* per feature: its sorted distinct thresholds ... */
     int32_t *qthr_first; /* ... from qthr_first[j], qthr_n[j] of them */
     int32_t *qthr_n;
-    bool qs_avx2; /* run the AVX2 kernel (chosen at compile time) */
-    bool need_x;  /* some tree reads the float/double block */
+    tm__qs_kernel qs_kernel; /* the bitvector kernel run (chosen at compile time) */
+    bool need_x;             /* some tree reads the float/double block */
 };
 
 /* The <= threshold equivalent to the family's compare at node nd (layout.c). */
@@ -102,19 +110,29 @@ double tm__forest_le_threshold(const tm_forest *f, int32_t nd);
  * (shallow, balanced, finite thresholds): those with more than 32 leaves
  * take the heap layout, the others the bitvector one (layout.c). */
 bool tm__forest_heap_fits(const tm_forest *f, const struct tm__compiled *c, int32_t t);
-/* Whether this CPU runs the AVX2 bitvector kernel (predict_qs.c). */
-bool tm__forest_qs_cpu_avx2(void);
+/* Compiles f's layout for the given bitvector kernel, which the CPU must
+ * run (tm__forest_compile takes the fastest; tests take each). */
+tm_status tm__forest_compile_kernel(tm_forest *f, tm__qs_kernel kernel, tm_err *err);
+/* The fastest bitvector kernel this CPU runs (predict_qs.c). */
+tm__qs_kernel tm__forest_qs_cpu_kernel(void);
 /* Compiles the bitvector trees among the pointer-layout ones (layout_qs.c);
  * run after the pointer layout, before the heap layout. */
 tm_status tm__forest_compile_qs(const tm_forest *f, struct tm__compiled *c, tm_err *err);
 void tm__forest_qs_free(struct tm__compiled *c);
 /* Block ranks (predict_qs.c): ranks of the block's rows in two regions
- * (NaN as rank 0, NaN as TM__QS_NAN_RIGHT), lanes past nb zeroed. */
+ * (NaN as rank 0, NaN as TM__QS_NAN_RIGHT), lanes past nb as for 0.0; xt
+ * is scratch for TM__BLOCK * n_read doubles. */
 void tm__forest_qs_ranks(const tm_forest *f, const double *X, size_t stride, size_t r0, int nb,
-                         int32_t *restrict rb);
+                         double *restrict xt, int32_t *restrict rb);
 /* Walks bitvector tree t for the 32 rows of a rank block; idx[r] gets the
  * tree's leaf number (0 = leftmost). */
 void tm__forest_qs_walk(const struct tm__compiled *c, int32_t t, const int32_t *restrict rb,
                         int32_t *restrict idx);
+/* Walks bitvector tree t (leaf_dim 1) for the 32 rows of a rank block and
+ * adds each row's leaf value, lf[leaf] (sum_f32) or ld[leaf], to acc[r]
+ * (TM__BLOCK floats or doubles); idx is scratch for TM__BLOCK leaves. */
+void tm__forest_qs_walk_add(const struct tm__compiled *c, int32_t t, const int32_t *restrict rb,
+                            const float *lf, const double *ld, bool sum_f32, void *acc,
+                            int32_t *restrict idx);
 
 #endif

@@ -93,6 +93,7 @@ static tm_status collect_thresholds(const tm_forest *f, struct tm__compiled *c)
     if (!c->qthr) {
         return TM_E_NOMEM;
     }
+    c->qthr[total] = 0.0; /* read (and ignored) by a finished search */
     int32_t at = 0;
     for (size_t j = 0; j < nf; j++) {
         c->qthr_first[j] = at;
@@ -145,7 +146,7 @@ static int32_t number_leaves(const tm_forest *f, struct tm__compiled *c, int32_t
     int32_t nl = number_leaves(f, c, t, f->left[nd], a, b);
     int32_t j = f->feature[nd];
     int32_t region = (f->flags[nd] & TM__NODE_NAN_LEFT) ? 0 : 1;
-    uint32_t off = (uint32_t)(region * f->n_features + j) * TM__BLOCK;
+    uint32_t off = (uint32_t)((region * f->n_features + j) * TM__BLOCK * (int32_t)sizeof(int32_t));
     int32_t k1 = threshold_index(c, j, tm__forest_le_threshold(f, nd)) + 1;
     for (int w = 0; w < 2; w++) {
         /* the left child's leaves [a, a + nl) within word w */
@@ -174,15 +175,16 @@ tm_status tm__forest_compile_qs(const tm_forest *f, struct tm__compiled *c, tm_e
         st = TM_E_NOMEM;
         goto done;
     }
-    /* Rank offsets must fit 32 bits. */
-    bool wide = (int64_t)f->n_features * 2 * TM__BLOCK > INT32_MAX;
+    /* Rank offsets (in bytes) must fit 31 bits. */
+    bool wide = (int64_t)f->n_features * 2 * TM__BLOCK * (int64_t)sizeof(int32_t) > INT32_MAX;
     int64_t n_entries = 0, n_leaves = 0;
     for (int32_t t = 0; t < f->n_trees; t++) {
-        /* Two-word trees that fit the heap run faster there (depth-6
-         * XGBoost trees: 56 instructions per row-tree against 47, but no
-         * second word); one-word trees always take this layout. */
+        /* Without AVX-512, two-word trees that fit the heap run faster
+         * there (depth-6 XGBoost trees: 56 instructions per row-tree
+         * against 47, but no second word); one-word trees always take this
+         * layout. */
         int32_t L = c->root[t] >= 0 && !wide ? tree_leaves(f, t) : 0;
-        if (L > 32 && tm__forest_heap_fits(f, c, t)) {
+        if (L > 32 && c->qs_kernel != TM__QS_AVX512 && tm__forest_heap_fits(f, c, t)) {
             L = 0;
         }
         c->qs_first[t] = -1;

@@ -13,9 +13,10 @@
 typedef struct scratch {
     void *x;       /* TM__BLOCK * n_features floats or doubles */
     int32_t *rank; /* 2 * TM__BLOCK * n_features ranks (bitvector trees) */
+    double *xt;    /* TM__BLOCK * n_features inputs for the ranks */
     int32_t *idx;  /* TM__BLOCK */
-    float *acc_f;  /* TM__BLOCK * n_outputs */
-    double *acc_d; /* TM__BLOCK * n_outputs */
+    float *acc_f;  /* TM__BLOCK * n_outputs, output-major: [k * TM__BLOCK + r] */
+    double *acc_d; /* the same in double */
     double *m;     /* n_outputs */
 } scratch;
 
@@ -124,14 +125,14 @@ HEAP_WALK(walk_heap_f64, hnode_d, double)
 static void add_slot_leaves(const tm_forest *f, int32_t t, const float *lf, const double *ld,
                             const int32_t *idx, int nb, scratch *s)
 {
-    int32_t nout = f->n_outputs, k = f->tree_output[t];
+    size_t k = (size_t)f->tree_output[t] * TM__BLOCK;
     if (f->sum_f32) {
         for (int r = 0; r < nb; r++) {
-            s->acc_f[r * nout + k] += lf[idx[r]];
+            s->acc_f[k + (size_t)r] += lf[idx[r]];
         }
     } else {
         for (int r = 0; r < nb; r++) {
-            s->acc_d[r * nout + k] += ld[idx[r]];
+            s->acc_d[k + (size_t)r] += ld[idx[r]];
         }
     }
 }
@@ -171,18 +172,18 @@ static void add_leaves(const tm_forest *f, int32_t t, const int32_t *idx, bool i
         int32_t leaf = ir_leaf ? idx[r] : c->leaf_of[idx[r]];
         const double *row = X + (r0 + (size_t)r) * stride;
         if (f->leaf_dim == 1) {
-            int32_t k = f->tree_output[t];
+            size_t k = (size_t)f->tree_output[t] * TM__BLOCK + (size_t)r;
             double v = tm__forest_leaf_value(f, leaf, 0, row) * f->tree_weight[t];
             if (f->sum_f32) {
-                s->acc_f[r * nout + k] += (float)v;
+                s->acc_f[k] += (float)v;
             } else {
-                s->acc_d[r * nout + k] += v;
+                s->acc_d[k] += v;
             }
             continue;
         }
         const double *lv = f->leaf_values + (size_t)leaf * (size_t)nout;
         for (int32_t k = 0; k < nout; k++) {
-            s->acc_d[r * nout + k] += lv[k];
+            s->acc_d[(size_t)k * TM__BLOCK + (size_t)r] += lv[k];
         }
     }
 }
@@ -241,23 +242,26 @@ static void predict_block(const tm_forest *f, const double *X, size_t stride, si
         load_block(f, X, stride, r0, nb, s);
     }
     if (c->n_qs > 0) {
-        tm__forest_qs_ranks(f, X, stride, r0, nb, s->rank);
+        tm__forest_qs_ranks(f, X, stride, r0, nb, s->xt, s->rank);
     }
-    for (int r = 0; r < nb; r++) {
-        for (int32_t k = 0; k < nout; k++) {
-            s->acc_f[r * nout + k] = (float)f->base_score[k];
-            s->acc_d[r * nout + k] = bias_last ? 0.0 : f->base_score[k];
+    for (int32_t k = 0; k < nout; k++) {
+        for (int r = 0; r < TM__BLOCK; r++) {
+            s->acc_f[k * TM__BLOCK + r] = (float)f->base_score[k];
+            s->acc_d[k * TM__BLOCK + r] = bias_last ? 0.0 : f->base_score[k];
         }
     }
     for (int32_t t = 0; t < f->n_trees; t++) {
         bool ir_leaf = false;
         if (!f->oblivious && c->qs_first[t] >= 0) {
-            tm__forest_qs_walk(c, t, s->rank, s->idx);
             int32_t base = c->qs_leaf[t];
             if (f->leaf_dim == 1) {
-                add_slot_leaves(f, t, c->qleaf_f + base, c->qleaf_d + base, s->idx, nb, s);
+                size_t k = (size_t)f->tree_output[t] * TM__BLOCK;
+                void *acc = f->sum_f32 ? (void *)(s->acc_f + k) : (void *)(s->acc_d + k);
+                tm__forest_qs_walk_add(c, t, s->rank, c->qleaf_f + base, c->qleaf_d + base,
+                                       f->sum_f32, acc, s->idx);
                 continue;
             }
+            tm__forest_qs_walk(c, t, s->rank, s->idx);
             for (int r = 0; r < nb; r++) {
                 s->idx[r] = c->qleaf_of[base + s->idx[r]];
             }
@@ -296,13 +300,18 @@ static void predict_block(const tm_forest *f, const double *X, size_t stride, si
     size_t width = tm_forest_output_len(f, kind);
     for (int r = 0; r < nb; r++) {
         for (int32_t k = 0; k < nout; k++) {
-            double a = s->acc_d[r * nout + k];
-            s->m[k] = f->sum_f32  ? (double)s->acc_f[r * nout + k]
+            double a = s->acc_d[k * TM__BLOCK + r];
+            s->m[k] = f->sum_f32  ? (double)s->acc_f[k * TM__BLOCK + r]
                       : bias_last ? f->scale * a + f->base_score[k]
                                   : a;
         }
         tm__forest_transform(f, kind, s->m, out + (r0 + (size_t)r) * width);
     }
+}
+
+static size_t round64(size_t n)
+{
+    return (n + 63) / 64 * 64;
 }
 
 tm_status tm_forest_predict(const tm_forest *f, const double *X, size_t n_rows, size_t stride,
@@ -328,12 +337,16 @@ tm_status tm_forest_predict(const tm_forest *f, const double *X, size_t n_rows, 
         nt = (int)n_blocks;
     }
     size_t nfeat = (size_t)f->n_features + 1, nout = (size_t)f->n_outputs;
-    size_t x_bytes = TM__BLOCK * nfeat * 3 * sizeof(double);
-    size_t rank_bytes = f->compiled->n_qs > 0 ? TM__BLOCK * nfeat * 2 * sizeof(int32_t) : 0;
-    size_t per = x_bytes + rank_bytes + TM__BLOCK * sizeof(int32_t) +
-                 TM__BLOCK * nout * sizeof(float) + TM__BLOCK * nout * sizeof(double) +
-                 nout * sizeof(double);
-    per = (per + 63) / 64 * 64 + 64;
+    /* every part 64-byte aligned: the kernels load whole vectors */
+    size_t x_bytes = round64(TM__BLOCK * nfeat * 3 * sizeof(double));
+    size_t rank_bytes =
+            f->compiled->n_qs > 0 ? round64(TM__BLOCK * nfeat * 2 * sizeof(int32_t)) : 0;
+    size_t xt_bytes = rank_bytes > 0 ? round64(TM__BLOCK * nfeat * sizeof(double)) : 0;
+    size_t accd_bytes = round64(TM__BLOCK * nout * sizeof(double));
+    size_t accf_bytes = round64(TM__BLOCK * nout * sizeof(float));
+    size_t m_bytes = round64(nout * sizeof(double));
+    size_t per = x_bytes + rank_bytes + xt_bytes + accd_bytes + accf_bytes + m_bytes +
+                 round64(TM__BLOCK * sizeof(int32_t)) + 64;
     char *mem = tm_aligned_alloc(per * (size_t)nt);
     scratch *sc = tm_malloc_n((size_t)nt, sizeof *sc);
     if (!mem || !sc) {
@@ -345,14 +358,16 @@ tm_status tm_forest_predict(const tm_forest *f, const double *X, size_t n_rows, 
         char *p = mem + per * (size_t)i;
         sc[i].x = p;
         p += x_bytes;
-        sc[i].rank = (int32_t *)p; /* 64-byte aligned: x_bytes is a multiple of 64 */
+        sc[i].rank = (int32_t *)p;
         p += rank_bytes;
+        sc[i].xt = (double *)p;
+        p += xt_bytes;
         sc[i].acc_d = (double *)p;
-        p += TM__BLOCK * nout * sizeof(double);
-        sc[i].m = (double *)p;
-        p += nout * sizeof(double);
+        p += accd_bytes;
         sc[i].acc_f = (float *)p;
-        p += TM__BLOCK * nout * sizeof(float);
+        p += accf_bytes;
+        sc[i].m = (double *)p;
+        p += m_bytes;
         sc[i].idx = (int32_t *)p;
     }
 #pragma omp parallel num_threads(nt)

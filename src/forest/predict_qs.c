@@ -1,47 +1,121 @@
-/* The bitvector kernel (layout in layout_qs.c): the ranks of a block of
- * TM__BLOCK rows, and one tree walked for all of them at once. The kernel
- * is written once on 8-lane integer vectors and built twice: with AVX2 for
- * CPUs that have it (chosen at run time, __builtin_cpu_supports) and for
- * plain x86-64 or any other CPU, where the compiler splits each vector
- * operation into what the target has. Both give the same leaves. */
+/* The bitvector kernels (layout in layout_qs.c): the ranks of a block of
+ * TM__BLOCK rows, and one tree walked for all of them at once. The general
+ * kernel is written once on 8-lane integer vectors and built twice: with
+ * AVX2 for CPUs that have it and for plain x86-64 or any other CPU, where
+ * the compiler splits each vector operation into what the target has. On
+ * CPUs with AVX-512 a third kernel takes 16 rows a vector: an entry is a
+ * compare into a lane mask and a masked AND per 16 rows (three vector
+ * operations per 8 rows before), and the leaves are gathered and added in
+ * vectors. The kernel is chosen at run time (__builtin_cpu_supports); all
+ * give the same leaves. */
 #include <math.h>
 #include <string.h>
 
 #include "forest/layout.h"
+#if defined(__GNUC__) && defined(__x86_64__)
+#    include <immintrin.h>
+#endif
+
+/* The number of thresholds T[0..n) below each of the block's inputs x: a
+ * binary search without branches whose steps depend only on n, so the
+ * TM__BLOCK searches run side by side. x NaN gives 0. */
+static void rank_block(const double *restrict T, int32_t n, const double *restrict x,
+                       int32_t *restrict out)
+{
+    int32_t lo[TM__BLOCK] = {0};
+    for (int32_t len = n; len > 0;) {
+        int32_t half = len / 2, up = len - half;
+        for (int r = 0; r < TM__BLOCK; r++) {
+            lo[r] += T[lo[r] + half] < x[r] ? up : 0;
+        }
+        len = half;
+    }
+    memcpy(out, lo, sizeof lo);
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#    define HAVE_AVX512_RANKS 1
+/* The same searches on 8-lane gathers, two features at once (eight chains
+ * of gathers in flight), writing both rank regions. The shorter search
+ * marks time with steps of 0 once it is done; T has an element past the
+ * last feature's, so no read leaves the table. */
+__attribute__((target("avx512f,avx512vl"))) static void
+rank_pair_avx512(const struct tm__compiled *c, const int32_t *j, int m, const double *restrict xt,
+                 int32_t *restrict rb, size_t nf)
+{
+    __m512d xv[2][4];
+    __m256i lo[2][4];
+    const double *T[2];
+    int32_t len[2] = {0, 0};
+    for (int p = 0; p < m; p++) {
+        T[p] = c->qthr + c->qthr_first[j[p]];
+        len[p] = c->qthr_n[j[p]];
+        for (int q = 0; q < 4; q++) {
+            xv[p][q] = _mm512_loadu_pd(xt + p * TM__BLOCK + 8 * q);
+            lo[p][q] = _mm256_setzero_si256();
+        }
+    }
+    while (len[0] > 0 || len[1] > 0) {
+        for (int p = 0; p < m; p++) {
+            int32_t half = len[p] / 2;
+            __m256i h = _mm256_set1_epi32(half), up = _mm256_set1_epi32(len[p] - half);
+            for (int q = 0; q < 4; q++) {
+                __m512d v = _mm512_i32gather_pd(_mm256_add_epi32(lo[p][q], h), T[p], 8);
+                __mmask8 below = _mm512_cmp_pd_mask(v, xv[p][q], _CMP_LT_OQ);
+                lo[p][q] = _mm256_mask_add_epi32(lo[p][q], below, lo[p][q], up);
+            }
+            len[p] = half;
+        }
+    }
+    __m256i nan_right = _mm256_set1_epi32(TM__QS_NAN_RIGHT);
+    for (int p = 0; p < m; p++) {
+        int32_t *left = rb + (size_t)j[p] * TM__BLOCK,
+                *right = rb + (nf + (size_t)j[p]) * TM__BLOCK;
+        for (int q = 0; q < 4; q++) {
+            __mmask8 nan = _mm512_cmp_pd_mask(xv[p][q], xv[p][q], _CMP_UNORD_Q);
+            _mm256_storeu_si256((__m256i *)(left + 8 * q), lo[p][q]);
+            _mm256_storeu_si256((__m256i *)(right + 8 * q),
+                                _mm256_mask_mov_epi32(lo[p][q], nan, nan_right));
+        }
+    }
+}
+#endif
 
 void tm__forest_qs_ranks(const tm_forest *f, const double *X, size_t stride, size_t r0, int nb,
-                         int32_t *restrict rb)
+                         double *restrict xt, int32_t *restrict rb)
 {
     const struct tm__compiled *c = f->compiled;
     size_t nf = (size_t)f->n_features, B = TM__BLOCK;
+    bool zero_tiny = f->zero_tiny_inputs;
+    double band = f->zero_band;
+    /* the inputs, feature-major, in the compare precision */
+    for (int r = 0; r < TM__BLOCK; r++) {
+        const double *row = X + (r0 + (size_t)(r < nb ? r : 0)) * stride;
+        for (int32_t i = 0; i < c->n_read; i++) {
+            double v = r < nb ? row[c->read[i]] : 0.0;
+            v = zero_tiny && fabs(v) <= band ? 0.0 : v;
+            xt[(size_t)i * B + (size_t)r] = c->f32 ? (double)(float)v : v;
+        }
+    }
+#ifdef HAVE_AVX512_RANKS
+    if (c->qs_kernel == TM__QS_AVX512) {
+        for (int32_t i = 0; i < c->n_read; i += 2) {
+            int m = i + 1 < c->n_read ? 2 : 1;
+            rank_pair_avx512(c, c->read + i, m, xt + (size_t)i * B, rb, nf);
+        }
+        return;
+    }
+#endif
+    int32_t lo[TM__BLOCK];
     for (int32_t i = 0; i < c->n_read; i++) {
         size_t j = (size_t)c->read[i];
-        memset(rb + j * B + (size_t)nb, 0, (B - (size_t)nb) * sizeof *rb);
-        memset(rb + (nf + j) * B + (size_t)nb, 0, (B - (size_t)nb) * sizeof *rb);
-    }
-    for (int r = 0; r < nb; r++) {
-        const double *row = X + (r0 + (size_t)r) * stride;
-        for (int32_t i = 0; i < c->n_read; i++) {
-            size_t j = (size_t)c->read[i];
-            int32_t *left = rb + j * B + (size_t)r, *right = rb + (nf + j) * B + (size_t)r;
-            double x = tm__forest_input(f, row[j]);
-            if (c->f32) {
-                x = (double)(float)x;
-            }
-            if (isnan(x)) {
-                *left = 0;
-                *right = TM__QS_NAN_RIGHT;
-                continue;
-            }
-            /* number of thresholds below x: [lo, lo + n] holds it */
-            const double *T = c->qthr + c->qthr_first[j];
-            int32_t lo = 0, n = c->qthr_n[j];
-            while (n > 0) {
-                int32_t half = n / 2;
-                lo = T[lo + half] < x ? lo + n - half : lo;
-                n = half;
-            }
-            *left = *right = lo;
+        const double *x = xt + (size_t)i * B;
+        rank_block(c->qthr + c->qthr_first[j], c->qthr_n[j], x, lo);
+        int32_t *left = rb + j * B, *right = rb + (nf + j) * B;
+        for (int r = 0; r < TM__BLOCK; r++) {
+            bool nan = isnan(x[r]);
+            left[r] = nan ? 0 : lo[r];
+            right[r] = nan ? TM__QS_NAN_RIGHT : lo[r];
         }
     }
 }
@@ -54,7 +128,7 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 /* Applies n entries to word a0..a3 (32 rows), kept in registers. */
 #define APPLY(a, e, n)                                                                             \
     for (int32_t i_ = 0; i_ < (n); i_++) {                                                         \
-        const v8i *x_ = (const v8i *)(rb + (e)[i_].off);                                           \
+        const v8i *x_ = (const v8i *)((const char *)rb + (e)[i_].off);                             \
         v8i k_ = (v8i){0} + (e)[i_].k1;                                                            \
         v8i m_ = (v8i){0} + (int32_t)(e)[i_].nmask;                                                \
         a##0 &= (k_ > x_[0]) | m_;                                                                 \
@@ -99,11 +173,86 @@ __attribute__((target("avx2"))) static void walk_avx2(const struct tm__compiled 
         static void walk_plain(const struct tm__compiled *c, int32_t t, const int32_t *restrict rb,
                                int32_t *restrict idx) WALK_BODY
 
-        void tm__forest_qs_walk(const struct tm__compiled *c, int32_t t, const int32_t *restrict rb,
-                                int32_t *restrict idx)
+#undef WALK_BODY
+#undef APPLY
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#    define HAVE_AVX512_KERNEL 1
+#    define TARGET512          __attribute__((target("avx512f,avx512cd,avx512vl,avx512bw")))
+
+        /* Applies n entries to one word of 32 rows (two 16-lane vectors): where a
+         * row's rank reaches k1 (it goes right), AND the word with nmask. */
+        TARGET512 static inline void apply512(const qnode *e, int32_t n, const int32_t *rb,
+                                              __m512i *w0, __m512i *w1)
+{
+    __m512i a0 = *w0, a1 = *w1;
+#    pragma GCC unroll 4
+    for (int32_t i = 0; i < n; i++) {
+        const char *x = (const char *)rb + e[i].off;
+        __m512i k = _mm512_set1_epi32(e[i].k1);
+        __m512i m = _mm512_set1_epi32((int32_t)e[i].nmask);
+        /* k1 <= rank: the row goes right (written so that the load folds
+         * into the compare and the AND needs no copy: gcc 12) */
+        __mmask16 r0 = _mm512_cmple_epi32_mask(k, _mm512_load_si512((const void *)x));
+        __mmask16 r1 = _mm512_cmple_epi32_mask(k, _mm512_load_si512((const void *)(x + 64)));
+        a0 = _mm512_mask_and_epi32(a0, r0, m, a0);
+        a1 = _mm512_mask_and_epi32(a1, r1, m, a1);
+    }
+    *w0 = a0;
+    *w1 = a1;
+}
+
+/* Index of the lowest set bit of each lane (-1 for a zero lane). */
+TARGET512 static inline __m512i ctz512(__m512i w)
+{
+    __m512i low = _mm512_and_si512(w, _mm512_sub_epi32(_mm512_setzero_si512(), w));
+    return _mm512_sub_epi32(_mm512_set1_epi32(31), _mm512_lzcnt_epi32(low));
+}
+
+/* The whole tree for 32 rows on 16-lane vectors: each entry is a compare
+ * into a lane mask and a masked AND, and the leaves are gathered and
+ * added in the accumulators' precision. */
+TARGET512 static void walk_add_avx512(const struct tm__compiled *c, int32_t t,
+                                      const int32_t *restrict rb, const float *lf, const double *ld,
+                                      bool sum_f32, void *acc)
+{
+    const qnode *e = c->qs + c->qs_first[t];
+    int32_t n0 = c->qs_n0[t], n1 = c->qs_n1[t];
+    __m512i ones = _mm512_set1_epi32(-1);
+    __m512i w0 = ones, w1 = ones;
+    apply512(e, n0, rb, &w0, &w1);
+    __m512i i0 = ctz512(w0), i1 = ctz512(w1);
+    if (n1 > 0) {
+        __m512i h0 = ones, h1 = ones;
+        apply512(e + n0, n1, rb, &h0, &h1);
+        __m512i k32 = _mm512_set1_epi32(32);
+        i0 = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(w0, w0),
+                                     _mm512_add_epi32(ctz512(h0), k32), i0);
+        i1 = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(w1, w1),
+                                     _mm512_add_epi32(ctz512(h1), k32), i1);
+    }
+    if (sum_f32) {
+        float *a = acc;
+        _mm512_storeu_ps(a, _mm512_add_ps(_mm512_loadu_ps(a), _mm512_i32gather_ps(i0, lf, 4)));
+        _mm512_storeu_ps(a + 16,
+                         _mm512_add_ps(_mm512_loadu_ps(a + 16), _mm512_i32gather_ps(i1, lf, 4)));
+        return;
+    }
+    double *a = acc;
+    __m256i q[4] = {_mm512_castsi512_si256(i0), _mm512_extracti64x4_epi64(i0, 1),
+                    _mm512_castsi512_si256(i1), _mm512_extracti64x4_epi64(i1, 1)};
+    for (int h = 0; h < 4; h++) {
+        __m512d v = _mm512_i32gather_pd(q[h], ld, 8);
+        _mm512_storeu_pd(a + 8 * h, _mm512_add_pd(_mm512_loadu_pd(a + 8 * h), v));
+    }
+}
+#endif
+
+void tm__forest_qs_walk(const struct tm__compiled *c, int32_t t, const int32_t *restrict rb,
+                        int32_t *restrict idx)
 {
 #ifdef HAVE_AVX2_KERNEL
-    if (c->qs_avx2) {
+    if (c->qs_kernel >= TM__QS_AVX2) {
         walk_avx2(c, t, rb, idx);
         return;
     }
@@ -111,11 +260,42 @@ __attribute__((target("avx2"))) static void walk_avx2(const struct tm__compiled 
     walk_plain(c, t, rb, idx);
 }
 
-bool tm__forest_qs_cpu_avx2(void)
+void tm__forest_qs_walk_add(const struct tm__compiled *c, int32_t t, const int32_t *restrict rb,
+                            const float *lf, const double *ld, bool sum_f32, void *acc,
+                            int32_t *restrict idx)
 {
-#ifdef HAVE_AVX2_KERNEL
-    return __builtin_cpu_supports("avx2");
-#else
-    return false;
+#ifdef HAVE_AVX512_KERNEL
+    if (c->qs_kernel == TM__QS_AVX512) {
+        walk_add_avx512(c, t, rb, lf, ld, sum_f32, acc);
+        return;
+    }
 #endif
+    tm__forest_qs_walk(c, t, rb, idx);
+    if (sum_f32) {
+        float *a = acc;
+        for (int r = 0; r < TM__BLOCK; r++) {
+            a[r] += lf[idx[r]];
+        }
+    } else {
+        double *a = acc;
+        for (int r = 0; r < TM__BLOCK; r++) {
+            a[r] += ld[idx[r]];
+        }
+    }
+}
+
+tm__qs_kernel tm__forest_qs_cpu_kernel(void)
+{
+#ifdef HAVE_AVX512_KERNEL
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw")) {
+        return TM__QS_AVX512;
+    }
+#endif
+#ifdef HAVE_AVX2_KERNEL
+    if (__builtin_cpu_supports("avx2")) {
+        return TM__QS_AVX2;
+    }
+#endif
+    return TM__QS_PLAIN;
 }

@@ -11,6 +11,7 @@
 
 #include <turbomode/forest.h>
 
+#include "forest/layout.h"
 #include "tm_test.h"
 
 typedef struct fixture {
@@ -225,6 +226,16 @@ static int check_model(const fixture *fx, const char *model, const char *expecte
         /* The fast paths must agree with the oracle bit for bit. */
         ck_assert_msg(memcmp(fast, ref, n * w * sizeof *fast) == 0,
                       "%s: fast and reference predictors differ", path);
+        /* ... with every bitvector kernel this CPU runs, each with the
+         * layouts it chooses (plain and AVX2 keep complete trees of more
+         * than 32 leaves in the heap layout, AVX-512 does not) */
+        for (int k = TM__QS_PLAIN; k <= (int)tm__forest_qs_cpu_kernel(); k++) {
+            ck_assert_int_eq(tm__forest_compile_kernel(f, (tm__qs_kernel)k, &err), TM_OK);
+            ck_assert_int_eq(tm_forest_predict(f, X, n, nf, outs[i].kind, 2, fast, &err), TM_OK);
+            ck_assert_msg(memcmp(fast, ref, n * w * sizeof *fast) == 0,
+                          "%s: kernel %d and the reference predictor differ", path, k);
+        }
+        ck_assert_int_eq(tm__forest_compile(f, &err), TM_OK);
         bad += check_cli(fx, model, outs[i].kind, outs[i].file, n, w);
         free(fast);
         free(ref);

@@ -471,8 +471,8 @@ START_TEST(deep_lopsided_tree_walks)
 END_TEST
 
 /* Trees of up to 64 leaves that do not fit the heap layout (deep or
- * lopsided) take the bitvector layout; both of its kernels (AVX2 where the
- * CPU has it, plain) equal the reference bit for bit, on trees with more
+ * lopsided) take the bitvector layout; each of its kernels the CPU runs
+ * (plain, AVX2, AVX-512) equals the reference bit for bit, on trees with more
  * than 32 leaves (two words) and infinite thresholds. */
 START_TEST(bitvector_kernels_equal_reference)
 {
@@ -496,8 +496,8 @@ START_TEST(bitvector_kernels_equal_reference)
     if (_i % 4 == 3) { /* some trees have 33..64 leaves */
         ck_assert_int_gt(n_two_words, 0);
     }
-    for (int kernel = 0; kernel < 2; kernel++) {
-        c->qs_avx2 = kernel == 0 && tm__forest_qs_cpu_avx2();
+    for (int kernel = TM__QS_PLAIN; kernel <= (int)tm__forest_qs_cpu_kernel(); kernel++) {
+        c->qs_kernel = (tm__qs_kernel)kernel;
         size_t sizes[] = {1, 31, 32, 33, 200};
         for (size_t i = 0; i < 5; i++) {
             check_same(f, sizes[i], TM_FOREST_OUT_MARGIN);
@@ -512,17 +512,17 @@ END_TEST
  * side (formats/lightgbm: x <= t goes left, NaN follows default_left). */
 START_TEST(bitvector_nan_versus_rest_split)
 {
-    for (int kernel = 0; kernel < 2; kernel++) {
+    for (int kernel = TM__QS_PLAIN; kernel <= (int)tm__forest_qs_cpu_kernel(); kernel++) {
         tm_forest *f = stump(TM__CMP_LE_F64, INFINITY, false);
         ck_assert_int_ge(f->compiled->qs_first[0], 0);
-        f->compiled->qs_avx2 = kernel == 0 && tm__forest_qs_cpu_avx2();
+        f->compiled->qs_kernel = (tm__qs_kernel)kernel;
         ck_assert_double_eq(margin1(f, NAN), 1.0);
         ck_assert_double_eq(margin1(f, INFINITY), -1.0);
         ck_assert_double_eq(margin1(f, 1e308), -1.0);
         ck_assert_double_eq(margin1(f, -INFINITY), -1.0);
         tm_forest_free(f);
         f = stump(TM__CMP_LE_F64, -INFINITY, true);
-        f->compiled->qs_avx2 = kernel == 0 && tm__forest_qs_cpu_avx2();
+        f->compiled->qs_kernel = (tm__qs_kernel)kernel;
         ck_assert_double_eq(margin1(f, NAN), -1.0);
         ck_assert_double_eq(margin1(f, -INFINITY), -1.0);
         ck_assert_double_eq(margin1(f, -1e308), 1.0);
