@@ -173,6 +173,21 @@ tm_status tm_json_member_nums(const tm_json_ctx *c, const tm_json *obj, const ch
     return TM_OK;
 }
 
+/* tm_json_int_at past its typed fast path: apart, so that the fast path
+ * needs no stack frame for the message buffers. */
+static __attribute__((noinline)) tm_status int_at(const tm_json_ctx *c, const tm_json *arr,
+                                                  const char *where, size_t i, int64_t lo,
+                                                  int64_t hi, int64_t *out)
+{
+    const tm_json *v = tm_json_at(arr, i);
+    if (v && v->type == TM_JSON_NUMBER && v->is_int && v->inum >= lo && v->inum <= hi) {
+        *out = v->inum; /* the common case, without building the path */
+        return TM_OK;
+    }
+    char path[192];
+    return int_value(c, v, arr, element(where, i, path, sizeof path), NULL, lo, hi, out);
+}
+
 tm_status tm_json_int_at(const tm_json_ctx *c, const tm_json *arr, const char *where, size_t i,
                          int64_t lo, int64_t hi, int64_t *out)
 {
@@ -183,25 +198,13 @@ tm_status tm_json_int_at(const tm_json_ctx *c, const tm_json *arr, const char *w
             return TM_OK;
         }
     }
-    const tm_json *v = tm_json_at(arr, i);
-    if (v && v->type == TM_JSON_NUMBER && v->is_int && v->inum >= lo && v->inum <= hi) {
-        *out = v->inum; /* the common case, without building the path */
-        return TM_OK;
-    }
-    char path[192];
-    return int_value(c, v, arr, element(where, i, path, sizeof path), NULL, lo, hi, out);
+    return int_at(c, arr, where, i, lo, hi, out);
 }
 
-tm_status tm_json_flag_at(const tm_json_ctx *c, const tm_json *arr, const char *where, size_t i,
-                          bool *out)
+/* tm_json_flag_at past its typed fast path (see int_at). */
+static __attribute__((noinline)) tm_status flag_at(const tm_json_ctx *c, const tm_json *arr,
+                                                   const char *where, size_t i, bool *out)
 {
-    if (arr && arr->typed_kind == TM_JSON_TYPED_I32 && i < arr->len) {
-        int32_t x = ((const int32_t *)arr->typed)[i]; /* typed: no view needed */
-        if (x == 0 || x == 1) {
-            *out = x == 1;
-            return TM_OK;
-        }
-    }
     const tm_json *v = tm_json_at(arr, i);
     *out = false;
     if (v && v->type == TM_JSON_BOOL) {
@@ -217,6 +220,19 @@ tm_status tm_json_flag_at(const tm_json_ctx *c, const tm_json *arr, const char *
     return tm_json_fail(c, TM_E_PARSE, v ? v : arr, element(where, i, path, sizeof path), NULL,
                         "expected true, false, 0 or 1, found %s",
                         tm_json_found(v, buf, sizeof buf));
+}
+
+tm_status tm_json_flag_at(const tm_json_ctx *c, const tm_json *arr, const char *where, size_t i,
+                          bool *out)
+{
+    if (arr && arr->typed_kind == TM_JSON_TYPED_I32 && i < arr->len) {
+        int32_t x = ((const int32_t *)arr->typed)[i]; /* typed: no view needed */
+        if (x == 0 || x == 1) {
+            *out = x == 1;
+            return TM_OK;
+        }
+    }
+    return flag_at(c, arr, where, i, out);
 }
 
 /* Element i of arr as a number value, or NULL after recording the error. */

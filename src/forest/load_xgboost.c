@@ -268,9 +268,12 @@ static tm_status tree_nodes(const walk *w, tm_forest *f, const tree_view *v, con
 {
     static const char *const keys[] = {"left_children", "right_children", "split_conditions",
                                        "split_indices", "default_left",   "split_type"};
-    char fld[6][160]; /* paths for messages, once per tree */
-    for (int a = 0; a < 6; a++) {
-        tree_path(model, t, keys[a], fld[a], sizeof fld[a]);
+    char fld[6][160], tree[128]; /* paths for messages, once per tree: no printf per key */
+    size_t n_tree = strlen(tree_path(model, t, NULL, tree, sizeof tree));
+    for (int a = 0; a < 6; a++) { /* under 128 + 1 + 16 + 1 bytes */
+        memcpy(fld[a], tree, n_tree);
+        fld[a][n_tree] = '.';
+        memcpy(fld[a] + n_tree + 1, keys[a], strlen(keys[a]) + 1);
     }
     int32_t first = (int32_t)c->nodes;
     int64_t last = (int64_t)v->n - 1;
