@@ -1,7 +1,10 @@
-/* tm_forest_predict: blocks of rows per thread over the compiled layout of
- * layout.c. One block = TM__BLOCK rows converted to the compare precision,
- * then every tree walked for all rows of the block before the next tree
- * (the tree stays in L1), accumulated in the family's precision. */
+/* tm_forest_predict: groups of row blocks per thread over the compiled
+ * layout of layout.c. One block = TM__BLOCK rows converted to the compare
+ * precision (or to ranks); a group of TM__GROUP blocks walks every tree for
+ * all its blocks before the next tree (the tree stays in L1, and the whole
+ * model streams through the cache once per group: with one block a group,
+ * a 3000-tree model's 1.8 MB of bitvector entries and leaves per 32 rows
+ * kept two threads from scaling), accumulated in the family's precision. */
 #include <math.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -9,6 +12,11 @@
 #endif
 
 #include "forest/layout.h"
+
+/* Blocks walked together, tree by tree (predict_group). */
+#ifndef TM__GROUP
+#    define TM__GROUP 4
+#endif
 
 typedef struct scratch {
     void *x;       /* TM__BLOCK * n_features floats or doubles */
@@ -232,8 +240,10 @@ static void load_block(const tm_forest *f, const double *X, size_t stride, size_
     }
 }
 
-static void predict_block(const tm_forest *f, const double *X, size_t stride, size_t r0, int nb,
-                          tm_forest_output kind, double *out, scratch *s)
+/* A block's inputs in the layouts' forms, and its accumulators set to
+ * the base scores. */
+static void block_begin(const tm_forest *f, const double *X, size_t stride, size_t r0, int nb,
+                        scratch *s)
 {
     const struct tm__compiled *c = f->compiled;
     int32_t nout = f->n_outputs;
@@ -250,53 +260,66 @@ static void predict_block(const tm_forest *f, const double *X, size_t stride, si
             s->acc_d[k * TM__BLOCK + r] = bias_last ? 0.0 : f->base_score[k];
         }
     }
-    for (int32_t t = 0; t < f->n_trees; t++) {
-        bool ir_leaf = false;
-        if (!f->oblivious && c->qs_first[t] >= 0) {
-            int32_t base = c->qs_leaf[t];
-            if (f->leaf_dim == 1) {
-                size_t k = (size_t)f->tree_output[t] * TM__BLOCK;
-                void *acc = f->sum_f32 ? (void *)(s->acc_f + k) : (void *)(s->acc_d + k);
-                tm__forest_qs_walk_add(c, t, s->rank, c->qleaf_f + base, c->qleaf_d + base,
-                                       f->sum_f32, acc, s->idx);
-                continue;
-            }
-            tm__forest_qs_walk(c, t, s->rank, s->idx);
-            for (int r = 0; r < nb; r++) {
-                s->idx[r] = c->qleaf_of[base + s->idx[r]];
-            }
-            ir_leaf = true;
-        } else if (!f->oblivious && c->heap_first[t] >= 0) {
-            if (c->f32) {
-                walk_heap_f32(c, t, s->x, nb, s->idx);
-            } else {
-                walk_heap_f64(c, t, s->x, nb, s->idx);
-            }
-            if (f->leaf_dim == 1) {
-                add_slot_leaves(f, t, c->hleaf_f, c->hleaf_d, s->idx, nb, s);
-                continue;
-            }
-            for (int r = 0; r < nb; r++) {
-                s->idx[r] = c->hleaf_of[s->idx[r]];
-            }
-            ir_leaf = true;
-        } else if (f->oblivious && c->obl_fast) {
-            walk_oblivious(f, t, s->x, nb, s->idx);
-            ir_leaf = true;
-        } else if (f->oblivious || c->root[t] < 0) {
-            for (int r = 0; r < nb; r++) {
-                const double *row = X + (r0 + (size_t)r) * stride;
-                s->idx[r] = f->oblivious ? tm__forest_oblivious_leaf(f, t, row)
-                                         : tm__forest_leaf_of(f, t, row);
-            }
-            ir_leaf = true;
-        } else if (c->f32) {
-            walk_f32(c, t, s->x, nb, s->idx);
-        } else {
-            walk_f64(c, t, s->x, nb, s->idx);
+}
+
+/* Tree t for the rows of a block: its leaves added to the accumulators. */
+static void block_tree(const tm_forest *f, int32_t t, const double *X, size_t stride, size_t r0,
+                       int nb, scratch *s)
+{
+    const struct tm__compiled *c = f->compiled;
+    bool ir_leaf = false;
+    if (!f->oblivious && c->qs_first[t] >= 0) {
+        int32_t base = c->qs_leaf[t];
+        if (f->leaf_dim == 1) {
+            size_t k = (size_t)f->tree_output[t] * TM__BLOCK;
+            void *acc = f->sum_f32 ? (void *)(s->acc_f + k) : (void *)(s->acc_d + k);
+            tm__forest_qs_walk_add(c, t, s->rank, c->qleaf_f + base, c->qleaf_d + base, f->sum_f32,
+                                   acc, s->idx);
+            return;
         }
-        add_leaves(f, t, s->idx, ir_leaf, X, stride, r0, nb, s);
+        tm__forest_qs_walk(c, t, s->rank, s->idx);
+        for (int r = 0; r < nb; r++) {
+            s->idx[r] = c->qleaf_of[base + s->idx[r]];
+        }
+        ir_leaf = true;
+    } else if (!f->oblivious && c->heap_first[t] >= 0) {
+        if (c->f32) {
+            walk_heap_f32(c, t, s->x, nb, s->idx);
+        } else {
+            walk_heap_f64(c, t, s->x, nb, s->idx);
+        }
+        if (f->leaf_dim == 1) {
+            add_slot_leaves(f, t, c->hleaf_f, c->hleaf_d, s->idx, nb, s);
+            return;
+        }
+        for (int r = 0; r < nb; r++) {
+            s->idx[r] = c->hleaf_of[s->idx[r]];
+        }
+        ir_leaf = true;
+    } else if (f->oblivious && c->obl_fast) {
+        walk_oblivious(f, t, s->x, nb, s->idx);
+        ir_leaf = true;
+    } else if (f->oblivious || c->root[t] < 0) {
+        for (int r = 0; r < nb; r++) {
+            const double *row = X + (r0 + (size_t)r) * stride;
+            s->idx[r] = f->oblivious ? tm__forest_oblivious_leaf(f, t, row)
+                                     : tm__forest_leaf_of(f, t, row);
+        }
+        ir_leaf = true;
+    } else if (c->f32) {
+        walk_f32(c, t, s->x, nb, s->idx);
+    } else {
+        walk_f64(c, t, s->x, nb, s->idx);
     }
+    add_leaves(f, t, s->idx, ir_leaf, X, stride, r0, nb, s);
+}
+
+/* The block's outputs from its accumulators. */
+static void block_end(const tm_forest *f, size_t r0, int nb, tm_forest_output kind, double *out,
+                      scratch *s)
+{
+    int32_t nout = f->n_outputs;
+    bool bias_last = f->family == TM_FOREST_CATBOOST;
     size_t width = tm_forest_output_len(f, kind);
     for (int r = 0; r < nb; r++) {
         for (int32_t k = 0; k < nout; k++) {
@@ -306,6 +329,28 @@ static void predict_block(const tm_forest *f, const double *X, size_t stride, si
                                   : a;
         }
         tm__forest_transform(f, kind, s->m, out + (r0 + (size_t)r) * width);
+    }
+}
+
+/* A group of TM__GROUP blocks from row r0 (n rows, the last ones may be
+ * short or empty): each tree is walked for every block of the group before
+ * the next tree, so the trees stream from memory once per group. */
+static void predict_group(const tm_forest *f, const double *X, size_t stride, size_t r0, size_t n,
+                          tm_forest_output kind, double *out, scratch *s)
+{
+    int nb[TM__GROUP] = {0}, ng = 0;
+    for (; ng < TM__GROUP && (size_t)ng * TM__BLOCK < n; ng++) {
+        size_t left = n - (size_t)ng * TM__BLOCK;
+        nb[ng] = (int)(left < TM__BLOCK ? left : TM__BLOCK);
+        block_begin(f, X, stride, r0 + (size_t)ng * TM__BLOCK, nb[ng], &s[ng]);
+    }
+    for (int32_t t = 0; t < f->n_trees; t++) {
+        for (int g = 0; g < ng; g++) {
+            block_tree(f, t, X, stride, r0 + (size_t)g * TM__BLOCK, nb[g], &s[g]);
+        }
+    }
+    for (int g = 0; g < ng; g++) {
+        block_end(f, r0 + (size_t)g * TM__BLOCK, nb[g], kind, out, &s[g]);
     }
 }
 
@@ -332,10 +377,12 @@ tm_status tm_forest_predict(const tm_forest *f, const double *X, size_t n_rows, 
 #else
     (void)n_threads;
 #endif
-    size_t n_blocks = (n_rows + TM__BLOCK - 1) / TM__BLOCK;
-    if ((size_t)nt > n_blocks) {
-        nt = (int)n_blocks;
+    size_t rows_per_group = (size_t)TM__BLOCK * TM__GROUP;
+    size_t n_groups = (n_rows + rows_per_group - 1) / rows_per_group;
+    if ((size_t)nt > n_groups) {
+        nt = (int)n_groups;
     }
+    size_t n_scratch = (size_t)nt * TM__GROUP;
     size_t nfeat = (size_t)f->n_features + 1, nout = (size_t)f->n_outputs;
     /* every part 64-byte aligned: the kernels load whole vectors */
     size_t x_bytes = round64(TM__BLOCK * nfeat * 3 * sizeof(double));
@@ -347,15 +394,15 @@ tm_status tm_forest_predict(const tm_forest *f, const double *X, size_t n_rows, 
     size_t m_bytes = round64(nout * sizeof(double));
     size_t per = x_bytes + rank_bytes + xt_bytes + accd_bytes + accf_bytes + m_bytes +
                  round64(TM__BLOCK * sizeof(int32_t)) + 64;
-    char *mem = tm_aligned_alloc(per * (size_t)nt);
-    scratch *sc = tm_malloc_n((size_t)nt, sizeof *sc);
+    char *mem = tm_aligned_alloc(per * n_scratch);
+    scratch *sc = tm_malloc_n(n_scratch, sizeof *sc);
     if (!mem || !sc) {
         tm_free(mem);
         tm_free(sc);
         return TM_ERR(err, TM_E_NOMEM, NULL, 0, NULL, "out of memory for predict scratch");
     }
-    for (int i = 0; i < nt; i++) {
-        char *p = mem + per * (size_t)i;
+    for (size_t i = 0; i < n_scratch; i++) {
+        char *p = mem + per * i;
         sc[i].x = p;
         p += x_bytes;
         sc[i].rank = (int32_t *)p;
@@ -377,10 +424,10 @@ tm_status tm_forest_predict(const tm_forest *f, const double *X, size_t n_rows, 
         tid = omp_get_thread_num();
 #endif
 #pragma omp for schedule(static)
-        for (size_t b = 0; b < n_blocks; b++) {
-            size_t r0 = b * TM__BLOCK;
-            int nb = (int)(n_rows - r0 < TM__BLOCK ? n_rows - r0 : TM__BLOCK);
-            predict_block(f, X, stride, r0, nb, kind, out, &sc[tid]);
+        for (size_t g = 0; g < n_groups; g++) {
+            size_t r0 = g * rows_per_group;
+            size_t n = n_rows - r0 < rows_per_group ? n_rows - r0 : rows_per_group;
+            predict_group(f, X, stride, r0, n, kind, out, &sc[(size_t)tid * TM__GROUP]);
         }
     }
     tm_free(mem);

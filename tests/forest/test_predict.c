@@ -286,8 +286,8 @@ START_TEST(fast_predictor_equals_reference_on_random_forests)
     int leaf_dim = cmp == TM__CMP_LE_F32 && n_out == 3 ? 3 : 1;
     int depth = 3 + _i % 8;
     tm_forest *f = random_forest(cmp, 24, depth, n_out, leaf_dim, cats);
-    size_t sizes[] = {1, 63, 64, 65, 300};
-    for (size_t s = 0; s < 5; s++) {
+    size_t sizes[] = {1, 63, 64, 65, 129, 300, 513};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         check_same(f, sizes[s], TM_FOREST_OUT_MARGIN);
     }
     check_same(f, 200, TM_FOREST_OUT_PROBABILITY);
@@ -498,8 +498,8 @@ START_TEST(bitvector_kernels_equal_reference)
     }
     for (int kernel = TM__QS_PLAIN; kernel <= (int)tm__forest_qs_cpu_kernel(); kernel++) {
         c->qs_kernel = (tm__qs_kernel)kernel;
-        size_t sizes[] = {1, 31, 32, 33, 200};
-        for (size_t i = 0; i < 5; i++) {
+        size_t sizes[] = {1, 31, 32, 33, 129, 200};
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
             check_same(f, sizes[i], TM_FOREST_OUT_MARGIN);
         }
         check_same(f, 100, TM_FOREST_OUT_PROBABILITY);
