@@ -2,8 +2,8 @@
 """Optional peers of bench/predict for the LightGBM model: LightGBM's own
 Booster.predict and lleaves (LLVM-compiled trees), each timed at 1 and 2
 threads (best of 3). Neither is a Debian package: each runs only when its
-directory is given (LIGHTGBM_PYTHONPATH, LLEAVES_PYTHONPATH; lleaves also
-needs LightGBM's Python package). lleaves compiles the model once into
+directory is given (LIGHTGBM_PYTHONPATH, LLEAVES_PYTHONPATH; lleaves needs
+python3-llvmlite). lleaves compiles the model once into
 OUT/lleaves_cache.so (minutes for thousands of trees), then reuses it.
 Usage: lgb_peer.py OUT MODEL.txt BASE.csv"""
 import os
