@@ -34,7 +34,36 @@ static void rank_block(const double *restrict T, int32_t n, const double *restri
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
-#    define HAVE_AVX512_RANKS 1
+#    define HAVE_SIMD_RANKS 1
+/* rank_block on 4-lane gathers: eight chains of 4 rows. */
+__attribute__((target("avx2"))) static void rank_block_avx2(const double *restrict T, int32_t n,
+                                                            const double *restrict x,
+                                                            int32_t *restrict out)
+{
+    __m256d xv[8];
+    __m128i lo[8];
+    __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    for (int q = 0; q < 8; q++) {
+        xv[q] = _mm256_loadu_pd(x + 4 * q);
+        lo[q] = _mm_setzero_si128();
+    }
+    for (int32_t len = n; len > 0;) {
+        int32_t half = len / 2;
+        __m128i h = _mm_set1_epi32(half), up = _mm_set1_epi32(len - half);
+        for (int q = 0; q < 8; q++) {
+            __m256d v = _mm256_i32gather_pd(T, _mm_add_epi32(lo[q], h), 8);
+            __m256i below = _mm256_castpd_si256(_mm256_cmp_pd(v, xv[q], _CMP_LT_OQ));
+            /* the 64-bit lane masks as 32-bit ones: the low halves */
+            __m128i b32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(below, even));
+            lo[q] = _mm_add_epi32(lo[q], _mm_and_si128(b32, up));
+        }
+        len = half;
+    }
+    for (int q = 0; q < 8; q++) {
+        _mm_storeu_si128((__m128i *)(out + 4 * q), lo[q]);
+    }
+}
+
 /* The same searches on 8-lane gathers, two features at once (eight chains
  * of gathers in flight), writing both rank regions. The shorter search
  * marks time with steps of 0 once it is done; T has an element past the
@@ -97,7 +126,7 @@ void tm__forest_qs_ranks(const tm_forest *f, const double *X, size_t stride, siz
             xt[(size_t)i * B + (size_t)r] = c->f32 ? (double)(float)v : v;
         }
     }
-#ifdef HAVE_AVX512_RANKS
+#ifdef HAVE_SIMD_RANKS
     if (c->qs_kernel == TM__QS_AVX512) {
         for (int32_t i = 0; i < c->n_read; i += 2) {
             int m = i + 1 < c->n_read ? 2 : 1;
@@ -110,7 +139,14 @@ void tm__forest_qs_ranks(const tm_forest *f, const double *X, size_t stride, siz
     for (int32_t i = 0; i < c->n_read; i++) {
         size_t j = (size_t)c->read[i];
         const double *x = xt + (size_t)i * B;
-        rank_block(c->qthr + c->qthr_first[j], c->qthr_n[j], x, lo);
+#ifdef HAVE_SIMD_RANKS
+        if (c->qs_kernel == TM__QS_AVX2) {
+            rank_block_avx2(c->qthr + c->qthr_first[j], c->qthr_n[j], x, lo);
+        } else
+#endif
+        {
+            rank_block(c->qthr + c->qthr_first[j], c->qthr_n[j], x, lo);
+        }
         int32_t *left = rb + j * B, *right = rb + (nf + j) * B;
         for (int r = 0; r < TM__BLOCK; r++) {
             bool nan = isnan(x[r]);
@@ -127,7 +163,8 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 
 /* Applies n entries to word a0..a3 (32 rows), kept in registers. */
 #define APPLY(a, e, n)                                                                             \
-    for (int32_t i_ = 0; i_ < (n); i_++) {                                                         \
+    _Pragma("GCC unroll 4") for (int32_t i_ = 0; i_ < (n); i_++)                                   \
+    {                                                                                              \
         const v8i *x_ = (const v8i *)((const char *)rb + (e)[i_].off);                             \
         v8i k_ = (v8i){0} + (e)[i_].k1;                                                            \
         v8i m_ = (v8i){0} + (int32_t)(e)[i_].nmask;                                                \
