@@ -24,17 +24,19 @@
  * 64 leaves, and any tree of up to 32 leaves, is evaluated node by node
  * with leaf bitmasks (QuickScorer), 32 rows at once on integer ranks of
  * the inputs: no dependent load and no branch per level, so depth costs
- * nothing. A 31-leaf LightGBM tree costs about 25 instructions per row
- * with AVX2 (callgrind) where the pointer walk took 146 and a mispredicted
- * branch. With AVX2 or plain C, complete trees of more than 32 leaves stay
- * in the heap layout, which measured faster on them than the two-word
- * bitvector form; on CPUs with AVX-512 (16 rows a compare, a lane mask
- * and a masked AND per node) every tree of up to 64 leaves takes the
- * bitvector layout, depth-6 XGBoost trees included: 2.1x the heap walk.
+ * nothing. A 31-leaf LightGBM tree costs about 22 instructions per row
+ * with AVX2, exit and leaf included (callgrind), where the pointer walk
+ * took 146 and a mispredicted branch. With AVX2 or plain C, complete
+ * trees of more than 32 leaves stay in the heap layout, which measured
+ * faster on them than the two-word bitvector form; on CPUs with AVX-512
+ * (16 rows a compare, a lane mask and a masked AND per node) every tree of
+ * up to 64 leaves takes the bitvector layout, depth-6 XGBoost trees
+ * included: 2.1x the heap walk.
  *
  * Trees with categorical splits, zero-as-missing or linear leaves take the
- * scalar reference walk (predict_ref.c). No -march=native: the AVX2
- * kernel is chosen at run time, and the static binary runs on any x86-64. */
+ * scalar reference walk (predict_ref.c). No -march=native: the AVX2 and
+ * AVX-512 kernels are chosen at run time, and the static binary runs on
+ * any x86-64. */
 #include <math.h>
 #include <string.h>
 #ifdef _OPENMP
