@@ -56,10 +56,21 @@ typedef struct qnode {
 
 /* The bitvector kernels, each on the CPUs that have its instructions. */
 typedef enum tm__qs_kernel {
-    TM__QS_PLAIN,  /* portable C on 8-lane vectors (any CPU) */
-    TM__QS_AVX2,   /* the same, built for AVX2 */
-    TM__QS_AVX512, /* 16-lane compares into lane masks, gathered leaves */
+    TM__QS_PLAIN,   /* portable C on 8-lane vectors (any CPU) */
+    TM__QS_AVX2,    /* the same, built for AVX2 */
+    TM__QS_AVX512,  /* 16-lane compares into lane masks, gathered leaves */
+    TM__QS_AVX512W, /* the same on 16-bit ranks and leaf words, 32 rows a
+                       compare, the words' chains interleaved (when every
+                       feature has under 32767 thresholds) */
 } tm__qs_kernel;
+
+/* A bitvector entry on a 16-bit leaf word (TM__QS_AVX512W): k1 and the
+ * mask repeated in both halves, so each broadcasts as one 32-bit load. */
+typedef struct wnode {
+    uint32_t off; /* rank16 block offset in bytes: (region * n_features + feature) * 64 */
+    int32_t k2;   /* k1 | k1 << 16 */
+    int32_t m2;   /* nmask16 | nmask16 << 16 */
+} wnode;
 
 struct tm__compiled {
     bool f32; /* nodes compare in float32 (else double) */
@@ -101,7 +112,15 @@ struct tm__compiled {
     int32_t *qthr_first; /* ... from qthr_first[j], qthr_n[j] of them */
     int32_t *qthr_n;
     tm__qs_kernel qs_kernel; /* the bitvector kernel run (chosen at compile time) */
-    bool need_x;             /* some tree reads the float/double block */
+    /* 16-bit words (TM__QS_AVX512W only): per tree, the words used (1-4),
+     * the entries per word (padded alike), the first entry in qw; the
+     * entries interleaved: entry i of word u at qw_first + i * words + u */
+    int32_t rank16_at; /* rank16 block: int32 elements past the rank block */
+    uint8_t *qw_words;
+    int32_t *qw_n;
+    int32_t *qw_first;
+    wnode *qw;
+    bool need_x; /* some tree reads the float/double block */
 };
 
 /* The <= threshold equivalent to the family's compare at node nd (layout.c). */

@@ -37,6 +37,10 @@ void tm__forest_qs_free(struct tm__compiled *c)
     tm_free(c->qthr);
     tm_free(c->qthr_first);
     tm_free(c->qthr_n);
+    tm_free(c->qw_words);
+    tm_free(c->qw_n);
+    tm_free(c->qw_first);
+    tm_free(c->qw);
 }
 
 static int32_t tree_leaves(const tm_forest *f, int32_t t)
@@ -162,6 +166,84 @@ static int32_t number_leaves(const tm_forest *f, struct tm__compiled *c, int32_t
     return nl + number_leaves(f, c, t, f->right[nd], a + nl, b);
 }
 
+/* The 16-bit word form of the bitvector entries (TM__QS_AVX512W): each
+ * entry on a 32-bit word becomes one entry on each 16-bit half it clears
+ * bits of; each tree's words get as many entries as its fullest word
+ * (no-op entries, which AND with all ones, fill the others), laid out
+ * interleaved so the kernel runs one chain per word side by side. Falls
+ * back to the 32-bit kernel when a feature has too many thresholds for
+ * 16-bit ranks. */
+static tm_status compile_words(const tm_forest *f, struct tm__compiled *c)
+{
+    for (int32_t j = 0; j < f->n_features; j++) {
+        if (c->qthr_n[j] >= INT16_MAX) {
+            c->qs_kernel = TM__QS_AVX512;
+            return TM_OK;
+        }
+    }
+    size_t nt = (size_t)f->n_trees + 1;
+    c->rank16_at = TM__BLOCK * 2 * (f->n_features + 1);
+    c->qw_words = tm_calloc(nt, sizeof *c->qw_words);
+    c->qw_n = tm_calloc(nt, sizeof *c->qw_n);
+    c->qw_first = tm_calloc(nt, sizeof *c->qw_first);
+    int64_t total = 0;
+    for (int32_t t = 0; c->qw_first && t < f->n_trees; t++) {
+        /* at most one 16-bit entry per bit-clearing half of each entry */
+        int32_t n = c->qs_first[t] >= 0 ? c->qs_n0[t] + c->qs_n1[t] : 0;
+        total += 4 * (int64_t)(2 * n + 1);
+    }
+    c->qw = tm_aligned_alloc((size_t)(total + 1) * sizeof *c->qw);
+    if (!c->qw_words || !c->qw_n || !c->qw_first || !c->qw) {
+        return TM_E_NOMEM;
+    }
+    int32_t next = 0;
+    for (int32_t t = 0; t < f->n_trees; t++) {
+        if (c->qs_first[t] < 0) {
+            continue;
+        }
+        const qnode *e = c->qs + c->qs_first[t];
+        int32_t n = c->qs_n0[t] + c->qs_n1[t], count[4] = {0, 0, 0, 0};
+        int words = c->qs_n1[t] > 0 ? 4 : 2;
+        /* count per 16-bit word, then place */
+        for (int pass = 0; pass < 2; pass++) {
+            int32_t per = 0, at[4] = {0, 0, 0, 0};
+            for (int u = 0; u < 4; u++) {
+                per = count[u] > per ? count[u] : per;
+            }
+            for (int32_t i = 0; i < n; i++) {
+                int w32 = i < c->qs_n0[t] ? 0 : 1;
+                uint32_t cleared = ~e[i].nmask;
+                for (int h = 0; h < 2; h++) {
+                    uint32_t bits = (cleared >> (16 * h)) & 0xffffu;
+                    int u = 2 * w32 + h;
+                    if (bits == 0) {
+                        continue;
+                    }
+                    if (pass == 0) {
+                        count[u]++;
+                        continue;
+                    }
+                    uint32_t m16 = ~bits & 0xffffu, k = (uint32_t)e[i].k1;
+                    c->qw[next + at[u]++ * words + u] = (wnode){
+                            e[i].off / 2, (int32_t)(k | k << 16), (int32_t)(m16 | m16 << 16)};
+                }
+            }
+            if (pass == 1) {
+                for (int u = 0; u < words; u++) {
+                    for (; at[u] < per; at[u]++) {
+                        c->qw[next + at[u] * words + u] = (wnode){0, 0, -1};
+                    }
+                }
+                c->qw_words[t] = (uint8_t)words;
+                c->qw_n[t] = per;
+                c->qw_first[t] = next;
+                next += per * words;
+            }
+        }
+    }
+    return TM_OK;
+}
+
 tm_status tm__forest_compile_qs(const tm_forest *f, struct tm__compiled *c, tm_err *err)
 {
     size_t nt = (size_t)f->n_trees + 1;
@@ -184,7 +266,7 @@ tm_status tm__forest_compile_qs(const tm_forest *f, struct tm__compiled *c, tm_e
          * against 47, but no second word); one-word trees always take this
          * layout. */
         int32_t L = c->root[t] >= 0 && !wide ? tree_leaves(f, t) : 0;
-        if (L > 32 && c->qs_kernel != TM__QS_AVX512 && tm__forest_heap_fits(f, c, t)) {
+        if (L > 32 && c->qs_kernel < TM__QS_AVX512 && tm__forest_heap_fits(f, c, t)) {
             L = 0;
         }
         c->qs_first[t] = -1;
@@ -229,6 +311,9 @@ tm_status tm__forest_compile_qs(const tm_forest *f, struct tm__compiled *c, tm_e
                 c->qs[next++] = b->word[w][i];
             }
         }
+    }
+    if (c->qs_kernel == TM__QS_AVX512W) {
+        st = compile_words(f, c);
     }
 done:
     tm_free(b);

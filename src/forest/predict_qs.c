@@ -110,6 +110,27 @@ rank_pair_avx512(const struct tm__compiled *c, const int32_t *j, int m, const do
 }
 #endif
 
+#ifdef HAVE_SIMD_RANKS
+/* The 16-bit copy of the ranks (TM__QS_AVX512W), after the rank block:
+ * every rank fits (compile_words checked the threshold counts), NaN's
+ * INT32_MAX saturates to INT16_MAX, still above every k1. */
+__attribute__((target("avx512f,avx512vl,avx512bw"))) static void
+ranks16_avx512(const struct tm__compiled *c, const int32_t *restrict rb, size_t nf)
+{
+    int16_t *r16 = (int16_t *)(void *)((int32_t *)(uintptr_t)rb + c->rank16_at);
+    for (int32_t i = 0; i < c->n_read; i++) {
+        for (size_t region = 0; region < 2; region++) {
+            size_t at = (region * nf + (size_t)c->read[i]) * TM__BLOCK;
+            for (int q = 0; q < 2; q++) {
+                __m512i v = _mm512_loadu_si512((const void *)(rb + at + 16 * (size_t)q));
+                _mm256_storeu_si256((__m256i *)(void *)(r16 + at + 16 * (size_t)q),
+                                    _mm512_cvtsepi32_epi16(v));
+            }
+        }
+    }
+}
+#endif
+
 void tm__forest_qs_ranks(const tm_forest *f, const double *X, size_t stride, size_t r0, int nb,
                          double *restrict xt, int32_t *restrict rb)
 {
@@ -127,10 +148,13 @@ void tm__forest_qs_ranks(const tm_forest *f, const double *X, size_t stride, siz
         }
     }
 #ifdef HAVE_SIMD_RANKS
-    if (c->qs_kernel == TM__QS_AVX512) {
+    if (c->qs_kernel >= TM__QS_AVX512) {
         for (int32_t i = 0; i < c->n_read; i += 2) {
             int m = i + 1 < c->n_read ? 2 : 1;
             rank_pair_avx512(c, c->read + i, m, xt + (size_t)i * B, rb, nf);
+        }
+        if (c->qs_kernel == TM__QS_AVX512W) {
+            ranks16_avx512(c, rb, nf);
         }
         return;
     }
@@ -301,6 +325,26 @@ TARGET512 static inline __m512i ctz512(__m512i w)
     return _mm512_sub_epi32(_mm512_set1_epi32(31), _mm512_lzcnt_epi32(low));
 }
 
+/* Adds the leaf values of leaves i0 (rows 0-15) and i1 (rows 16-31). */
+TARGET512 static inline void add_leaves512(__m512i i0, __m512i i1, const float *lf,
+                                           const double *ld, bool sum_f32, void *acc)
+{
+    if (sum_f32) {
+        float *a = acc;
+        _mm512_storeu_ps(a, _mm512_add_ps(_mm512_loadu_ps(a), _mm512_i32gather_ps(i0, lf, 4)));
+        _mm512_storeu_ps(a + 16,
+                         _mm512_add_ps(_mm512_loadu_ps(a + 16), _mm512_i32gather_ps(i1, lf, 4)));
+        return;
+    }
+    double *a = acc;
+    __m256i q[4] = {_mm512_castsi512_si256(i0), _mm512_extracti64x4_epi64(i0, 1),
+                    _mm512_castsi512_si256(i1), _mm512_extracti64x4_epi64(i1, 1)};
+    for (int h = 0; h < 4; h++) {
+        __m512d v = _mm512_i32gather_pd(q[h], ld, 8);
+        _mm512_storeu_pd(a + 8 * h, _mm512_add_pd(_mm512_loadu_pd(a + 8 * h), v));
+    }
+}
+
 /* The whole tree for 32 rows on 16-lane vectors: each entry is a compare
  * into a lane mask and a masked AND, and the leaves are gathered and
  * added in the accumulators' precision. */
@@ -323,21 +367,69 @@ TARGET512 static void walk_add_avx512(const struct tm__compiled *c, int32_t t,
         i1 = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(w1, w1),
                                      _mm512_add_epi32(ctz512(h1), k32), i1);
     }
-    if (sum_f32) {
-        float *a = acc;
-        _mm512_storeu_ps(a, _mm512_add_ps(_mm512_loadu_ps(a), _mm512_i32gather_ps(i0, lf, 4)));
-        _mm512_storeu_ps(a + 16,
-                         _mm512_add_ps(_mm512_loadu_ps(a + 16), _mm512_i32gather_ps(i1, lf, 4)));
-        return;
-    }
-    double *a = acc;
-    __m256i q[4] = {_mm512_castsi512_si256(i0), _mm512_extracti64x4_epi64(i0, 1),
-                    _mm512_castsi512_si256(i1), _mm512_extracti64x4_epi64(i1, 1)};
-    for (int h = 0; h < 4; h++) {
-        __m512d v = _mm512_i32gather_pd(q[h], ld, 8);
-        _mm512_storeu_pd(a + 8 * h, _mm512_add_pd(_mm512_loadu_pd(a + 8 * h), v));
-    }
+    add_leaves512(i0, i1, lf, ld, sum_f32, acc);
 }
+
+#endif
+
+#ifdef HAVE_AVX512_KERNEL
+/* One entry on a 16-bit word of 32 rows: a compare of 32 ranks into a lane
+ * mask, then the word ANDed with the mask where the row goes right. */
+#    define WSTEP(sv, x)                                                                           \
+        do {                                                                                       \
+            __m512i k_ = _mm512_set1_epi32((x)->k2), m_ = _mm512_set1_epi32((x)->m2);              \
+            __mmask32 rt_ = _mm512_cmple_epi16_mask(                                               \
+                    k_, _mm512_load_si512((const void *)(r16 + (x)->off)));                        \
+            sv = _mm512_mask_blend_epi16(rt_, sv, _mm512_and_si512(sv, m_));                       \
+        } while (0)
+
+/* Two 16-bit words of 32 rows as 32-bit words: rows 0-15 (half 0) or
+ * 16-31 (half 1). */
+TARGET512 static inline __m512i join16(__m512i lo, __m512i hi, int half)
+{
+    __m256i l = half ? _mm512_extracti64x4_epi64(lo, 1) : _mm512_castsi512_si256(lo);
+    __m256i h = half ? _mm512_extracti64x4_epi64(hi, 1) : _mm512_castsi512_si256(hi);
+    return _mm512_or_si512(_mm512_cvtepu16_epi32(l),
+                           _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* walk_add_avx512 on 16-bit ranks and words: one compare per entry for 32
+ * rows, and the words' chains (two or four) interleaved. */
+TARGET512 static void walk_add_avx512w(const struct tm__compiled *c, int32_t t,
+                                       const int32_t *restrict rb, const float *lf,
+                                       const double *ld, bool sum_f32, void *acc)
+{
+    const char *r16 = (const char *)(rb + c->rank16_at);
+    const wnode *e = c->qw + c->qw_first[t];
+    int32_t n = c->qw_n[t];
+    __m512i ones = _mm512_set1_epi32(-1), s0 = ones, s1 = ones, s2 = ones, s3 = ones;
+    __m512i i0, i1;
+    if (c->qw_words[t] == 4) {
+        for (int32_t i = 0; i < n; i++, e += 4) {
+            WSTEP(s0, e);
+            WSTEP(s1, e + 1);
+            WSTEP(s2, e + 2);
+            WSTEP(s3, e + 3);
+        }
+        __m512i k32 = _mm512_set1_epi32(32);
+        __m512i lo0 = join16(s0, s1, 0), lo1 = join16(s0, s1, 1);
+        __m512i hi0 = join16(s2, s3, 0), hi1 = join16(s2, s3, 1);
+        i0 = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(lo0, lo0),
+                                     _mm512_add_epi32(ctz512(hi0), k32), ctz512(lo0));
+        i1 = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(lo1, lo1),
+                                     _mm512_add_epi32(ctz512(hi1), k32), ctz512(lo1));
+    } else {
+#    pragma GCC unroll 2
+        for (int32_t i = 0; i < n; i++, e += 2) {
+            WSTEP(s0, e);
+            WSTEP(s1, e + 1);
+        }
+        i0 = ctz512(join16(s0, s1, 0));
+        i1 = ctz512(join16(s0, s1, 1));
+    }
+    add_leaves512(i0, i1, lf, ld, sum_f32, acc);
+}
+#    undef WSTEP
 #endif
 
 void tm__forest_qs_walk(const struct tm__compiled *c, int32_t t, const int32_t *restrict rb,
@@ -357,6 +449,10 @@ void tm__forest_qs_walk_add(const struct tm__compiled *c, int32_t t, const int32
                             int32_t *restrict idx)
 {
 #ifdef HAVE_AVX512_KERNEL
+    if (c->qs_kernel == TM__QS_AVX512W) {
+        walk_add_avx512w(c, t, rb, lf, ld, sum_f32, acc);
+        return;
+    }
     if (c->qs_kernel == TM__QS_AVX512) {
         walk_add_avx512(c, t, rb, lf, ld, sum_f32, acc);
         return;
@@ -387,7 +483,7 @@ tm__qs_kernel tm__forest_qs_cpu_kernel(void)
 #ifdef HAVE_AVX512_KERNEL
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw")) {
-        return TM__QS_AVX512;
+        return TM__QS_AVX512W;
     }
 #endif
 #ifdef HAVE_AVX2_KERNEL
