@@ -6,8 +6,10 @@
  * CPUs with AVX-512 a third kernel takes 16 rows a vector: an entry is a
  * compare into a lane mask and a masked AND per 16 rows (three vector
  * operations per 8 rows before), and the leaves are gathered and added in
- * vectors. The kernel is chosen at run time (__builtin_cpu_supports); all
- * give the same leaves. */
+ * vectors. A fourth form of it, on 16-bit ranks and 16-bit leaf words,
+ * compares 32 rows at once and interleaves the words' chains (it is the
+ * one taken on AVX-512 CPUs when the ranks fit 16 bits). The kernel is
+ * chosen at run time (__builtin_cpu_supports); all give the same leaves. */
 #include <math.h>
 #include <string.h>
 
