@@ -164,7 +164,7 @@ static int cmd_run(int argc, char **argv)
         double s = best_of(f, X, n, in->n_cols, threads, out, 3);
         report(argv[5], "", threads, (double)n / s, s);
     }
-    if (rc == 0 && tm__forest_qs_cpu_kernel() == TM__QS_AVX512) {
+    if (rc == 0 && tm__forest_qs_cpu_kernel() >= TM__QS_AVX512) {
         tm_err err;
         tm_err_init(&err);
         rc = tm__forest_compile_kernel(f, TM__QS_AVX2, &err) != TM_OK
