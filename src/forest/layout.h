@@ -47,6 +47,9 @@ typedef struct cnode_d {
 #define TM__QS_MAX_LEAVES 64
 #define TM__QS_NAN_RIGHT  INT32_MAX /* the rank NaN takes in region 1 */
 
+/* Levels of a threshold search tree: 8 keys a block reach INT32_MAX. */
+#define TM__SKEY_MAX_LEVELS 11
+
 typedef struct qnode {
     uint32_t off;   /* rank block offset in bytes: (region * n_features + feature) *
                        TM__BLOCK * 4 */
@@ -112,6 +115,15 @@ struct tm__compiled {
     int32_t *qthr_first; /* ... from qthr_first[j], qthr_n[j] of them */
     int32_t *qthr_n;
     tm__qs_kernel qs_kernel; /* the bitvector kernel run (chosen at compile time) */
+    /* Search trees of the thresholds (the AVX-512 kernels' ranks, see
+     * layout_qs.c): per feature, its levels from the top, each a run of
+     * blocks of skey_fan keys, float when skey_f32 (else double). */
+    int32_t skey_fan;     /* 16 (float keys) or 8 (double keys) */
+    bool skey_f32;        /* keys in float: the model compares in float32 */
+    float *skey_f;        /* the keys (skey_f32) ... */
+    double *skey_d;       /* ... or these */
+    uint8_t *skey_levels; /* per feature: its levels */
+    int32_t *skey_off;    /* per feature, TM__SKEY_MAX_LEVELS: first key of each level */
     /* 16-bit words (TM__QS_AVX512W only): per tree, the words used (1-4),
      * the entries per word (padded alike), the first entry in qw; the
      * entries interleaved: entry i of word u at qw_first + i * words + u */
@@ -139,10 +151,12 @@ tm__qs_kernel tm__forest_qs_cpu_kernel(void);
 tm_status tm__forest_compile_qs(const tm_forest *f, struct tm__compiled *c, tm_err *err);
 void tm__forest_qs_free(struct tm__compiled *c);
 /* Block ranks (predict_qs.c): ranks of the block's rows in two regions
- * (NaN as rank 0, NaN as TM__QS_NAN_RIGHT), lanes past nb as for 0.0; xt
- * is scratch for TM__BLOCK * n_read doubles. */
+ * (NaN as rank 0, NaN as TM__QS_NAN_RIGHT), and in 16 bits after them for
+ * TM__QS_AVX512W; lanes past nb are not to be used. The next block's
+ * n_next rows may be prefetched; xt is scratch for TM__BLOCK * n_read
+ * doubles. */
 void tm__forest_qs_ranks(const tm_forest *f, const double *X, size_t stride, size_t r0, int nb,
-                         double *restrict xt, int32_t *restrict rb);
+                         int n_next, double *restrict xt, int32_t *restrict rb);
 /* Walks bitvector tree t for the 32 rows of a rank block; idx[r] gets the
  * tree's leaf number (0 = leftmost). */
 void tm__forest_qs_walk(const struct tm__compiled *c, int32_t t, const int32_t *restrict rb,
@@ -153,5 +167,11 @@ void tm__forest_qs_walk(const struct tm__compiled *c, int32_t t, const int32_t *
 void tm__forest_qs_walk_add(const struct tm__compiled *c, int32_t t, const int32_t *restrict rb,
                             const float *lf, const double *ld, bool sum_f32, void *acc,
                             int32_t *restrict idx);
+
+/* tm__forest_qs_walk_add for the four rank blocks rb[g] and their
+ * accumulators acc[g] at once, where the kernel has such a form (else
+ * false, and nothing done). */
+bool tm__forest_qs_walk_add4(const struct tm__compiled *c, int32_t t, int32_t *const *rb,
+                             const float *lf, const double *ld, bool sum_f32, void *const *acc);
 
 #endif

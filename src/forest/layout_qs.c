@@ -37,6 +37,10 @@ void tm__forest_qs_free(struct tm__compiled *c)
     tm_free(c->qthr);
     tm_free(c->qthr_first);
     tm_free(c->qthr_n);
+    tm_free(c->skey_f);
+    tm_free(c->skey_d);
+    tm_free(c->skey_levels);
+    tm_free(c->skey_off);
     tm_free(c->qw_words);
     tm_free(c->qw_n);
     tm_free(c->qw_first);
@@ -123,6 +127,99 @@ static tm_status collect_thresholds(const tm_forest *f, struct tm__compiled *c)
             }
         }
         c->qthr_n[j] = u;
+    }
+    return TM_OK;
+}
+
+/* Keys in level l of a search tree over n thresholds, fan keys a block:
+ * level 0 holds the thresholds and at least one +inf after them, each
+ * level above the last key of each block below; all rounded up to whole
+ * blocks. Returns the number of levels (the last one is one block). */
+static int skey_sizes(int32_t n, int32_t fan, int64_t size[TM__SKEY_MAX_LEVELS])
+{
+    int64_t keys = (int64_t)n + 1;
+    int levels = 0;
+    do {
+        size[levels] = (keys + fan - 1) / fan * fan;
+        keys = size[levels] / fan;
+        levels++;
+    } while (size[levels - 1] > fan && levels < TM__SKEY_MAX_LEVELS);
+    return levels;
+}
+
+/* The search trees of the AVX-512 kernels' ranks. A rank (the number of
+ * thresholds below x) takes one vector compare a level: at a level, the
+ * keys below x in the block reached tell which block below to take, since
+ * each key above is the greatest of its block below. The padding keys are
+ * +inf, never below x; the last block of every level ends with +inf, so no
+ * count leads past the last block; x NaN is below nothing and gets 0, as
+ * in the binary searches. Keys are floats when the model compares in float
+ * and every threshold is a float (then x < t is the same either way). */
+static tm_status compile_search_trees(const tm_forest *f, struct tm__compiled *c)
+{
+    size_t nf = (size_t)f->n_features;
+    c->skey_f32 = c->f32;
+    for (size_t j = 0; c->skey_f32 && j < nf; j++) {
+        const double *T = c->qthr + c->qthr_first[j];
+        for (int32_t i = 0; i < c->qthr_n[j]; i++) {
+            c->skey_f32 = c->skey_f32 && (double)(float)T[i] == T[i];
+        }
+    }
+    int32_t fan = c->skey_f32 ? 16 : 8;
+    c->skey_fan = fan;
+    c->skey_levels = tm_calloc(nf + 1, 1);
+    c->skey_off = tm_calloc((nf + 1) * TM__SKEY_MAX_LEVELS, sizeof *c->skey_off);
+    if (!c->skey_levels || !c->skey_off) {
+        return TM_E_NOMEM;
+    }
+    int64_t size[TM__SKEY_MAX_LEVELS], total = 0;
+    for (size_t j = 0; j < nf; j++) {
+        int levels = skey_sizes(c->qthr_n[j], fan, size);
+        for (int l = 0; l < levels; l++) {
+            total += size[l];
+        }
+    }
+    if (total > INT32_MAX) {
+        return TM_E_NOMEM;
+    }
+    size_t kb = c->skey_f32 ? sizeof(float) : sizeof(double);
+    void *keys = tm_aligned_alloc((size_t)(total + 1) * kb);
+    if (!keys) {
+        return TM_E_NOMEM;
+    }
+    if (c->skey_f32) {
+        c->skey_f = keys;
+    } else {
+        c->skey_d = keys;
+    }
+    int32_t at = 0;
+    for (size_t j = 0; j < nf; j++) {
+        const double *T = c->qthr + c->qthr_first[j];
+        int levels = skey_sizes(c->qthr_n[j], fan, size);
+        int32_t *off = c->skey_off + j * TM__SKEY_MAX_LEVELS;
+        c->skey_levels[j] = (uint8_t)levels;
+        /* top level first: level l (0 = the thresholds) at off[levels - 1 - l] */
+        for (int l = levels - 1; l >= 0; l--) {
+            off[levels - 1 - l] = at;
+            at += (int32_t)size[l];
+        }
+        for (int l = 0; l < levels; l++) {
+            int32_t o = off[levels - 1 - l], below = l > 0 ? off[levels - l] : 0;
+            for (int64_t i = 0; i < size[l]; i++) {
+                double k = INFINITY;
+                if (l == 0 && i < c->qthr_n[j]) {
+                    k = T[i];
+                } else if (l > 0 && i < size[l - 1] / fan) {
+                    k = c->skey_f32 ? (double)c->skey_f[below + (i + 1) * fan - 1]
+                                    : c->skey_d[below + (i + 1) * fan - 1];
+                }
+                if (c->skey_f32) {
+                    c->skey_f[o + i] = (float)k;
+                } else {
+                    c->skey_d[o + i] = k;
+                }
+            }
+        }
     }
     return TM_OK;
 }
@@ -280,8 +377,8 @@ tm_status tm__forest_compile_qs(const tm_forest *f, struct tm__compiled *c, tm_e
         n_leaves += L;
     }
     c->qs = tm_aligned_alloc((size_t)(n_entries + 1) * sizeof *c->qs);
-    c->qleaf_f = tm_malloc_n((size_t)n_leaves + 1, sizeof *c->qleaf_f);
-    c->qleaf_d = tm_malloc_n((size_t)n_leaves + 1, sizeof *c->qleaf_d);
+    c->qleaf_f = tm_calloc((size_t)n_leaves + TM__QS_MAX_LEAVES, sizeof *c->qleaf_f);
+    c->qleaf_d = tm_calloc((size_t)n_leaves + TM__QS_MAX_LEAVES, sizeof *c->qleaf_d);
     c->qleaf_of = tm_malloc_n((size_t)n_leaves + 1, sizeof *c->qleaf_of);
     if (!c->qs || !c->qleaf_f || !c->qleaf_d || !c->qleaf_of) {
         st = TM_E_NOMEM;
@@ -311,6 +408,9 @@ tm_status tm__forest_compile_qs(const tm_forest *f, struct tm__compiled *c, tm_e
                 c->qs[next++] = b->word[w][i];
             }
         }
+    }
+    if (c->qs_kernel >= TM__QS_AVX512 && (st = compile_search_trees(f, c)) != TM_OK) {
+        goto done;
     }
     if (c->qs_kernel == TM__QS_AVX512W) {
         st = compile_words(f, c);

@@ -243,7 +243,7 @@ static void load_block(const tm_forest *f, const double *X, size_t stride, size_
 /* A block's inputs in the layouts' forms, and its accumulators set to
  * the base scores. */
 static void block_begin(const tm_forest *f, const double *X, size_t stride, size_t r0, int nb,
-                        scratch *s)
+                        int n_next, scratch *s)
 {
     const struct tm__compiled *c = f->compiled;
     int32_t nout = f->n_outputs;
@@ -252,7 +252,7 @@ static void block_begin(const tm_forest *f, const double *X, size_t stride, size
         load_block(f, X, stride, r0, nb, s);
     }
     if (c->n_qs > 0) {
-        tm__forest_qs_ranks(f, X, stride, r0, nb, s->xt, s->rank);
+        tm__forest_qs_ranks(f, X, stride, r0, nb, n_next, s->xt, s->rank);
     }
     for (int32_t k = 0; k < nout; k++) {
         for (int r = 0; r < TM__BLOCK; r++) {
@@ -332,19 +332,47 @@ static void block_end(const tm_forest *f, size_t r0, int nb, tm_forest_output ki
     }
 }
 
+/* Tree t for the four full blocks of a group at once, where the tree and
+ * kernel allow (a bitvector tree of one output on the 16-bit kernel: the
+ * entries are then read once for the four blocks); false if not. */
+static bool group_tree(const tm_forest *f, int32_t t, scratch *s)
+{
+    const struct tm__compiled *c = f->compiled;
+    if (f->oblivious || f->leaf_dim != 1 || c->qs_first[t] < 0) {
+        return false;
+    }
+    int32_t *rb[4];
+    void *acc[4];
+    size_t k = (size_t)f->tree_output[t] * TM__BLOCK;
+    for (int g = 0; g < 4; g++) {
+        rb[g] = s[g].rank;
+        acc[g] = f->sum_f32 ? (void *)(s[g].acc_f + k) : (void *)(s[g].acc_d + k);
+    }
+    int32_t base = c->qs_leaf[t];
+    return tm__forest_qs_walk_add4(c, t, rb, c->qleaf_f + base, c->qleaf_d + base, f->sum_f32, acc);
+}
+
 /* A group of TM__GROUP blocks from row r0 (n rows, the last ones may be
- * short or empty): each tree is walked for every block of the group before
- * the next tree, so the trees stream from memory once per group. */
+ * short or empty; n_after rows from r0 to the end of X): each tree is
+ * walked for every block of the group before the next tree, so the trees
+ * stream from memory once per group. */
 static void predict_group(const tm_forest *f, const double *X, size_t stride, size_t r0, size_t n,
-                          tm_forest_output kind, double *out, scratch *s)
+                          size_t n_after, tm_forest_output kind, double *out, scratch *s)
 {
     int nb[TM__GROUP] = {0}, ng = 0;
     for (; ng < TM__GROUP && (size_t)ng * TM__BLOCK < n; ng++) {
-        size_t left = n - (size_t)ng * TM__BLOCK;
+        size_t left = n - (size_t)ng * TM__BLOCK, next = (size_t)(ng + 1) * TM__BLOCK;
         nb[ng] = (int)(left < TM__BLOCK ? left : TM__BLOCK);
-        block_begin(f, X, stride, r0 + (size_t)ng * TM__BLOCK, nb[ng], &s[ng]);
+        /* rows of the next block, which the ranks may prefetch */
+        next = n_after > next ? n_after - next : 0;
+        block_begin(f, X, stride, r0 + (size_t)ng * TM__BLOCK, nb[ng],
+                    (int)(next < TM__BLOCK ? next : TM__BLOCK), &s[ng]);
     }
+    bool four = TM__GROUP == 4 && n >= 4 * TM__BLOCK;
     for (int32_t t = 0; t < f->n_trees; t++) {
+        if (four && group_tree(f, t, s)) {
+            continue;
+        }
         for (int g = 0; g < ng; g++) {
             block_tree(f, t, X, stride, r0 + (size_t)g * TM__BLOCK, nb[g], &s[g]);
         }
@@ -432,7 +460,8 @@ tm_status tm_forest_predict(const tm_forest *f, const double *X, size_t n_rows, 
         for (size_t g = 0; g < n_groups; g++) {
             size_t r0 = g * rows_per_group;
             size_t n = n_rows - r0 < rows_per_group ? n_rows - r0 : rows_per_group;
-            predict_group(f, X, stride, r0, n, kind, out, &sc[(size_t)tid * TM__GROUP]);
+            predict_group(f, X, stride, r0, n, n_rows - r0, kind, out,
+                          &sc[(size_t)tid * TM__GROUP]);
         }
     }
     tm_free(mem);

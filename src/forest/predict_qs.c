@@ -1,186 +1,22 @@
-/* The bitvector kernels (layout in layout_qs.c): the ranks of a block of
- * TM__BLOCK rows, and one tree walked for all of them at once. The general
- * kernel is written once on 8-lane integer vectors and built twice: with
- * AVX2 for CPUs that have it and for plain x86-64 or any other CPU, where
- * the compiler splits each vector operation into what the target has. On
- * CPUs with AVX-512 a third kernel takes 16 rows a vector: an entry is a
- * compare into a lane mask and a masked AND per 16 rows (three vector
- * operations per 8 rows before), and the leaves are gathered and added in
- * vectors. A fourth form of it, on 16-bit ranks and 16-bit leaf words,
- * compares 32 rows at once and interleaves the words' chains (it is the
- * one taken on AVX-512 CPUs when the ranks fit 16 bits). The kernel is
- * chosen at run time (__builtin_cpu_supports); all give the same leaves. */
-#include <math.h>
-#include <string.h>
-
+/* The bitvector kernels (layout in layout_qs.c): one tree walked for all
+ * TM__BLOCK rows of a block at once, from their ranks (predict_ranks.c).
+ * The general kernel is written once on 8-lane integer vectors and built
+ * twice: with AVX2 for CPUs that have it and for plain x86-64 or any
+ * other CPU, where the compiler splits each vector operation into what the
+ * target has. On CPUs with AVX-512 a third kernel takes 16 rows a vector:
+ * an entry is a compare into a lane mask and a masked AND per 16 rows
+ * (three vector operations per 8 rows before). A fourth form of it, on
+ * 16-bit ranks and 16-bit leaf words, compares 32 rows at once and
+ * interleaves the words' chains; it is the one taken on AVX-512 CPUs when
+ * the ranks fit 16 bits, and it walks a tree for the four blocks of a
+ * group at once, reading each entry once. The AVX-512 kernels pick leaf
+ * values by permutes from vectors (up to 32 double or 64 float leaves),
+ * else by gathers. The kernel is chosen at run time
+ * (__builtin_cpu_supports); all give the same leaves. */
 #include "forest/layout.h"
 #if defined(__GNUC__) && defined(__x86_64__)
 #    include <immintrin.h>
 #endif
-
-/* The number of thresholds T[0..n) below each of the block's inputs x: a
- * binary search without branches whose steps depend only on n, so the
- * TM__BLOCK searches run side by side. x NaN gives 0. */
-static void rank_block(const double *restrict T, int32_t n, const double *restrict x,
-                       int32_t *restrict out)
-{
-    int32_t lo[TM__BLOCK] = {0};
-    for (int32_t len = n; len > 0;) {
-        int32_t half = len / 2, up = len - half;
-        for (int r = 0; r < TM__BLOCK; r++) {
-            lo[r] += T[lo[r] + half] < x[r] ? up : 0;
-        }
-        len = half;
-    }
-    memcpy(out, lo, sizeof lo);
-}
-
-#if defined(__GNUC__) && defined(__x86_64__)
-#    define HAVE_SIMD_RANKS 1
-/* rank_block on 4-lane gathers: eight chains of 4 rows. */
-__attribute__((target("avx2"))) static void rank_block_avx2(const double *restrict T, int32_t n,
-                                                            const double *restrict x,
-                                                            int32_t *restrict out)
-{
-    __m256d xv[8];
-    __m128i lo[8];
-    __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-    for (int q = 0; q < 8; q++) {
-        xv[q] = _mm256_loadu_pd(x + 4 * q);
-        lo[q] = _mm_setzero_si128();
-    }
-    for (int32_t len = n; len > 0;) {
-        int32_t half = len / 2;
-        __m128i h = _mm_set1_epi32(half), up = _mm_set1_epi32(len - half);
-        for (int q = 0; q < 8; q++) {
-            __m256d v = _mm256_i32gather_pd(T, _mm_add_epi32(lo[q], h), 8);
-            __m256i below = _mm256_castpd_si256(_mm256_cmp_pd(v, xv[q], _CMP_LT_OQ));
-            /* the 64-bit lane masks as 32-bit ones: the low halves */
-            __m128i b32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(below, even));
-            lo[q] = _mm_add_epi32(lo[q], _mm_and_si128(b32, up));
-        }
-        len = half;
-    }
-    for (int q = 0; q < 8; q++) {
-        _mm_storeu_si128((__m128i *)(out + 4 * q), lo[q]);
-    }
-}
-
-/* The same searches on 8-lane gathers, two features at once (eight chains
- * of gathers in flight), writing both rank regions. The shorter search
- * marks time with steps of 0 once it is done; T has an element past the
- * last feature's, so no read leaves the table. */
-__attribute__((target("avx512f,avx512vl"))) static void
-rank_pair_avx512(const struct tm__compiled *c, const int32_t *j, int m, const double *restrict xt,
-                 int32_t *restrict rb, size_t nf)
-{
-    __m512d xv[2][4];
-    __m256i lo[2][4];
-    const double *T[2];
-    int32_t len[2] = {0, 0};
-    for (int p = 0; p < m; p++) {
-        T[p] = c->qthr + c->qthr_first[j[p]];
-        len[p] = c->qthr_n[j[p]];
-        for (int q = 0; q < 4; q++) {
-            xv[p][q] = _mm512_loadu_pd(xt + p * TM__BLOCK + 8 * q);
-            lo[p][q] = _mm256_setzero_si256();
-        }
-    }
-    while (len[0] > 0 || len[1] > 0) {
-        for (int p = 0; p < m; p++) {
-            int32_t half = len[p] / 2;
-            __m256i h = _mm256_set1_epi32(half), up = _mm256_set1_epi32(len[p] - half);
-            for (int q = 0; q < 4; q++) {
-                __m512d v = _mm512_i32gather_pd(_mm256_add_epi32(lo[p][q], h), T[p], 8);
-                __mmask8 below = _mm512_cmp_pd_mask(v, xv[p][q], _CMP_LT_OQ);
-                lo[p][q] = _mm256_mask_add_epi32(lo[p][q], below, lo[p][q], up);
-            }
-            len[p] = half;
-        }
-    }
-    __m256i nan_right = _mm256_set1_epi32(TM__QS_NAN_RIGHT);
-    for (int p = 0; p < m; p++) {
-        int32_t *left = rb + (size_t)j[p] * TM__BLOCK,
-                *right = rb + (nf + (size_t)j[p]) * TM__BLOCK;
-        for (int q = 0; q < 4; q++) {
-            __mmask8 nan = _mm512_cmp_pd_mask(xv[p][q], xv[p][q], _CMP_UNORD_Q);
-            _mm256_storeu_si256((__m256i *)(left + 8 * q), lo[p][q]);
-            _mm256_storeu_si256((__m256i *)(right + 8 * q),
-                                _mm256_mask_mov_epi32(lo[p][q], nan, nan_right));
-        }
-    }
-}
-#endif
-
-#ifdef HAVE_SIMD_RANKS
-/* The 16-bit copy of the ranks (TM__QS_AVX512W), after the rank block:
- * every rank fits (compile_words checked the threshold counts), NaN's
- * INT32_MAX saturates to INT16_MAX, still above every k1. */
-__attribute__((target("avx512f,avx512vl,avx512bw"))) static void
-ranks16_avx512(const struct tm__compiled *c, const int32_t *restrict rb, size_t nf)
-{
-    int16_t *r16 = (int16_t *)(void *)((int32_t *)(uintptr_t)rb + c->rank16_at);
-    for (int32_t i = 0; i < c->n_read; i++) {
-        for (size_t region = 0; region < 2; region++) {
-            size_t at = (region * nf + (size_t)c->read[i]) * TM__BLOCK;
-            for (int q = 0; q < 2; q++) {
-                __m512i v = _mm512_loadu_si512((const void *)(rb + at + 16 * (size_t)q));
-                _mm256_storeu_si256((__m256i *)(void *)(r16 + at + 16 * (size_t)q),
-                                    _mm512_cvtsepi32_epi16(v));
-            }
-        }
-    }
-}
-#endif
-
-void tm__forest_qs_ranks(const tm_forest *f, const double *X, size_t stride, size_t r0, int nb,
-                         double *restrict xt, int32_t *restrict rb)
-{
-    const struct tm__compiled *c = f->compiled;
-    size_t nf = (size_t)f->n_features, B = TM__BLOCK;
-    bool zero_tiny = f->zero_tiny_inputs;
-    double band = f->zero_band;
-    /* the inputs, feature-major, in the compare precision */
-    for (int r = 0; r < TM__BLOCK; r++) {
-        const double *row = X + (r0 + (size_t)(r < nb ? r : 0)) * stride;
-        for (int32_t i = 0; i < c->n_read; i++) {
-            double v = r < nb ? row[c->read[i]] : 0.0;
-            v = zero_tiny && fabs(v) <= band ? 0.0 : v;
-            xt[(size_t)i * B + (size_t)r] = c->f32 ? (double)(float)v : v;
-        }
-    }
-#ifdef HAVE_SIMD_RANKS
-    if (c->qs_kernel >= TM__QS_AVX512) {
-        for (int32_t i = 0; i < c->n_read; i += 2) {
-            int m = i + 1 < c->n_read ? 2 : 1;
-            rank_pair_avx512(c, c->read + i, m, xt + (size_t)i * B, rb, nf);
-        }
-        if (c->qs_kernel == TM__QS_AVX512W) {
-            ranks16_avx512(c, rb, nf);
-        }
-        return;
-    }
-#endif
-    int32_t lo[TM__BLOCK];
-    for (int32_t i = 0; i < c->n_read; i++) {
-        size_t j = (size_t)c->read[i];
-        const double *x = xt + (size_t)i * B;
-#ifdef HAVE_SIMD_RANKS
-        if (c->qs_kernel == TM__QS_AVX2) {
-            rank_block_avx2(c->qthr + c->qthr_first[j], c->qthr_n[j], x, lo);
-        } else
-#endif
-        {
-            rank_block(c->qthr + c->qthr_first[j], c->qthr_n[j], x, lo);
-        }
-        int32_t *left = rb + j * B, *right = rb + (nf + j) * B;
-        for (int r = 0; r < TM__BLOCK; r++) {
-            bool nan = isnan(x[r]);
-            left[r] = nan ? 0 : lo[r];
-            right[r] = nan ? TM__QS_NAN_RIGHT : lo[r];
-        }
-    }
-}
 
 typedef int32_t v8i __attribute__((vector_size(32)));
 #if TM__BLOCK != 32
@@ -327,22 +163,45 @@ TARGET512 static inline __m512i ctz512(__m512i w)
     return _mm512_sub_epi32(_mm512_set1_epi32(31), _mm512_lzcnt_epi32(low));
 }
 
-/* Adds the leaf values of leaves i0 (rows 0-15) and i1 (rows 16-31). */
+/* The values of leaves i (16 rows) from a tree's first 32 (wide: 64)
+ * float leaves, held in vectors: permutes instead of gathers, which cost
+ * a sixth of the walk of a depth-6 tree. The leaf tables are padded, so
+ * the loads stay inside them. */
+TARGET512 static inline __m512 leaves_ps(__m512i i, const float *lf, bool wide)
+{
+    __m512 v = _mm512_permutex2var_ps(_mm512_loadu_ps(lf), i, _mm512_loadu_ps(lf + 16));
+    if (!wide) {
+        return v;
+    }
+    __m512 w = _mm512_permutex2var_ps(_mm512_loadu_ps(lf + 32), i, _mm512_loadu_ps(lf + 48));
+    return _mm512_mask_blend_ps(_mm512_test_epi32_mask(i, _mm512_set1_epi32(32)), v, w);
+}
+
+/* The same for 8 rows (leaves i, 32-bit) of up to 32 double leaves. */
+TARGET512 static inline __m512d leaves_pd(__m256i i, const double *ld)
+{
+    __m512i i64 = _mm512_cvtepu32_epi64(i);
+    __m512d v = _mm512_permutex2var_pd(_mm512_loadu_pd(ld), i64, _mm512_loadu_pd(ld + 8));
+    __m512d w = _mm512_permutex2var_pd(_mm512_loadu_pd(ld + 16), i64, _mm512_loadu_pd(ld + 24));
+    return _mm512_mask_blend_pd(_mm512_test_epi64_mask(i64, _mm512_set1_epi64(16)), v, w);
+}
+
+/* Adds the leaf values of leaves i0 (rows 0-15) and i1 (rows 16-31) of a
+ * tree with up to 32 leaves, or 64 when wide. */
 TARGET512 static inline void add_leaves512(__m512i i0, __m512i i1, const float *lf,
-                                           const double *ld, bool sum_f32, void *acc)
+                                           const double *ld, bool sum_f32, bool wide, void *acc)
 {
     if (sum_f32) {
         float *a = acc;
-        _mm512_storeu_ps(a, _mm512_add_ps(_mm512_loadu_ps(a), _mm512_i32gather_ps(i0, lf, 4)));
-        _mm512_storeu_ps(a + 16,
-                         _mm512_add_ps(_mm512_loadu_ps(a + 16), _mm512_i32gather_ps(i1, lf, 4)));
+        _mm512_storeu_ps(a, _mm512_add_ps(_mm512_loadu_ps(a), leaves_ps(i0, lf, wide)));
+        _mm512_storeu_ps(a + 16, _mm512_add_ps(_mm512_loadu_ps(a + 16), leaves_ps(i1, lf, wide)));
         return;
     }
     double *a = acc;
     __m256i q[4] = {_mm512_castsi512_si256(i0), _mm512_extracti64x4_epi64(i0, 1),
                     _mm512_castsi512_si256(i1), _mm512_extracti64x4_epi64(i1, 1)};
     for (int h = 0; h < 4; h++) {
-        __m512d v = _mm512_i32gather_pd(q[h], ld, 8);
+        __m512d v = wide ? _mm512_i32gather_pd(q[h], ld, 8) : leaves_pd(q[h], ld);
         _mm512_storeu_pd(a + 8 * h, _mm512_add_pd(_mm512_loadu_pd(a + 8 * h), v));
     }
 }
@@ -369,7 +228,7 @@ TARGET512 static void walk_add_avx512(const struct tm__compiled *c, int32_t t,
         i1 = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(w1, w1),
                                      _mm512_add_epi32(ctz512(h1), k32), i1);
     }
-    add_leaves512(i0, i1, lf, ld, sum_f32, acc);
+    add_leaves512(i0, i1, lf, ld, sum_f32, n1 > 0, acc);
 }
 
 #endif
@@ -397,6 +256,28 @@ TARGET512 static inline __m512i join16(__m512i lo, __m512i hi, int half)
 
 /* walk_add_avx512 on 16-bit ranks and words: one compare per entry for 32
  * rows, and the words' chains (two or four) interleaved. */
+/* Each row's leaf from its 16-bit words: the lowest bit set in s0..s3
+ * (words 0-3: leaves 0-15 .. 48-63), or in s0, s1 for one-word trees; i0
+ * for rows 0-15, i1 for rows 16-31. */
+TARGET512 static inline void exit16(__m512i s0, __m512i s1, __m512i s2, __m512i s3, bool wide,
+                                    __m512i *i0, __m512i *i1)
+{
+    __m512i lo0 = join16(s0, s1, 0), lo1 = join16(s0, s1, 1);
+    if (!wide) {
+        *i0 = ctz512(lo0);
+        *i1 = ctz512(lo1);
+        return;
+    }
+    __m512i k32 = _mm512_set1_epi32(32);
+    __m512i hi0 = join16(s2, s3, 0), hi1 = join16(s2, s3, 1);
+    *i0 = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(lo0, lo0),
+                                  _mm512_add_epi32(ctz512(hi0), k32), ctz512(lo0));
+    *i1 = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(lo1, lo1),
+                                  _mm512_add_epi32(ctz512(hi1), k32), ctz512(lo1));
+}
+
+/* walk_add_avx512 on 16-bit ranks and words: one compare per entry for 32
+ * rows, and the words' chains (two or four) interleaved. */
 TARGET512 static void walk_add_avx512w(const struct tm__compiled *c, int32_t t,
                                        const int32_t *restrict rb, const float *lf,
                                        const double *ld, bool sum_f32, void *acc)
@@ -404,33 +285,86 @@ TARGET512 static void walk_add_avx512w(const struct tm__compiled *c, int32_t t,
     const char *r16 = (const char *)(rb + c->rank16_at);
     const wnode *e = c->qw + c->qw_first[t];
     int32_t n = c->qw_n[t];
+    bool wide = c->qw_words[t] == 4;
     __m512i ones = _mm512_set1_epi32(-1), s0 = ones, s1 = ones, s2 = ones, s3 = ones;
-    __m512i i0, i1;
-    if (c->qw_words[t] == 4) {
+    if (wide) {
         for (int32_t i = 0; i < n; i++, e += 4) {
             WSTEP(s0, e);
             WSTEP(s1, e + 1);
             WSTEP(s2, e + 2);
             WSTEP(s3, e + 3);
         }
-        __m512i k32 = _mm512_set1_epi32(32);
-        __m512i lo0 = join16(s0, s1, 0), lo1 = join16(s0, s1, 1);
-        __m512i hi0 = join16(s2, s3, 0), hi1 = join16(s2, s3, 1);
-        i0 = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(lo0, lo0),
-                                     _mm512_add_epi32(ctz512(hi0), k32), ctz512(lo0));
-        i1 = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(lo1, lo1),
-                                     _mm512_add_epi32(ctz512(hi1), k32), ctz512(lo1));
     } else {
 #    pragma GCC unroll 2
         for (int32_t i = 0; i < n; i++, e += 2) {
             WSTEP(s0, e);
             WSTEP(s1, e + 1);
         }
-        i0 = ctz512(join16(s0, s1, 0));
-        i1 = ctz512(join16(s0, s1, 1));
     }
-    add_leaves512(i0, i1, lf, ld, sum_f32, acc);
+    __m512i i0, i1;
+    exit16(s0, s1, s2, s3, wide, &i0, &i1);
+    add_leaves512(i0, i1, lf, ld, sum_f32, wide, acc);
 }
+
+/* One entry on word u of the four blocks of a group (states s0u..s3u):
+ * its key and mask are broadcast once. */
+#    define GONE(sv, r, k, m, x)                                                                   \
+        do {                                                                                       \
+            __mmask32 rt_ =                                                                        \
+                    _mm512_cmple_epi16_mask(k, _mm512_load_si512((const void *)((r) + (x)->off))); \
+            sv = _mm512_mask_blend_epi16(rt_, sv, _mm512_and_si512(sv, m));                        \
+        } while (0)
+#    define GSTEP(u, x)                                                                            \
+        do {                                                                                       \
+            __m512i k_ = _mm512_set1_epi32((x)->k2), m_ = _mm512_set1_epi32((x)->m2);              \
+            GONE(s0##u, r0, k_, m_, x);                                                            \
+            GONE(s1##u, r1, k_, m_, x);                                                            \
+            GONE(s2##u, r2, k_, m_, x);                                                            \
+            GONE(s3##u, r3, k_, m_, x);                                                            \
+        } while (0)
+
+/* walk_add_avx512w for the four blocks of a group at once (rb[g],
+ * acc[g]): the entries are read once for all four, and eight or sixteen
+ * chains are in flight. */
+TARGET512 static void walk_add_avx512w4(const struct tm__compiled *c, int32_t t, int32_t *const *rb,
+                                        const float *lf, const double *ld, bool sum_f32,
+                                        void *const *acc)
+{
+    const char *r0 = (const char *)(rb[0] + c->rank16_at),
+               *r1 = (const char *)(rb[1] + c->rank16_at),
+               *r2 = (const char *)(rb[2] + c->rank16_at),
+               *r3 = (const char *)(rb[3] + c->rank16_at);
+    const wnode *e = c->qw + c->qw_first[t];
+    int32_t n = c->qw_n[t];
+    bool wide = c->qw_words[t] == 4;
+    __m512i o = _mm512_set1_epi32(-1);
+    __m512i s00 = o, s01 = o, s02 = o, s03 = o, s10 = o, s11 = o, s12 = o, s13 = o;
+    __m512i s20 = o, s21 = o, s22 = o, s23 = o, s30 = o, s31 = o, s32 = o, s33 = o;
+    if (wide) {
+        for (int32_t i = 0; i < n; i++, e += 4) {
+            GSTEP(0, e);
+            GSTEP(1, e + 1);
+            GSTEP(2, e + 2);
+            GSTEP(3, e + 3);
+        }
+    } else {
+        for (int32_t i = 0; i < n; i++, e += 2) {
+            GSTEP(0, e);
+            GSTEP(1, e + 1);
+        }
+    }
+    __m512i i0, i1;
+    exit16(s00, s01, s02, s03, wide, &i0, &i1);
+    add_leaves512(i0, i1, lf, ld, sum_f32, wide, acc[0]);
+    exit16(s10, s11, s12, s13, wide, &i0, &i1);
+    add_leaves512(i0, i1, lf, ld, sum_f32, wide, acc[1]);
+    exit16(s20, s21, s22, s23, wide, &i0, &i1);
+    add_leaves512(i0, i1, lf, ld, sum_f32, wide, acc[2]);
+    exit16(s30, s31, s32, s33, wide, &i0, &i1);
+    add_leaves512(i0, i1, lf, ld, sum_f32, wide, acc[3]);
+}
+#    undef GONE
+#    undef GSTEP
 #    undef WSTEP
 #endif
 
@@ -444,6 +378,19 @@ void tm__forest_qs_walk(const struct tm__compiled *c, int32_t t, const int32_t *
     }
 #endif
     walk_plain(c, t, rb, idx);
+}
+
+bool tm__forest_qs_walk_add4(const struct tm__compiled *c, int32_t t, int32_t *const *rb,
+                             const float *lf, const double *ld, bool sum_f32, void *const *acc)
+{
+#ifdef HAVE_AVX512_KERNEL
+    if (c->qs_kernel == TM__QS_AVX512W) {
+        walk_add_avx512w4(c, t, rb, lf, ld, sum_f32, acc);
+        return true;
+    }
+#endif
+    (void)c, (void)t, (void)rb, (void)lf, (void)ld, (void)sum_f32, (void)acc;
+    return false;
 }
 
 void tm__forest_qs_walk_add(const struct tm__compiled *c, int32_t t, const int32_t *restrict rb,

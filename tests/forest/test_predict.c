@@ -531,6 +531,92 @@ START_TEST(bitvector_nan_versus_rest_split)
 }
 END_TEST
 
+/* A forest of n stumps on features 0 and 1, every threshold distinct: the
+ * bitvector kernels rank the inputs by search trees of several levels
+ * (AVX-512), or by binary searches. With 40,000 thresholds on a feature,
+ * ranks no longer fit 16 bits and the 16-bit kernel gives way to the
+ * 32-bit one. Inputs on, beside and between thresholds, past both ends,
+ * +-inf, NaN and -0.0 are scored by every kernel the CPU has. */
+START_TEST(bitvector_ranks_many_thresholds)
+{
+    tm__cmp cmp = _i % 2 ? TM__CMP_LE_F64 : TM__CMP_LT_F32;
+    int32_t n = _i < 2 ? 5000 : 40000;
+    tm_forest *f = NULL;
+    ck_assert_int_eq(tm__forest_new(&f, NULL), TM_OK);
+    f->cmp = cmp;
+    f->family = cmp == TM__CMP_LT_F32 ? TM_FOREST_XGBOOST : TM_FOREST_LIGHTGBM;
+    f->sum_f32 = cmp == TM__CMP_LT_F32;
+    f->n_features = 2;
+    f->default_output = TM_FOREST_OUT_MARGIN;
+    ck_assert_int_eq(tm__forest_alloc_outputs(f, 1, NULL), TM_OK);
+    ck_assert_int_eq(tm__forest_alloc_trees(f, n, NULL), TM_OK);
+    ck_assert_int_eq(tm__forest_alloc_nodes(f, 3 * n, 2 * n, NULL), TM_OK);
+    for (int32_t t = 0; t < n; t++) {
+        int32_t nd = 3 * t;
+        /* 0.25 apart, from -n/8: exact in float32 too */
+        double thr = (t == n - 1 && cmp == TM__CMP_LE_F64) ? (double)INFINITY : (t - n / 2) * 0.25;
+        f->tree_first[t] = nd;
+        f->tree_n_nodes[t] = 3;
+        f->feature[nd] = t % 7 == 0 ? 1 : 0;
+        f->threshold[nd] = thr;
+        f->threshold_f[nd] = (float)thr;
+        f->left[nd] = nd + 1;
+        f->right[nd] = nd + 2;
+        f->flags[nd] = t % 3 ? TM__NODE_NAN_LEFT : 0;
+        f->flags[nd + 1] = f->flags[nd + 2] = TM__NODE_LEAF;
+        f->leaf_index[nd + 1] = 2 * t;
+        f->leaf_index[nd + 2] = 2 * t + 1;
+        f->leaf_values[2 * t] = -(double)(t % 5 + 1) / 8.0;
+        f->leaf_values[2 * t + 1] = (double)(t % 3 + 1) / 16.0;
+    }
+    ck_assert_int_eq(tm__forest_finish(f, "stumps", NULL), TM_OK);
+    enum { ROWS = 300 };
+    double *X = malloc(2 * ROWS * sizeof *X), a[ROWS], b[ROWS];
+    seed_state = 0x5eed + (uint64_t)_i;
+    for (int i = 0; i < 2 * ROWS; i++) {
+        double t = ((int32_t)(rnd() % (uint64_t)(n + 40)) - n / 2 - 20) * 0.25;
+        static const double specials[] = {NAN, INFINITY, -INFINITY, -0.0, 1e300, -1e300};
+        switch (rnd() % 6) {
+        case 0:
+            X[i] = specials[rnd() % 6];
+            break;
+        case 1:
+            X[i] = nextafter(t, INFINITY);
+            break;
+        case 2:
+            X[i] = (double)nextafterf((float)t, -INFINITY);
+            break;
+        case 3:
+            X[i] = t + 0.125;
+            break;
+        default:
+            X[i] = t; /* exactly on a threshold (or past the ends) */
+        }
+    }
+    ck_assert_int_eq(tm_forest_predict_reference(f, X, ROWS, 2, TM_FOREST_OUT_MARGIN, b, NULL),
+                     TM_OK);
+    for (int kernel = TM__QS_PLAIN; kernel <= (int)tm__forest_qs_cpu_kernel(); kernel++) {
+        ck_assert_int_eq(tm__forest_compile_kernel(f, (tm__qs_kernel)kernel, NULL), TM_OK);
+        ck_assert_int_eq(f->compiled->n_qs, n);
+        if (kernel == TM__QS_AVX512W) {
+            /* over 32767 thresholds on feature 0: the 32-bit kernel */
+            ck_assert_int_eq(f->compiled->qs_kernel, n > 32767 ? TM__QS_AVX512 : TM__QS_AVX512W);
+        }
+        if (kernel >= TM__QS_AVX512) {
+            ck_assert_int_ge(f->compiled->skey_levels[0], 3);
+        }
+        ck_assert_int_eq(tm_forest_predict(f, X, ROWS, 2, TM_FOREST_OUT_MARGIN, 2, a, NULL), TM_OK);
+        for (int r = 0; r < ROWS; r++) {
+            ck_assert_msg(memcmp(&a[r], &b[r], sizeof a[r]) == 0,
+                          "kernel %d row %d (x %.17g, %.17g): fast %.17g reference %.17g", kernel,
+                          r, X[2 * r], X[2 * r + 1], a[r], b[r]);
+        }
+    }
+    free(X);
+    tm_forest_free(f);
+}
+END_TEST
+
 TM_TEST_SUITE(forest_predict)
 {
     Suite *s = suite_create("forest_predict");
@@ -555,6 +641,7 @@ TM_TEST_SUITE(forest_predict)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, bitvector_kernels_equal_reference, 0, 12);
     tcase_add_test(tc, bitvector_nan_versus_rest_split);
+    tcase_add_loop_test(tc, bitvector_ranks_many_thresholds, 0, 4);
     suite_add_tcase(s, tc);
     return s;
 }

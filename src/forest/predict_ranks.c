@@ -1,0 +1,214 @@
+/* The ranks of a block's inputs for the bitvector kernels (predict_qs.c):
+ * for each input a split reads, the number of its feature's thresholds
+ * below it, for the TM__BLOCK rows of a block. Without AVX-512 these are
+ * binary searches, side by side for the 32 rows (on gathers with AVX2);
+ * with it, a search tree of the thresholds (layout_qs.c) takes one compare
+ * of 16 float or 8 double keys a level, two or three levels for a few
+ * hundred thresholds against eight or nine dependent steps. */
+#include <math.h>
+#include <string.h>
+
+#include "forest/layout.h"
+#if defined(__GNUC__) && defined(__x86_64__)
+#    include <immintrin.h>
+#endif
+
+/* The number of thresholds T[0..n) below each of the block's inputs x: a
+ * binary search without branches whose steps depend only on n, so the
+ * TM__BLOCK searches run side by side. x NaN gives 0. */
+static void rank_block(const double *restrict T, int32_t n, const double *restrict x,
+                       int32_t *restrict out)
+{
+    int32_t lo[TM__BLOCK] = {0};
+    for (int32_t len = n; len > 0;) {
+        int32_t half = len / 2, up = len - half;
+        for (int r = 0; r < TM__BLOCK; r++) {
+            lo[r] += T[lo[r] + half] < x[r] ? up : 0;
+        }
+        len = half;
+    }
+    memcpy(out, lo, sizeof lo);
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#    define HAVE_SIMD_RANKS 1
+/* rank_block on 4-lane gathers: eight chains of 4 rows. */
+__attribute__((target("avx2"))) static void rank_block_avx2(const double *restrict T, int32_t n,
+                                                            const double *restrict x,
+                                                            int32_t *restrict out)
+{
+    __m256d xv[8];
+    __m128i lo[8];
+    __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    for (int q = 0; q < 8; q++) {
+        xv[q] = _mm256_loadu_pd(x + 4 * q);
+        lo[q] = _mm_setzero_si128();
+    }
+    for (int32_t len = n; len > 0;) {
+        int32_t half = len / 2;
+        __m128i h = _mm_set1_epi32(half), up = _mm_set1_epi32(len - half);
+        for (int q = 0; q < 8; q++) {
+            __m256d v = _mm256_i32gather_pd(T, _mm_add_epi32(lo[q], h), 8);
+            __m256i below = _mm256_castpd_si256(_mm256_cmp_pd(v, xv[q], _CMP_LT_OQ));
+            /* the 64-bit lane masks as 32-bit ones: the low halves */
+            __m128i b32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(below, even));
+            lo[q] = _mm_add_epi32(lo[q], _mm_and_si128(b32, up));
+        }
+        len = half;
+    }
+    for (int q = 0; q < 8; q++) {
+        _mm_storeu_si128((__m128i *)(out + 4 * q), lo[q]);
+    }
+}
+
+/* The ranks of feature j for the block's inputs x by its search tree
+ * (layout_qs.c): one compare of a block of keys a level, 32 searches side
+ * by side. Then both rank regions, and the 16-bit copy for
+ * TM__QS_AVX512W, where every rank fits (compile_words checked the
+ * threshold counts) and NaN's INT32_MAX saturates to INT16_MAX, still above
+ * every k1. */
+__attribute__((target("avx512f,avx512vl,avx512bw,popcnt"))) static void
+stree_ranks(const tm_forest *f, const double *col, const __m512i rows[TM__BLOCK / 8], int32_t j,
+            int32_t *restrict rb)
+{
+    const struct tm__compiled *c = f->compiled;
+    size_t nf = (size_t)f->n_features;
+    const int32_t *off = c->skey_off + (size_t)j * TM__SKEY_MAX_LEVELS;
+    int levels = c->skey_levels[j];
+    int32_t lo[TM__BLOCK] __attribute__((aligned(64)));
+    /* the block's inputs of feature j (col + rows[q] are their addresses),
+     * in the compare precision */
+    double x[TM__BLOCK] __attribute__((aligned(64)));
+    __m512d band = _mm512_set1_pd(f->zero_tiny_inputs ? f->zero_band : -1.0);
+    for (int q = 0; q < TM__BLOCK / 8; q++) {
+        __m512d v = _mm512_i64gather_pd(rows[q], col, 8);
+        v = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(_mm512_abs_pd(v), band, _CMP_LE_OQ), v,
+                                 _mm512_setzero_pd());
+        if (c->f32) {
+            v = _mm512_cvtps_pd(_mm512_cvtpd_ps(v));
+        }
+        _mm512_store_pd(x + 8 * q, v);
+    }
+    /* level by level, so that the 32 searches' chains of compares overlap */
+    if (c->skey_f32) {
+        float xf[TM__BLOCK];
+        for (int q = 0; q < TM__BLOCK / 8; q++) {
+            _mm256_storeu_ps(xf + 8 * q, _mm512_cvtpd_ps(_mm512_loadu_pd(x + 8 * q)));
+        }
+        __m512 top = _mm512_load_ps(c->skey_f + off[0]);
+        for (int r = 0; r < TM__BLOCK; r++) {
+            lo[r] = __builtin_popcount(_mm512_cmp_ps_mask(top, _mm512_set1_ps(xf[r]), _CMP_LT_OQ));
+        }
+        for (int l = 1; l < levels; l++) {
+            const float *K = c->skey_f + off[l];
+            for (int r = 0; r < TM__BLOCK; r++) {
+                __m512 k = _mm512_load_ps(K + 16 * lo[r]);
+                lo[r] = 16 * lo[r] + __builtin_popcount(_mm512_cmp_ps_mask(k, _mm512_set1_ps(xf[r]),
+                                                                           _CMP_LT_OQ));
+            }
+        }
+    } else {
+        __m512d top = _mm512_load_pd(c->skey_d + off[0]);
+        for (int r = 0; r < TM__BLOCK; r++) {
+            lo[r] = __builtin_popcount(_mm512_cmp_pd_mask(top, _mm512_set1_pd(x[r]), _CMP_LT_OQ));
+        }
+        for (int l = 1; l < levels; l++) {
+            const double *K = c->skey_d + off[l];
+            for (int r = 0; r < TM__BLOCK; r++) {
+                __m512d k = _mm512_load_pd(K + 8 * lo[r]);
+                lo[r] = 8 * lo[r] +
+                        __builtin_popcount(_mm512_cmp_pd_mask(k, _mm512_set1_pd(x[r]), _CMP_LT_OQ));
+            }
+        }
+    }
+    int32_t *left = rb + (size_t)j * TM__BLOCK, *right = rb + (nf + (size_t)j) * TM__BLOCK;
+    int16_t *r16 = (int16_t *)(void *)(rb + c->rank16_at);
+    __m512i nan_right = _mm512_set1_epi32(TM__QS_NAN_RIGHT);
+    for (int q = 0; q < 2; q++) {
+        __m512d x0 = _mm512_loadu_pd(x + 16 * q), x1 = _mm512_loadu_pd(x + 16 * q + 8);
+        __mmask16 nan = (__mmask16)(_mm512_cmp_pd_mask(x0, x0, _CMP_UNORD_Q) |
+                                    _mm512_cmp_pd_mask(x1, x1, _CMP_UNORD_Q) << 8);
+        __m512i v = _mm512_load_si512((const void *)(lo + 16 * q));
+        __m512i w = _mm512_mask_mov_epi32(v, nan, nan_right);
+        _mm512_storeu_si512((void *)(left + 16 * q), v);
+        _mm512_storeu_si512((void *)(right + 16 * q), w);
+        if (c->qs_kernel == TM__QS_AVX512W) {
+            _mm256_storeu_si256((__m256i *)(void *)(r16 + (left - rb) + 16 * q),
+                                _mm512_cvtsepi32_epi16(v));
+            _mm256_storeu_si256((__m256i *)(void *)(r16 + (right - rb) + 16 * q),
+                                _mm512_cvtsepi32_epi16(w));
+        }
+    }
+}
+/* The ranks of a block by the search trees, read from X by gathers. Rows
+ * past nb repeat the first: their ranks are not used. */
+__attribute__((target("avx512f,avx512vl,avx512bw,popcnt"))) static void
+ranks_avx512(const tm_forest *f, const double *X, size_t stride, size_t r0, int nb, int n_next,
+             int32_t *restrict rb)
+{
+    const struct tm__compiled *c = f->compiled;
+    int64_t at[TM__BLOCK];
+    for (int r = 0; r < TM__BLOCK; r++) {
+        at[r] = (int64_t)((r < nb ? (size_t)r : 0) * stride);
+    }
+    __m512i rows[TM__BLOCK / 8];
+    for (int q = 0; q < TM__BLOCK / 8; q++) {
+        rows[q] = _mm512_loadu_si512((const void *)(at + 8 * q));
+    }
+    /* the next block's rows into the cache meanwhile, else the gathers
+     * wait for them (each row is read across a stride of lines) */
+    if (n_next > 0) {
+        const char *next = (const char *)(X + (r0 + TM__BLOCK) * stride);
+        for (size_t b = 0; b < (size_t)n_next * stride * sizeof(double); b += 64) {
+            _mm_prefetch(next + b, _MM_HINT_T0);
+        }
+    }
+    for (int32_t i = 0; i < c->n_read; i++) {
+        stree_ranks(f, X + r0 * stride + (size_t)c->read[i], rows, c->read[i], rb);
+    }
+}
+#endif
+
+void tm__forest_qs_ranks(const tm_forest *f, const double *X, size_t stride, size_t r0, int nb,
+                         int n_next, double *restrict xt, int32_t *restrict rb)
+{
+    const struct tm__compiled *c = f->compiled;
+    size_t nf = (size_t)f->n_features, B = TM__BLOCK;
+    bool zero_tiny = f->zero_tiny_inputs;
+    double band = f->zero_band;
+    (void)n_next; /* prefetched on the AVX-512 path only */
+#ifdef HAVE_SIMD_RANKS
+    if (c->qs_kernel >= TM__QS_AVX512) {
+        ranks_avx512(f, X, stride, r0, nb, n_next, rb);
+        return;
+    }
+#endif
+    /* the inputs, feature-major, in the compare precision */
+    for (int r = 0; r < TM__BLOCK; r++) {
+        const double *row = X + (r0 + (size_t)(r < nb ? r : 0)) * stride;
+        for (int32_t i = 0; i < c->n_read; i++) {
+            double v = r < nb ? row[c->read[i]] : 0.0;
+            v = zero_tiny && fabs(v) <= band ? 0.0 : v;
+            xt[(size_t)i * B + (size_t)r] = c->f32 ? (double)(float)v : v;
+        }
+    }
+    int32_t lo[TM__BLOCK];
+    for (int32_t i = 0; i < c->n_read; i++) {
+        size_t j = (size_t)c->read[i];
+        const double *x = xt + (size_t)i * B;
+#ifdef HAVE_SIMD_RANKS
+        if (c->qs_kernel == TM__QS_AVX2) {
+            rank_block_avx2(c->qthr + c->qthr_first[j], c->qthr_n[j], x, lo);
+        } else
+#endif
+        {
+            rank_block(c->qthr + c->qthr_first[j], c->qthr_n[j], x, lo);
+        }
+        int32_t *left = rb + j * B, *right = rb + (nf + j) * B;
+        for (int r = 0; r < TM__BLOCK; r++) {
+            bool nan = isnan(x[r]);
+            left[r] = nan ? 0 : lo[r];
+            right[r] = nan ? TM__QS_NAN_RIGHT : lo[r];
+        }
+    }
+}
