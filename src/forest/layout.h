@@ -63,8 +63,8 @@ typedef enum tm__qs_kernel {
     TM__QS_AVX2,    /* the same, built for AVX2 */
     TM__QS_AVX512,  /* 16-lane compares into lane masks, gathered leaves */
     TM__QS_AVX512W, /* the same on 16-bit ranks and leaf words, 32 rows a
-                       compare, the words' chains interleaved (when every
-                       feature has under 32767 thresholds) */
+                       compare (when every feature has under 32767
+                       thresholds) */
 } tm__qs_kernel;
 
 /* A bitvector entry on a 16-bit leaf word (TM__QS_AVX512W): k1 and the
@@ -124,9 +124,9 @@ struct tm__compiled {
     double *skey_d;       /* ... or these */
     uint8_t *skey_levels; /* per feature: its levels */
     int32_t *skey_off;    /* per feature, TM__SKEY_MAX_LEVELS: first key of each level */
-    /* 16-bit words (TM__QS_AVX512W only): per tree, the words used (1-4),
-     * the entries per word (padded alike), the first entry in qw; the
-     * entries interleaved: entry i of word u at qw_first + i * words + u */
+    /* 16-bit words (TM__QS_AVX512W only): per tree, the words used (2 or
+     * 4), the entries on each word (4 counts a tree), the first entry in
+     * qw; a tree's entries word after word */
     int32_t rank16_at; /* rank16 block: int32 elements past the rank block */
     uint8_t *qw_words;
     int32_t *qw_n;

@@ -265,11 +265,11 @@ static int32_t number_leaves(const tm_forest *f, struct tm__compiled *c, int32_t
 
 /* The 16-bit word form of the bitvector entries (TM__QS_AVX512W): each
  * entry on a 32-bit word becomes one entry on each 16-bit half it clears
- * bits of; each tree's words get as many entries as its fullest word
- * (no-op entries, which AND with all ones, fill the others), laid out
- * interleaved so the kernel runs one chain per word side by side. Falls
- * back to the 32-bit kernel when a feature has too many thresholds for
- * 16-bit ranks. */
+ * bits of; a tree's entries are laid out word after word (the kernel runs
+ * one loop per word; several chains stay in flight because the loops'
+ * exits resolve long before the vector work behind them). Falls back to
+ * the 32-bit kernel when a feature has too many thresholds for 16-bit
+ * ranks. */
 static tm_status compile_words(const tm_forest *f, struct tm__compiled *c)
 {
     for (int32_t j = 0; j < f->n_features; j++) {
@@ -281,13 +281,12 @@ static tm_status compile_words(const tm_forest *f, struct tm__compiled *c)
     size_t nt = (size_t)f->n_trees + 1;
     c->rank16_at = TM__BLOCK * 2 * (f->n_features + 1);
     c->qw_words = tm_calloc(nt, sizeof *c->qw_words);
-    c->qw_n = tm_calloc(nt, sizeof *c->qw_n);
+    c->qw_n = tm_calloc(4 * nt, sizeof *c->qw_n);
     c->qw_first = tm_calloc(nt, sizeof *c->qw_first);
     int64_t total = 0;
     for (int32_t t = 0; c->qw_first && t < f->n_trees; t++) {
-        /* at most one 16-bit entry per bit-clearing half of each entry */
-        int32_t n = c->qs_first[t] >= 0 ? c->qs_n0[t] + c->qs_n1[t] : 0;
-        total += 4 * (int64_t)(2 * n + 1);
+        /* at most one 16-bit entry per half of each entry */
+        total += c->qs_first[t] >= 0 ? 2 * (int64_t)(c->qs_n0[t] + c->qs_n1[t]) : 0;
     }
     c->qw = tm_aligned_alloc((size_t)(total + 1) * sizeof *c->qw);
     if (!c->qw_words || !c->qw_n || !c->qw_first || !c->qw) {
@@ -299,42 +298,21 @@ static tm_status compile_words(const tm_forest *f, struct tm__compiled *c)
             continue;
         }
         const qnode *e = c->qs + c->qs_first[t];
-        int32_t n = c->qs_n0[t] + c->qs_n1[t], count[4] = {0, 0, 0, 0};
-        int words = c->qs_n1[t] > 0 ? 4 : 2;
-        /* count per 16-bit word, then place */
-        for (int pass = 0; pass < 2; pass++) {
-            int32_t per = 0, at[4] = {0, 0, 0, 0};
-            for (int u = 0; u < 4; u++) {
-                per = count[u] > per ? count[u] : per;
-            }
-            for (int32_t i = 0; i < n; i++) {
-                int w32 = i < c->qs_n0[t] ? 0 : 1;
-                uint32_t cleared = ~e[i].nmask;
-                for (int h = 0; h < 2; h++) {
-                    uint32_t bits = (cleared >> (16 * h)) & 0xffffu;
-                    int u = 2 * w32 + h;
-                    if (bits == 0) {
-                        continue;
-                    }
-                    if (pass == 0) {
-                        count[u]++;
-                        continue;
-                    }
-                    uint32_t m16 = ~bits & 0xffffu, k = (uint32_t)e[i].k1;
-                    c->qw[next + at[u]++ * words + u] = (wnode){
-                            e[i].off / 2, (int32_t)(k | k << 16), (int32_t)(m16 | m16 << 16)};
+        int32_t n = c->qs_n0[t] + c->qs_n1[t];
+        c->qw_words[t] = c->qs_n1[t] > 0 ? 4 : 2;
+        c->qw_first[t] = next;
+        for (int u = 0; u < c->qw_words[t]; u++) {
+            /* word u: half u % 2 of the 32-bit word u / 2's entries */
+            int32_t lo = u < 2 ? 0 : c->qs_n0[t], hi = u < 2 ? c->qs_n0[t] : n;
+            for (int32_t i = lo; i < hi; i++) {
+                uint32_t bits = (~e[i].nmask >> (16 * (u % 2))) & 0xffffu;
+                if (bits == 0) {
+                    continue;
                 }
-            }
-            if (pass == 1) {
-                for (int u = 0; u < words; u++) {
-                    for (; at[u] < per; at[u]++) {
-                        c->qw[next + at[u] * words + u] = (wnode){0, 0, -1};
-                    }
-                }
-                c->qw_words[t] = (uint8_t)words;
-                c->qw_n[t] = per;
-                c->qw_first[t] = next;
-                next += per * words;
+                uint32_t m16 = ~bits & 0xffffu, k = (uint32_t)e[i].k1;
+                c->qw[next++] =
+                        (wnode){e[i].off / 2, (int32_t)(k | k << 16), (int32_t)(m16 | m16 << 16)};
+                c->qw_n[4 * t + u]++;
             }
         }
     }

@@ -254,10 +254,9 @@ TARGET512 static inline __m512i join16(__m512i lo, __m512i hi, int half)
                            _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-/* walk_add_avx512 on 16-bit ranks and words: one compare per entry for 32
- * rows, and the words' chains (two or four) interleaved. */
 /* Each row's leaf from its 16-bit words: the lowest bit set in s0..s3
- * (words 0-3: leaves 0-15 .. 48-63), or in s0, s1 for one-word trees; i0
+ * (words 0-3: leaves 0-15 .. 48-63), or in s0, s1 for trees of up to 32
+ * leaves; i0
  * for rows 0-15, i1 for rows 16-31. */
 TARGET512 static inline void exit16(__m512i s0, __m512i s1, __m512i s2, __m512i s3, bool wide,
                                     __m512i *i0, __m512i *i1)
@@ -276,35 +275,43 @@ TARGET512 static inline void exit16(__m512i s0, __m512i s1, __m512i s2, __m512i 
                                   _mm512_add_epi32(ctz512(hi1), k32), ctz512(lo1));
 }
 
+/* Runs the entries of a tree's words: STEP(u, e) applies entry e to word
+ * u. One loop a word: the loop exits resolve long before the vector work
+ * behind them, so the words' chains still overlap. */
+#    define WORDS(STEP)                                                                            \
+        do {                                                                                       \
+            const wnode *e_ = c->qw + c->qw_first[t];                                              \
+            const int32_t *n_ = c->qw_n + 4 * (size_t)t;                                           \
+            for (const wnode *end_ = e_ + n_[0]; e_ < end_; e_++) {                                \
+                STEP(0, e_);                                                                       \
+            }                                                                                      \
+            for (const wnode *end_ = e_ + n_[1]; e_ < end_; e_++) {                                \
+                STEP(1, e_);                                                                       \
+            }                                                                                      \
+            for (const wnode *end_ = e_ + n_[2]; e_ < end_; e_++) {                                \
+                STEP(2, e_);                                                                       \
+            }                                                                                      \
+            for (const wnode *end_ = e_ + n_[3]; e_ < end_; e_++) {                                \
+                STEP(3, e_);                                                                       \
+            }                                                                                      \
+        } while (0)
+#    define STEP1(u, x) WSTEP(s##u, x)
+
 /* walk_add_avx512 on 16-bit ranks and words: one compare per entry for 32
- * rows, and the words' chains (two or four) interleaved. */
+ * rows. */
 TARGET512 static void walk_add_avx512w(const struct tm__compiled *c, int32_t t,
                                        const int32_t *restrict rb, const float *lf,
                                        const double *ld, bool sum_f32, void *acc)
 {
     const char *r16 = (const char *)(rb + c->rank16_at);
-    const wnode *e = c->qw + c->qw_first[t];
-    int32_t n = c->qw_n[t];
     bool wide = c->qw_words[t] == 4;
     __m512i ones = _mm512_set1_epi32(-1), s0 = ones, s1 = ones, s2 = ones, s3 = ones;
-    if (wide) {
-        for (int32_t i = 0; i < n; i++, e += 4) {
-            WSTEP(s0, e);
-            WSTEP(s1, e + 1);
-            WSTEP(s2, e + 2);
-            WSTEP(s3, e + 3);
-        }
-    } else {
-#    pragma GCC unroll 2
-        for (int32_t i = 0; i < n; i++, e += 2) {
-            WSTEP(s0, e);
-            WSTEP(s1, e + 1);
-        }
-    }
+    WORDS(STEP1);
     __m512i i0, i1;
     exit16(s0, s1, s2, s3, wide, &i0, &i1);
     add_leaves512(i0, i1, lf, ld, sum_f32, wide, acc);
 }
+#    undef STEP1
 
 /* One entry on word u of the four blocks of a group (states s0u..s3u):
  * its key and mask are broadcast once. */
@@ -324,8 +331,7 @@ TARGET512 static void walk_add_avx512w(const struct tm__compiled *c, int32_t t,
         } while (0)
 
 /* walk_add_avx512w for the four blocks of a group at once (rb[g],
- * acc[g]): the entries are read once for all four, and eight or sixteen
- * chains are in flight. */
+ * acc[g]): the entries are read once for all four. */
 TARGET512 static void walk_add_avx512w4(const struct tm__compiled *c, int32_t t, int32_t *const *rb,
                                         const float *lf, const double *ld, bool sum_f32,
                                         void *const *acc)
@@ -334,25 +340,11 @@ TARGET512 static void walk_add_avx512w4(const struct tm__compiled *c, int32_t t,
                *r1 = (const char *)(rb[1] + c->rank16_at),
                *r2 = (const char *)(rb[2] + c->rank16_at),
                *r3 = (const char *)(rb[3] + c->rank16_at);
-    const wnode *e = c->qw + c->qw_first[t];
-    int32_t n = c->qw_n[t];
     bool wide = c->qw_words[t] == 4;
     __m512i o = _mm512_set1_epi32(-1);
     __m512i s00 = o, s01 = o, s02 = o, s03 = o, s10 = o, s11 = o, s12 = o, s13 = o;
     __m512i s20 = o, s21 = o, s22 = o, s23 = o, s30 = o, s31 = o, s32 = o, s33 = o;
-    if (wide) {
-        for (int32_t i = 0; i < n; i++, e += 4) {
-            GSTEP(0, e);
-            GSTEP(1, e + 1);
-            GSTEP(2, e + 2);
-            GSTEP(3, e + 3);
-        }
-    } else {
-        for (int32_t i = 0; i < n; i++, e += 2) {
-            GSTEP(0, e);
-            GSTEP(1, e + 1);
-        }
-    }
+    WORDS(GSTEP);
     __m512i i0, i1;
     exit16(s00, s01, s02, s03, wide, &i0, &i1);
     add_leaves512(i0, i1, lf, ld, sum_f32, wide, acc[0]);
@@ -365,6 +357,7 @@ TARGET512 static void walk_add_avx512w4(const struct tm__compiled *c, int32_t t,
 }
 #    undef GONE
 #    undef GSTEP
+#    undef WORDS
 #    undef WSTEP
 #endif
 
