@@ -156,14 +156,14 @@ ranks_avx512(const tm_forest *f, const double *X, size_t stride, size_t r0, int 
         rows[q] = _mm512_loadu_si512((const void *)(at + 8 * q));
     }
     /* the next block's rows into the cache meanwhile, else the gathers
-     * wait for them (each row is read across a stride of lines) */
-    if (n_next > 0) {
-        const char *next = (const char *)(X + (r0 + TM__BLOCK) * stride);
-        for (size_t b = 0; b < (size_t)n_next * stride * sizeof(double); b += 64) {
-            _mm_prefetch(next + b, _MM_HINT_T0);
-        }
-    }
+     * wait for them; a few lines a feature, not to crowd the searches */
+    const char *next = n_next > 0 ? (const char *)(X + (r0 + TM__BLOCK) * stride) : NULL;
+    size_t lines = n_next > 0 ? ((size_t)n_next * stride * sizeof(double) + 63) / 64 : 0;
+    size_t per = c->n_read > 0 ? (lines + (size_t)c->n_read - 1) / (size_t)c->n_read : 0, line = 0;
     for (int32_t i = 0; i < c->n_read; i++) {
+        for (size_t k = 0; k < per && line < lines; k++, line++) {
+            _mm_prefetch(next + 64 * line, _MM_HINT_T0);
+        }
         stree_ranks(f, X + r0 * stride + (size_t)c->read[i], rows, c->read[i], rb);
     }
 }
