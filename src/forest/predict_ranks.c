@@ -122,21 +122,26 @@ stree_ranks(const tm_forest *f, const double *col, const __m512i rows[TM__BLOCK 
         }
     }
     int32_t *left = rb + (size_t)j * TM__BLOCK, *right = rb + (nf + (size_t)j) * TM__BLOCK;
-    int16_t *r16 = (int16_t *)(void *)(rb + c->rank16_at);
-    __m512i nan_right = _mm512_set1_epi32(TM__QS_NAN_RIGHT);
+    __m512i nan_right = _mm512_set1_epi32(TM__QS_NAN_RIGHT), v[2], w[2];
     for (int q = 0; q < 2; q++) {
         __m512d x0 = _mm512_loadu_pd(x + 16 * q), x1 = _mm512_loadu_pd(x + 16 * q + 8);
         __mmask16 nan = (__mmask16)(_mm512_cmp_pd_mask(x0, x0, _CMP_UNORD_Q) |
                                     _mm512_cmp_pd_mask(x1, x1, _CMP_UNORD_Q) << 8);
-        __m512i v = _mm512_load_si512((const void *)(lo + 16 * q));
-        __m512i w = _mm512_mask_mov_epi32(v, nan, nan_right);
-        _mm512_storeu_si512((void *)(left + 16 * q), v);
-        _mm512_storeu_si512((void *)(right + 16 * q), w);
-        if (c->qs_kernel == TM__QS_AVX512W) {
-            _mm256_storeu_si256((__m256i *)(void *)(r16 + (left - rb) + 16 * q),
-                                _mm512_cvtsepi32_epi16(v));
-            _mm256_storeu_si256((__m256i *)(void *)(r16 + (right - rb) + 16 * q),
-                                _mm512_cvtsepi32_epi16(w));
+        v[q] = _mm512_load_si512((const void *)(lo + 16 * q));
+        w[q] = _mm512_mask_mov_epi32(v[q], nan, nan_right);
+        _mm512_storeu_si512((void *)(left + 16 * q), v[q]);
+        _mm512_storeu_si512((void *)(right + 16 * q), w[q]);
+    }
+    if (c->qs_kernel == TM__QS_AVX512W) {
+        /* 16-bit ranks, row r and row 16 + r in the low and high halves of
+         * 32-bit lane r (see join16 in predict_qs.c) */
+        __m512i top = _mm512_set1_epi32(INT16_MAX);
+        int32_t *r16 = rb + c->rank16_at;
+        for (int side = 0; side < 2; side++) {
+            __m512i *a = side ? w : v;
+            __m512i packed = _mm512_or_si512(_mm512_min_epi32(a[0], top),
+                                             _mm512_slli_epi32(_mm512_min_epi32(a[1], top), 16));
+            _mm512_storeu_si512((void *)(r16 + ((side ? right : left) - rb) / 2), packed);
         }
     }
 }
