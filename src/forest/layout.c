@@ -80,7 +80,7 @@ size_t tm__forest_compiled_bytes(const struct tm__compiled *c)
                       sizeof(double) + sizeof(int32_t);
     size_t heap = (size_t)c->n_heap_nodes * (c->f32 ? sizeof(hnode_f) : sizeof(hnode_d)) +
                   (size_t)c->n_heap_leaves * (sizeof(float) + sizeof(double) + sizeof(int32_t));
-    return sizeof *c + (size_t)c->n_nodes * per_node + heap;
+    return sizeof *c + (size_t)c->n_nodes * per_node + heap + c->qs_bytes;
 }
 
 /* A tree the fast path can take: plain numerical splits only. */

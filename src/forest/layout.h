@@ -115,6 +115,7 @@ struct tm__compiled {
     int32_t *qthr_first; /* ... from qthr_first[j], qthr_n[j] of them */
     int32_t *qthr_n;
     tm__qs_kernel qs_kernel; /* the bitvector kernel run (chosen at compile time) */
+    size_t qs_bytes;         /* memory the bitvector layout holds */
     /* Search trees of the thresholds (the AVX-512 kernels' ranks, see
      * layout_qs.c): per feature, its levels from the top, each a run of
      * blocks of skey_fan keys, float when skey_f32 (else double). */

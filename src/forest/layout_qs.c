@@ -98,6 +98,7 @@ static tm_status collect_thresholds(const tm_forest *f, struct tm__compiled *c)
         }
     }
     c->qthr = tm_malloc_n((size_t)total + 1, sizeof *c->qthr);
+    c->qs_bytes += (nf + 1) * 2 * sizeof(int32_t) + ((size_t)total + 1) * sizeof *c->qthr;
     if (!c->qthr) {
         return TM_E_NOMEM;
     }
@@ -184,6 +185,8 @@ static tm_status compile_search_trees(const tm_forest *f, struct tm__compiled *c
     }
     size_t kb = c->skey_f32 ? sizeof(float) : sizeof(double);
     void *keys = tm_aligned_alloc((size_t)(total + 1) * kb);
+    c->qs_bytes +=
+            (nf + 1) * (1 + TM__SKEY_MAX_LEVELS * sizeof(int32_t)) + (size_t)(total + 1) * kb;
     if (!keys) {
         return TM_E_NOMEM;
     }
@@ -289,6 +292,7 @@ static tm_status compile_words(const tm_forest *f, struct tm__compiled *c)
         total += c->qs_first[t] >= 0 ? 2 * (int64_t)(c->qs_n0[t] + c->qs_n1[t]) : 0;
     }
     c->qw = tm_aligned_alloc((size_t)(total + 1) * sizeof *c->qw);
+    c->qs_bytes += nt * (1 + 5 * sizeof(int32_t)) + (size_t)(total + 1) * sizeof *c->qw;
     if (!c->qw_words || !c->qw_n || !c->qw_first || !c->qw) {
         return TM_E_NOMEM;
     }
@@ -358,6 +362,9 @@ tm_status tm__forest_compile_qs(const tm_forest *f, struct tm__compiled *c, tm_e
     c->qleaf_f = tm_calloc((size_t)n_leaves + TM__QS_MAX_LEAVES, sizeof *c->qleaf_f);
     c->qleaf_d = tm_calloc((size_t)n_leaves + TM__QS_MAX_LEAVES, sizeof *c->qleaf_d);
     c->qleaf_of = tm_malloc_n((size_t)n_leaves + 1, sizeof *c->qleaf_of);
+    c->qs_bytes += nt * 4 * sizeof(int32_t) + (size_t)(n_entries + 1) * sizeof *c->qs +
+                   ((size_t)n_leaves + TM__QS_MAX_LEAVES) * (sizeof(float) + sizeof(double)) +
+                   ((size_t)n_leaves + 1) * sizeof(int32_t);
     if (!c->qs || !c->qleaf_f || !c->qleaf_d || !c->qleaf_of) {
         st = TM_E_NOMEM;
         goto done;

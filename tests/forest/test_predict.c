@@ -605,6 +605,13 @@ START_TEST(bitvector_ranks_many_thresholds)
         if (kernel >= TM__QS_AVX512) {
             ck_assert_int_ge(f->compiled->skey_levels[0], 3);
         }
+        /* the layout's memory (`model info`) counts the bitvector part:
+         * at least an entry and two leaves (float and double) a stump */
+        const struct tm__compiled *c = f->compiled;
+        ck_assert_uint_ge(c->qs_bytes,
+                          (size_t)n * (sizeof(qnode) + 2 * (sizeof(float) + sizeof(double))));
+        ck_assert_uint_ge(tm__forest_compiled_bytes(c),
+                          c->qs_bytes + (size_t)c->n_nodes * sizeof(cnode_f));
         ck_assert_int_eq(tm_forest_predict(f, X, ROWS, 2, TM_FOREST_OUT_MARGIN, 2, a, NULL), TM_OK);
         for (int r = 0; r < ROWS; r++) {
             ck_assert_msg(memcmp(&a[r], &b[r], sizeof a[r]) == 0,
