@@ -167,7 +167,7 @@ static int cmd_run(int argc, char **argv)
     if (rc == 0 && tm__forest_qs_cpu_kernel() >= TM__QS_AVX512) {
         tm_err err;
         tm_err_init(&err);
-        rc = tm__forest_compile_kernel(f, TM__QS_AVX2, &err) != TM_OK
+        rc = tm__forest_compile_kernel(f, TM__QS_AVX2W, &err) != TM_OK
                      ? fail(&err)
                      : check_reference(f, X, n, in->n_cols, wm);
         for (int threads = 1; rc == 0 && threads <= 2; threads++) {

@@ -61,13 +61,19 @@ typedef struct qnode {
 typedef enum tm__qs_kernel {
     TM__QS_PLAIN,   /* portable C on 8-lane vectors (any CPU) */
     TM__QS_AVX2,    /* the same, built for AVX2 */
+    TM__QS_AVX2W,   /* AVX2 on 16-bit ranks and leaf words: 16 rows a
+                       compare (when every feature has under 32767
+                       thresholds) */
     TM__QS_AVX512,  /* 16-lane compares into lane masks, gathered leaves */
     TM__QS_AVX512W, /* the same on 16-bit ranks and leaf words, 32 rows a
                        compare (when every feature has under 32767
                        thresholds) */
 } tm__qs_kernel;
 
-/* A bitvector entry on a 16-bit leaf word (TM__QS_AVX512W): k1 and the
+/* Whether a kernel runs the 16-bit words (wnode) and 16-bit ranks. */
+#define TM__QS_WORDS16(k) ((k) == TM__QS_AVX2W || (k) == TM__QS_AVX512W)
+
+/* A bitvector entry on a 16-bit leaf word (TM__QS_AVX2W, TM__QS_AVX512W): k1 and the
  * mask repeated in both halves, so each broadcasts as one 32-bit load. */
 typedef struct wnode {
     uint32_t off; /* rank16 block offset in bytes: (region * n_features + feature) * 64 */
@@ -125,7 +131,7 @@ struct tm__compiled {
     double *skey_d;       /* ... or these */
     uint8_t *skey_levels; /* per feature: its levels */
     int32_t *skey_off;    /* per feature, TM__SKEY_MAX_LEVELS: first key of each level */
-    /* 16-bit words (TM__QS_AVX512W only): per tree, the words used (2 or
+    /* 16-bit words (TM__QS_WORDS16 kernels): per tree, the words used (2 or
      * 4), the entries on each word (4 counts a tree), the first entry in
      * qw; a tree's entries word after word */
     int32_t rank16_at; /* rank16 block: int32 elements past the rank block */
@@ -151,9 +157,9 @@ tm__qs_kernel tm__forest_qs_cpu_kernel(void);
  * run after the pointer layout, before the heap layout. */
 tm_status tm__forest_compile_qs(const tm_forest *f, struct tm__compiled *c, tm_err *err);
 void tm__forest_qs_free(struct tm__compiled *c);
-/* Block ranks (predict_qs.c): ranks of the block's rows in two regions
+/* Block ranks (predict_ranks.c): ranks of the block's rows in two regions
  * (NaN as rank 0, NaN as TM__QS_NAN_RIGHT), and in 16 bits after them for
- * TM__QS_AVX512W; lanes past nb are not to be used. The next block's
+ * the 16-bit kernels; lanes past nb are not to be used. The next block's
  * n_next rows may be prefetched; xt is scratch for TM__BLOCK * n_read
  * doubles. */
 void tm__forest_qs_ranks(const tm_forest *f, const double *X, size_t stride, size_t r0, int nb,

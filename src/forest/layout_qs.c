@@ -266,7 +266,7 @@ static int32_t number_leaves(const tm_forest *f, struct tm__compiled *c, int32_t
     return nl + number_leaves(f, c, t, f->right[nd], a + nl, b);
 }
 
-/* The 16-bit word form of the bitvector entries (TM__QS_AVX512W): each
+/* The 16-bit word form of the bitvector entries (TM__QS_WORDS16): each
  * entry on a 32-bit word becomes one entry on each 16-bit half it clears
  * bits of; a tree's entries are laid out word after word (the kernel runs
  * one loop per word; several chains stay in flight because the loops'
@@ -277,7 +277,7 @@ static tm_status compile_words(const tm_forest *f, struct tm__compiled *c)
 {
     for (int32_t j = 0; j < f->n_features; j++) {
         if (c->qthr_n[j] >= INT16_MAX) {
-            c->qs_kernel = TM__QS_AVX512;
+            c->qs_kernel = c->qs_kernel == TM__QS_AVX2W ? TM__QS_AVX2 : TM__QS_AVX512;
             return TM_OK;
         }
     }
@@ -340,12 +340,13 @@ tm_status tm__forest_compile_qs(const tm_forest *f, struct tm__compiled *c, tm_e
     bool wide = (int64_t)f->n_features * 2 * TM__BLOCK * (int64_t)sizeof(int32_t) > INT32_MAX;
     int64_t n_entries = 0, n_leaves = 0;
     for (int32_t t = 0; t < f->n_trees; t++) {
-        /* Without AVX-512, two-word trees that fit the heap run faster
-         * there (depth-6 XGBoost trees: 56 instructions per row-tree
-         * against 47, but no second word); one-word trees always take this
-         * layout. */
+        /* With the 32-bit kernels of AVX2 and plain C, two-word trees
+         * that fit the heap run faster there (depth-6 XGBoost trees: 56
+         * instructions per row-tree against 47, but no second word); the
+         * 16-bit and AVX-512 kernels take them, and one-word trees always
+         * take this layout. */
         int32_t L = c->root[t] >= 0 && !wide ? tree_leaves(f, t) : 0;
-        if (L > 32 && c->qs_kernel < TM__QS_AVX512 && tm__forest_heap_fits(f, c, t)) {
+        if (L > 32 && c->qs_kernel <= TM__QS_AVX2 && tm__forest_heap_fits(f, c, t)) {
             L = 0;
         }
         c->qs_first[t] = -1;
@@ -397,7 +398,7 @@ tm_status tm__forest_compile_qs(const tm_forest *f, struct tm__compiled *c, tm_e
     if (c->qs_kernel >= TM__QS_AVX512 && (st = compile_search_trees(f, c)) != TM_OK) {
         goto done;
     }
-    if (c->qs_kernel == TM__QS_AVX512W) {
+    if (TM__QS_WORDS16(c->qs_kernel)) {
         st = compile_words(f, c);
     }
 done:

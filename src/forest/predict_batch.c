@@ -414,8 +414,8 @@ tm_status tm_forest_predict(const tm_forest *f, const double *X, size_t n_rows, 
     size_t nfeat = (size_t)f->n_features + 1, nout = (size_t)f->n_outputs;
     /* every part 64-byte aligned: the kernels load whole vectors */
     size_t x_bytes = round64(TM__BLOCK * nfeat * 3 * sizeof(double));
-    /* ranks: two regions of int32, then (TM__QS_AVX512W) the same in int16 */
-    bool w16 = f->compiled->qs_kernel == TM__QS_AVX512W;
+    /* ranks: two regions of int32, then (16-bit kernels) the same in int16 */
+    bool w16 = TM__QS_WORDS16(f->compiled->qs_kernel);
     size_t rank_bytes =
             f->compiled->n_qs > 0
                     ? TM__BLOCK * nfeat * 2 * (sizeof(int32_t) + (w16 ? sizeof(int16_t) : 0))

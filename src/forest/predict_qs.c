@@ -3,16 +3,16 @@
  * The general kernel is written once on 8-lane integer vectors and built
  * twice: with AVX2 for CPUs that have it and for plain x86-64 or any
  * other CPU, where the compiler splits each vector operation into what the
- * target has. On CPUs with AVX-512 a third kernel takes 16 rows a vector:
- * an entry is a compare into a lane mask and a masked AND per 16 rows
- * (three vector operations per 8 rows before). A fourth form of it, on
- * 16-bit ranks and 16-bit leaf words, compares 32 rows at once and
- * interleaves the words' chains; it is the one taken on AVX-512 CPUs when
- * the ranks fit 16 bits, and it walks a tree for the four blocks of a
- * group at once, reading each entry once. The AVX-512 kernels pick leaf
- * values by permutes from vectors (up to 32 double or 64 float leaves),
- * else by gathers. The kernel is chosen at run time
- * (__builtin_cpu_supports); all give the same leaves. */
+ * target has. The 16-bit forms run on 16-bit ranks and 16-bit leaf words:
+ * with AVX2 a compare covers 16 rows (the kernel AVX2 CPUs take), with
+ * AVX-512 32 rows, a compare into a lane mask and a masked blend per entry
+ * (the kernel AVX-512 CPUs take, which also walks a tree for the four
+ * blocks of a group at once, reading each entry once). A 32-bit AVX-512
+ * form, 16 rows a compare, serves models with too many thresholds for
+ * 16-bit ranks. The AVX-512 kernels pick leaf values by permutes from
+ * vectors (up to 32 double or 64 float leaves), the others by gathers. The
+ * kernel is chosen at run time (__builtin_cpu_supports); all give the
+ * same leaves. */
 #include "forest/layout.h"
 #if defined(__GNUC__) && defined(__x86_64__)
 #    include <immintrin.h>
@@ -125,6 +125,88 @@ __attribute__((target("avx2"))) static void walk_add_avx2(const struct tm__compi
         _mm256_storeu_pd(a + 8 * q + 4, _mm256_add_pd(_mm256_loadu_pd(a + 8 * q + 4), v1));
     }
 }
+#endif
+
+#ifdef HAVE_AVX2_KERNEL
+/* One entry on a 16-bit word of 32 rows (two 16-row vectors a, b of the
+ * 16-bit ranks at x): where k1 > rank the row goes left and keeps its
+ * bits, else the word is ANDed with the mask. */
+#    define YSTEP(a, b, e)                                                                         \
+        do {                                                                                       \
+            const __m256i *x_ = (const __m256i *)(const void *)(r16 + (e)->off);                   \
+            __m256i k_ = _mm256_set1_epi32((e)->k2), m_ = _mm256_set1_epi32((e)->m2);              \
+            a = _mm256_and_si256(a, _mm256_or_si256(_mm256_cmpgt_epi16(k_, x_[0]), m_));           \
+            b = _mm256_and_si256(b, _mm256_or_si256(_mm256_cmpgt_epi16(k_, x_[1]), m_));           \
+        } while (0)
+
+/* Adds the leaves of 8 rows (leaf numbers i) at a (floats or doubles). */
+__attribute__((target("avx2"))) static inline void
+add8_avx2(__m256i i, const float *lf, const double *ld, bool sum_f32, void *a)
+{
+    if (sum_f32) {
+        float *af = a;
+        _mm256_storeu_ps(af, _mm256_add_ps(_mm256_loadu_ps(af), _mm256_i32gather_ps(lf, i, 4)));
+        return;
+    }
+    double *ad = a;
+    __m256d v0 = _mm256_i32gather_pd(ld, _mm256_castsi256_si128(i), 8);
+    __m256d v1 = _mm256_i32gather_pd(ld, _mm256_extracti128_si256(i, 1), 8);
+    _mm256_storeu_pd(ad, _mm256_add_pd(_mm256_loadu_pd(ad), v0));
+    _mm256_storeu_pd(ad + 4, _mm256_add_pd(_mm256_loadu_pd(ad + 4), v1));
+}
+
+/* The leaves of 8 rows from their 16-bit words w0..w3 (32-bit lanes
+ * holding two rows, as the ranks do; high: the rows in the high halves). */
+__attribute__((target("avx2"))) static inline __m256i exit8_avx2(__m256i w0, __m256i w1, __m256i w2,
+                                                                 __m256i w3, bool wide, bool high)
+{
+    __m256i low16 = _mm256_set1_epi32(0xffff), high16 = _mm256_set1_epi32((int32_t)0xffff0000u);
+    __m256i lo = high ? _mm256_or_si256(_mm256_srli_epi32(w0, 16), _mm256_and_si256(w1, high16))
+                      : _mm256_or_si256(_mm256_and_si256(w0, low16), _mm256_slli_epi32(w1, 16));
+    if (!wide) {
+        return ctz_avx2(lo);
+    }
+    __m256i hi = high ? _mm256_or_si256(_mm256_srli_epi32(w2, 16), _mm256_and_si256(w3, high16))
+                      : _mm256_or_si256(_mm256_and_si256(w2, low16), _mm256_slli_epi32(w3, 16));
+    __m256i none = _mm256_cmpeq_epi32(lo, _mm256_setzero_si256());
+    return _mm256_blendv_epi8(ctz_avx2(lo), _mm256_add_epi32(ctz_avx2(hi), _mm256_set1_epi32(32)),
+                              none);
+}
+
+/* The 16-bit form of walk_add_avx2 (TM__QS_AVX2W): one compare per entry
+ * for 16 rows, a tree's words one loop each, as walk_add_avx512w. */
+__attribute__((target("avx2"))) static void walk_add_avx2w(const struct tm__compiled *c, int32_t t,
+                                                           const int32_t *restrict rb,
+                                                           const float *lf, const double *ld,
+                                                           bool sum_f32, void *acc)
+{
+    const char *r16 = (const char *)(rb + c->rank16_at);
+    bool wide = c->qw_words[t] == 4;
+    __m256i o = _mm256_set1_epi32(-1);
+    __m256i a0 = o, a1 = o, a2 = o, a3 = o, b0 = o, b1 = o, b2 = o, b3 = o;
+    const wnode *e = c->qw + c->qw_first[t];
+    const int32_t *n = c->qw_n + 4 * (size_t)t;
+    for (const wnode *end = e + n[0]; e < end; e++) {
+        YSTEP(a0, b0, e);
+    }
+    for (const wnode *end = e + n[1]; e < end; e++) {
+        YSTEP(a1, b1, e);
+    }
+    for (const wnode *end = e + n[2]; e < end; e++) {
+        YSTEP(a2, b2, e);
+    }
+    for (const wnode *end = e + n[3]; e < end; e++) {
+        YSTEP(a3, b3, e);
+    }
+    size_t width = sum_f32 ? sizeof(float) : sizeof(double);
+    char *a = acc;
+    /* a: rows 0-7 and 16-23, b: rows 8-15 and 24-31 */
+    add8_avx2(exit8_avx2(a0, a1, a2, a3, wide, false), lf, ld, sum_f32, a);
+    add8_avx2(exit8_avx2(a0, a1, a2, a3, wide, true), lf, ld, sum_f32, a + 16 * width);
+    add8_avx2(exit8_avx2(b0, b1, b2, b3, wide, false), lf, ld, sum_f32, a + 8 * width);
+    add8_avx2(exit8_avx2(b0, b1, b2, b3, wide, true), lf, ld, sum_f32, a + 24 * width);
+}
+#    undef YSTEP
 #endif
 
 #undef WALK_BODY
@@ -406,6 +488,10 @@ void tm__forest_qs_walk_add(const struct tm__compiled *c, int32_t t, const int32
     }
 #endif
 #ifdef HAVE_AVX2_KERNEL
+    if (c->qs_kernel == TM__QS_AVX2W) {
+        walk_add_avx2w(c, t, rb, lf, ld, sum_f32, acc);
+        return;
+    }
     if (c->qs_kernel == TM__QS_AVX2) {
         walk_add_avx2(c, t, rb, lf, ld, sum_f32, acc);
         return;
@@ -435,7 +521,7 @@ tm__qs_kernel tm__forest_qs_cpu_kernel(void)
 #endif
 #ifdef HAVE_AVX2_KERNEL
     if (__builtin_cpu_supports("avx2")) {
-        return TM__QS_AVX2;
+        return TM__QS_AVX2W;
     }
 #endif
     return TM__QS_PLAIN;

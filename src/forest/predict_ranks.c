@@ -145,6 +145,22 @@ stree_ranks(const tm_forest *f, const double *col, const __m512i rows[TM__BLOCK 
         }
     }
 }
+/* The 16-bit copy of one rank block (the TM__QS_AVX2W kernel's), laid out
+ * as the AVX-512 one: row r and row 16 + r in the low and high halves of
+ * 32-bit lane r. Ranks fit 16 bits (compile_words checked the threshold
+ * counts); NaN's INT32_MAX saturates to INT16_MAX, above every k1. */
+__attribute__((target("avx2"))) static void ranks16_avx2(const int32_t *rank, int32_t *out)
+{
+    __m256i top = _mm256_set1_epi32(INT16_MAX);
+    for (int h = 0; h < 2; h++) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(rank + 8 * h));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(rank + 16 + 8 * h));
+        __m256i packed = _mm256_or_si256(_mm256_min_epi32(a, top),
+                                         _mm256_slli_epi32(_mm256_min_epi32(b, top), 16));
+        _mm256_storeu_si256((__m256i *)(void *)(out + 8 * h), packed);
+    }
+}
+
 /* The ranks of a block by the search trees, read from X by gathers. Rows
  * past nb repeat the first: their ranks are not used. */
 __attribute__((target("avx512f,avx512vl,avx512bw,popcnt"))) static void
@@ -202,7 +218,7 @@ void tm__forest_qs_ranks(const tm_forest *f, const double *X, size_t stride, siz
         size_t j = (size_t)c->read[i];
         const double *x = xt + (size_t)i * B;
 #ifdef HAVE_SIMD_RANKS
-        if (c->qs_kernel == TM__QS_AVX2) {
+        if (c->qs_kernel >= TM__QS_AVX2) {
             rank_block_avx2(c->qthr + c->qthr_first[j], c->qthr_n[j], x, lo);
         } else
 #endif
@@ -215,5 +231,11 @@ void tm__forest_qs_ranks(const tm_forest *f, const double *X, size_t stride, siz
             left[r] = nan ? 0 : lo[r];
             right[r] = nan ? TM__QS_NAN_RIGHT : lo[r];
         }
+#ifdef HAVE_SIMD_RANKS
+        if (c->qs_kernel == TM__QS_AVX2W) {
+            ranks16_avx2(left, rb + c->rank16_at + (left - rb) / 2);
+            ranks16_avx2(right, rb + c->rank16_at + (right - rb) / 2);
+        }
+#endif
     }
 }

@@ -598,9 +598,10 @@ START_TEST(bitvector_ranks_many_thresholds)
     for (int kernel = TM__QS_PLAIN; kernel <= (int)tm__forest_qs_cpu_kernel(); kernel++) {
         ck_assert_int_eq(tm__forest_compile_kernel(f, (tm__qs_kernel)kernel, NULL), TM_OK);
         ck_assert_int_eq(f->compiled->n_qs, n);
-        if (kernel == TM__QS_AVX512W) {
+        if (TM__QS_WORDS16(kernel)) {
             /* over 32767 thresholds on feature 0: the 32-bit kernel */
-            ck_assert_int_eq(f->compiled->qs_kernel, n > 32767 ? TM__QS_AVX512 : TM__QS_AVX512W);
+            tm__qs_kernel k32 = kernel == TM__QS_AVX2W ? TM__QS_AVX2 : TM__QS_AVX512;
+            ck_assert_int_eq(f->compiled->qs_kernel, n > 32767 ? k32 : (tm__qs_kernel)kernel);
         }
         if (kernel >= TM__QS_AVX512) {
             ck_assert_int_ge(f->compiled->skey_levels[0], 3);
