@@ -368,12 +368,17 @@ static void predict_group(const tm_forest *f, const double *X, size_t stride, si
         block_begin(f, X, stride, r0 + (size_t)ng * TM__BLOCK, nb[ng],
                     (int)(next < TM__BLOCK ? next : TM__BLOCK), &s[ng]);
     }
-    bool four = TM__GROUP == 4 && n >= 4 * TM__BLOCK;
+    /* full blocks in fours: walked four at once where the kernel can */
+    int fours = 0;
+    while (fours + 4 <= ng && nb[fours + 3] == TM__BLOCK) {
+        fours += 4;
+    }
     for (int32_t t = 0; t < f->n_trees; t++) {
-        if (four && group_tree(f, t, s)) {
-            continue;
+        int g = 0;
+        while (g < fours && group_tree(f, t, s + g)) {
+            g += 4;
         }
-        for (int g = 0; g < ng; g++) {
+        for (; g < ng; g++) {
             block_tree(f, t, X, stride, r0 + (size_t)g * TM__BLOCK, nb[g], &s[g]);
         }
     }
