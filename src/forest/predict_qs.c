@@ -186,15 +186,19 @@ __attribute__((target("avx2"))) static void walk_add_avx2w(const struct tm__comp
     __m256i a0 = o, a1 = o, a2 = o, a3 = o, b0 = o, b1 = o, b2 = o, b3 = o;
     const wnode *e = c->qw + c->qw_first[t];
     const int32_t *n = c->qw_n + 4 * (size_t)t;
+#    pragma GCC unroll 2
     for (const wnode *end = e + n[0]; e < end; e++) {
         YSTEP(a0, b0, e);
     }
+#    pragma GCC unroll 2
     for (const wnode *end = e + n[1]; e < end; e++) {
         YSTEP(a1, b1, e);
     }
+#    pragma GCC unroll 2
     for (const wnode *end = e + n[2]; e < end; e++) {
         YSTEP(a2, b2, e);
     }
+#    pragma GCC unroll 2
     for (const wnode *end = e + n[3]; e < end; e++) {
         YSTEP(a3, b3, e);
     }
@@ -369,16 +373,20 @@ TARGET512 static inline void exit16(__m512i s0, __m512i s1, __m512i s2, __m512i 
         do {                                                                                       \
             const wnode *e_ = c->qw + c->qw_first[t];                                              \
             const int32_t *n_ = c->qw_n + 4 * (size_t)t;                                           \
-            for (const wnode *end_ = e_ + n_[0]; e_ < end_; e_++) {                                \
+            _Pragma("GCC unroll 2") for (const wnode *end_ = e_ + n_[0]; e_ < end_; e_++)          \
+            {                                                                                      \
                 STEP(0, e_);                                                                       \
             }                                                                                      \
-            for (const wnode *end_ = e_ + n_[1]; e_ < end_; e_++) {                                \
+            _Pragma("GCC unroll 2") for (const wnode *end_ = e_ + n_[1]; e_ < end_; e_++)          \
+            {                                                                                      \
                 STEP(1, e_);                                                                       \
             }                                                                                      \
-            for (const wnode *end_ = e_ + n_[2]; e_ < end_; e_++) {                                \
+            _Pragma("GCC unroll 2") for (const wnode *end_ = e_ + n_[2]; e_ < end_; e_++)          \
+            {                                                                                      \
                 STEP(2, e_);                                                                       \
             }                                                                                      \
-            for (const wnode *end_ = e_ + n_[3]; e_ < end_; e_++) {                                \
+            _Pragma("GCC unroll 2") for (const wnode *end_ = e_ + n_[3]; e_ < end_; e_++)          \
+            {                                                                                      \
                 STEP(3, e_);                                                                       \
             }                                                                                      \
         } while (0)
