@@ -20,18 +20,18 @@
  * `depth` steps with no branch on the row, and lopsided trees walk each
  * row to its leaf.
  *
- * Bitvector trees (layout_qs.c, predict_qs.c). Every other tree of up to
- * 64 leaves, and any tree of up to 32 leaves, is evaluated node by node
- * with leaf bitmasks (QuickScorer), 32 rows at once on integer ranks of
- * the inputs: no dependent load and no branch per level, so depth costs
- * nothing. A 31-leaf LightGBM tree costs about 22 instructions per row
- * with AVX2, exit and leaf included (callgrind), where the pointer walk
- * took 146 and a mispredicted branch. With AVX2 or plain C, complete
+ * Bitvector trees (layout_qs.c, predict_qs.c, predict_ranks.c). Every
+ * other tree of up to 64 leaves, and any tree of up to 32 leaves, is
+ * evaluated node by node with leaf bitmasks (QuickScorer), 32 rows at once
+ * on integer ranks of the inputs: no dependent load and no branch per
+ * level, so depth costs nothing. The kernels CPUs take run 16-bit ranks
+ * and 16-bit leaf words: with AVX2 a compare covers 16 rows, with AVX-512
+ * 32 (a compare into a lane mask and a masked blend). A 31-leaf LightGBM
+ * tree costs about 26 instructions per row with AVX2, ranks, exit and leaf
+ * included (callgrind), where the pointer walk took 146 and a mispredicted
+ * branch. Only under the 32-bit kernels of plain C and AVX2 do complete
  * trees of more than 32 leaves stay in the heap layout, which measured
- * faster on them than the two-word bitvector form; on CPUs with AVX-512
- * (16 rows a compare, a lane mask and a masked AND per node) every tree of
- * up to 64 leaves takes the bitvector layout, depth-6 XGBoost trees
- * included: 2.1x the heap walk.
+ * faster on them than the two-word 32-bit form.
  *
  * Trees with categorical splits, zero-as-missing or linear leaves take the
  * scalar reference walk (predict_ref.c). No -march=native: the AVX2 and

@@ -461,7 +461,9 @@ tm_status tm_forest_predict(const tm_forest *f, const double *X, size_t n_rows, 
 #ifdef _OPENMP
         tid = omp_get_thread_num();
 #endif
-#pragma omp for schedule(static)
+        /* handed out four groups at a time: a thread slowed by other work
+         * on its core takes fewer, instead of holding the others up */
+#pragma omp for schedule(dynamic, 4)
         for (size_t g = 0; g < n_groups; g++) {
             size_t r0 = g * rows_per_group;
             size_t n = n_rows - r0 < rows_per_group ? n_rows - r0 : rows_per_group;
