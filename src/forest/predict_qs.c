@@ -369,26 +369,19 @@ TARGET512 static inline void exit16(__m512i s0, __m512i s1, __m512i s2, __m512i 
 /* Runs the entries of a tree's words: STEP(u, e) applies entry e to word
  * u. One loop a word: the loop exits resolve long before the vector work
  * behind them, so the words' chains still overlap. */
+#    define WORD_RUN(STEP, u)                                                                      \
+        _Pragma("GCC unroll 2") for (const wnode *end_ = e_ + n_[u]; e_ < end_; e_++)              \
+        {                                                                                          \
+            STEP(u, e_);                                                                           \
+        }
 #    define WORDS(STEP)                                                                            \
         do {                                                                                       \
             const wnode *e_ = c->qw + c->qw_first[t];                                              \
             const int32_t *n_ = c->qw_n + 4 * (size_t)t;                                           \
-            _Pragma("GCC unroll 2") for (const wnode *end_ = e_ + n_[0]; e_ < end_; e_++)          \
-            {                                                                                      \
-                STEP(0, e_);                                                                       \
-            }                                                                                      \
-            _Pragma("GCC unroll 2") for (const wnode *end_ = e_ + n_[1]; e_ < end_; e_++)          \
-            {                                                                                      \
-                STEP(1, e_);                                                                       \
-            }                                                                                      \
-            _Pragma("GCC unroll 2") for (const wnode *end_ = e_ + n_[2]; e_ < end_; e_++)          \
-            {                                                                                      \
-                STEP(2, e_);                                                                       \
-            }                                                                                      \
-            _Pragma("GCC unroll 2") for (const wnode *end_ = e_ + n_[3]; e_ < end_; e_++)          \
-            {                                                                                      \
-                STEP(3, e_);                                                                       \
-            }                                                                                      \
+            WORD_RUN(STEP, 0)                                                                      \
+            WORD_RUN(STEP, 1)                                                                      \
+            WORD_RUN(STEP, 2)                                                                      \
+            WORD_RUN(STEP, 3)                                                                      \
         } while (0)
 #    define STEP1(u, x) WSTEP(s##u, x)
 
@@ -453,6 +446,7 @@ TARGET512 static void walk_add_avx512w4(const struct tm__compiled *c, int32_t t,
 #    undef GONE
 #    undef GSTEP
 #    undef WORDS
+#    undef WORD_RUN
 #    undef WSTEP
 #endif
 
