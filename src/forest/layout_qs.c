@@ -395,7 +395,7 @@ tm_status tm__forest_compile_qs(const tm_forest *f, struct tm__compiled *c, tm_e
             }
         }
     }
-    if (c->qs_kernel >= TM__QS_AVX512 && (st = compile_search_trees(f, c)) != TM_OK) {
+    if (c->qs_kernel >= TM__QS_AVX2 && (st = compile_search_trees(f, c)) != TM_OK) {
         goto done;
     }
     if (TM__QS_WORDS16(c->qs_kernel)) {

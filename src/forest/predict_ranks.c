@@ -1,10 +1,11 @@
 /* The ranks of a block's inputs for the bitvector kernels (predict_qs.c):
  * for each input a split reads, the number of its feature's thresholds
- * below it, for the TM__BLOCK rows of a block. Without AVX-512 these are
- * binary searches, side by side for the 32 rows (on gathers with AVX2);
- * with it, a search tree of the thresholds (layout_qs.c) takes one compare
- * of 16 float or 8 double keys a level, two or three levels for a few
- * hundred thresholds against eight or nine dependent steps. */
+ * below it, for the TM__BLOCK rows of a block. The AVX2 and AVX-512
+ * kernels search a tree of the thresholds (layout_qs.c): a level is one
+ * compare of 16 float or 8 double keys (two compares with AVX2), two or
+ * three levels for a few hundred thresholds against eight or nine
+ * dependent steps of a binary search, which plain C still does, 32 rows
+ * side by side. */
 #include <math.h>
 #include <string.h>
 
@@ -32,35 +33,6 @@ static void rank_block(const double *restrict T, int32_t n, const double *restri
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #    define HAVE_SIMD_RANKS 1
-/* rank_block on 4-lane gathers: eight chains of 4 rows. */
-__attribute__((target("avx2"))) static void rank_block_avx2(const double *restrict T, int32_t n,
-                                                            const double *restrict x,
-                                                            int32_t *restrict out)
-{
-    __m256d xv[8];
-    __m128i lo[8];
-    __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-    for (int q = 0; q < 8; q++) {
-        xv[q] = _mm256_loadu_pd(x + 4 * q);
-        lo[q] = _mm_setzero_si128();
-    }
-    for (int32_t len = n; len > 0;) {
-        int32_t half = len / 2;
-        __m128i h = _mm_set1_epi32(half), up = _mm_set1_epi32(len - half);
-        for (int q = 0; q < 8; q++) {
-            __m256d v = _mm256_i32gather_pd(T, _mm_add_epi32(lo[q], h), 8);
-            __m256i below = _mm256_castpd_si256(_mm256_cmp_pd(v, xv[q], _CMP_LT_OQ));
-            /* the 64-bit lane masks as 32-bit ones: the low halves */
-            __m128i b32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(below, even));
-            lo[q] = _mm_add_epi32(lo[q], _mm_and_si128(b32, up));
-        }
-        len = half;
-    }
-    for (int q = 0; q < 8; q++) {
-        _mm_storeu_si128((__m128i *)(out + 4 * q), lo[q]);
-    }
-}
-
 /* The ranks of feature j for the block's inputs x by its search tree
  * (layout_qs.c): one compare of a block of keys a level, 32 searches side
  * by side. Then both rank regions, and the 16-bit copy for
@@ -145,6 +117,45 @@ stree_ranks(const tm_forest *f, const double *col, const __m512i rows[TM__BLOCK 
         }
     }
 }
+/* stree_ranks for the AVX2 kernels, on the same search trees: a level's
+ * block is two 8-float (or 4-double) compares, their sign masks joined. x
+ * holds the block's inputs in the compare precision. */
+__attribute__((target("avx2,popcnt"))) static void stree_ranks_avx2(const struct tm__compiled *c,
+                                                                    int32_t j,
+                                                                    const double *restrict x,
+                                                                    int32_t *restrict lo)
+{
+    const int32_t *off = c->skey_off + (size_t)j * TM__SKEY_MAX_LEVELS;
+    int levels = c->skey_levels[j];
+    for (int r = 0; r < TM__BLOCK; r++) {
+        lo[r] = 0;
+    }
+    /* level by level, so that the 32 searches' chains overlap */
+    for (int l = 0; l < levels; l++) {
+        if (c->skey_f32) {
+            const float *K = c->skey_f + off[l];
+            for (int r = 0; r < TM__BLOCK; r++) {
+                __m256 v = _mm256_set1_ps((float)x[r]);
+                const float *k = K + 16 * lo[r];
+                int m = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_load_ps(k), v, _CMP_LT_OQ)) |
+                        _mm256_movemask_ps(_mm256_cmp_ps(_mm256_load_ps(k + 8), v, _CMP_LT_OQ))
+                                << 8;
+                lo[r] = 16 * lo[r] + __builtin_popcount((unsigned)m);
+            }
+        } else {
+            const double *K = c->skey_d + off[l];
+            for (int r = 0; r < TM__BLOCK; r++) {
+                __m256d v = _mm256_set1_pd(x[r]);
+                const double *k = K + 8 * lo[r];
+                int m = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_load_pd(k), v, _CMP_LT_OQ)) |
+                        _mm256_movemask_pd(_mm256_cmp_pd(_mm256_load_pd(k + 4), v, _CMP_LT_OQ))
+                                << 4;
+                lo[r] = 8 * lo[r] + __builtin_popcount((unsigned)m);
+            }
+        }
+    }
+}
+
 /* The 16-bit copy of one rank block (the TM__QS_AVX2W kernel's), laid out
  * as the AVX-512 one: row r and row 16 + r in the low and high halves of
  * 32-bit lane r. Ranks fit 16 bits (compile_words checked the threshold
@@ -219,7 +230,7 @@ void tm__forest_qs_ranks(const tm_forest *f, const double *X, size_t stride, siz
         const double *x = xt + (size_t)i * B;
 #ifdef HAVE_SIMD_RANKS
         if (c->qs_kernel >= TM__QS_AVX2) {
-            rank_block_avx2(c->qthr + c->qthr_first[j], c->qthr_n[j], x, lo);
+            stree_ranks_avx2(c, (int32_t)j, x, lo);
         } else
 #endif
         {
