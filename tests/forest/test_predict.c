@@ -533,9 +533,9 @@ END_TEST
 
 /* A forest of n stumps on features 0 and 1, every threshold distinct: the
  * bitvector kernels rank the inputs by search trees of several levels
- * (AVX2, AVX-512), or by binary searches (plain C). With 40,000 thresholds on a feature,
- * ranks no longer fit 16 bits and the 16-bit kernel gives way to the
- * 32-bit one. Inputs on, beside and between thresholds, past both ends,
+ * (AVX2, AVX-512), or by binary searches (plain C). With 40,000
+ * thresholds on a feature, ranks no longer fit 16 bits and the 16-bit
+ * kernels give way to the 32-bit ones. Inputs on, beside and between thresholds, past both ends,
  * +-inf, NaN and -0.0 are scored by every kernel the CPU has. */
 START_TEST(bitvector_ranks_many_thresholds)
 {
