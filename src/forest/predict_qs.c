@@ -128,6 +128,25 @@ __attribute__((target("avx2"))) static void walk_add_avx2(const struct tm__compi
 #endif
 
 #ifdef HAVE_AVX2_KERNEL
+/* Runs the entries of tree t's 16-bit words (both 16-bit kernels): STEP(u,
+ * e) applies entry e to word u. One loop a word: the loop exits resolve
+ * long before the vector work behind them, so the words' chains still
+ * overlap. */
+#    define WORD_RUN(STEP, u)                                                                      \
+        _Pragma("GCC unroll 2") for (const wnode *end_ = e_ + n_[u]; e_ < end_; e_++)              \
+        {                                                                                          \
+            STEP(u, e_);                                                                           \
+        }
+#    define WORDS(STEP)                                                                            \
+        do {                                                                                       \
+            const wnode *e_ = c->qw + c->qw_first[t];                                              \
+            const int32_t *n_ = c->qw_n + 4 * (size_t)t;                                           \
+            WORD_RUN(STEP, 0)                                                                      \
+            WORD_RUN(STEP, 1)                                                                      \
+            WORD_RUN(STEP, 2)                                                                      \
+            WORD_RUN(STEP, 3)                                                                      \
+        } while (0)
+
 /* One entry on a 16-bit word of 32 rows (two 16-row vectors a, b of the
  * 16-bit ranks at x): where k1 > rank the row goes left and keeps its
  * bits, else the word is ANDed with the mask. */
@@ -184,24 +203,9 @@ __attribute__((target("avx2"))) static void walk_add_avx2w(const struct tm__comp
     bool wide = c->qw_words[t] == 4;
     __m256i o = _mm256_set1_epi32(-1);
     __m256i a0 = o, a1 = o, a2 = o, a3 = o, b0 = o, b1 = o, b2 = o, b3 = o;
-    const wnode *e = c->qw + c->qw_first[t];
-    const int32_t *n = c->qw_n + 4 * (size_t)t;
-#    pragma GCC unroll 2
-    for (const wnode *end = e + n[0]; e < end; e++) {
-        YSTEP(a0, b0, e);
-    }
-#    pragma GCC unroll 2
-    for (const wnode *end = e + n[1]; e < end; e++) {
-        YSTEP(a1, b1, e);
-    }
-#    pragma GCC unroll 2
-    for (const wnode *end = e + n[2]; e < end; e++) {
-        YSTEP(a2, b2, e);
-    }
-#    pragma GCC unroll 2
-    for (const wnode *end = e + n[3]; e < end; e++) {
-        YSTEP(a3, b3, e);
-    }
+#    define STEP2(u, x) YSTEP(a##u, b##u, x)
+    WORDS(STEP2);
+#    undef STEP2
     size_t width = sum_f32 ? sizeof(float) : sizeof(double);
     char *a = acc;
     /* a: rows 0-7 and 16-23, b: rows 8-15 and 24-31 */
@@ -366,23 +370,6 @@ TARGET512 static inline void exit16(__m512i s0, __m512i s1, __m512i s2, __m512i 
                                   _mm512_add_epi32(ctz512(hi1), k32), ctz512(lo1));
 }
 
-/* Runs the entries of a tree's words: STEP(u, e) applies entry e to word
- * u. One loop a word: the loop exits resolve long before the vector work
- * behind them, so the words' chains still overlap. */
-#    define WORD_RUN(STEP, u)                                                                      \
-        _Pragma("GCC unroll 2") for (const wnode *end_ = e_ + n_[u]; e_ < end_; e_++)              \
-        {                                                                                          \
-            STEP(u, e_);                                                                           \
-        }
-#    define WORDS(STEP)                                                                            \
-        do {                                                                                       \
-            const wnode *e_ = c->qw + c->qw_first[t];                                              \
-            const int32_t *n_ = c->qw_n + 4 * (size_t)t;                                           \
-            WORD_RUN(STEP, 0)                                                                      \
-            WORD_RUN(STEP, 1)                                                                      \
-            WORD_RUN(STEP, 2)                                                                      \
-            WORD_RUN(STEP, 3)                                                                      \
-        } while (0)
 #    define STEP1(u, x) WSTEP(s##u, x)
 
 /* walk_add_avx512 on 16-bit ranks and words: one compare per entry for 32
