@@ -97,12 +97,11 @@ static tm_status collect_thresholds(const tm_forest *f, struct tm__compiled *c)
             }
         }
     }
-    c->qthr = tm_malloc_n((size_t)total + 1, sizeof *c->qthr);
+    c->qthr = tm_malloc_n((size_t)total + 1, sizeof *c->qthr); /* + 1: never size 0 */
     c->qs_bytes += (nf + 1) * 2 * sizeof(int32_t) + ((size_t)total + 1) * sizeof *c->qthr;
     if (!c->qthr) {
         return TM_E_NOMEM;
     }
-    c->qthr[total] = 0.0; /* read (and ignored) by a finished search */
     int32_t at = 0;
     for (size_t j = 0; j < nf; j++) {
         c->qthr_first[j] = at;
